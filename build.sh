@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Publishes every executable into dist/bin/ (run them as dist/bin/NAME) and packs
+# dist/aurora-VERSION.zip, Aurora's distZip.
+set -euo pipefail
+cd "$(dirname "$0")"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+# Every project that produces an executable for operators and users.
+executables=(
+  src/AuroraLog/Aurora.LogTool.csproj
+)
+
+version=$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props | head -n 1)
+rm -rf dist
+mkdir -p dist/bin
+for project in "${executables[@]}"; do
+  echo "==> publishing $project"
+  dotnet publish "$project" -c Release -o dist/bin --nologo -v quiet -p:UseAppHost=true
+done
+rm -f dist/bin/*.pdb
+
+staging=$(mktemp -d)
+trap 'rm -rf "$staging"' EXIT
+mkdir -p "$staging/aurora-$version"
+cp -r dist/bin "$staging/aurora-$version/bin"
+cp README.md "$staging/aurora-$version/"
+[ -d docs ] && cp -r docs "$staging/aurora-$version/docs"
+(cd "$staging" && zip -qr "aurora-$version.zip" "aurora-$version")
+mv "$staging/aurora-$version.zip" dist/
+echo "==> dist/bin: $(ls dist/bin | grep -v '\.' | tr '\n' ' ')"
+echo "==> dist/aurora-$version.zip"

@@ -1,0 +1,133 @@
+namespace Aurora.Storage.IO;
+
+/// <summary>
+/// The file-system seam of the storage engine. Everything the log, snapshots and backups do to a
+/// disk goes through this interface so that tests can inject faults (ENOSPC, failed fsync, torn
+/// writes, crashes that drop unsynced data) deterministically.
+/// </summary>
+/// <remarks>
+/// Implementations must be safe for concurrent calls on different paths. Errors are reported as
+/// <see cref="IOException"/> (with the OS error in <see cref="Exception.HResult"/> where known).
+/// </remarks>
+public interface IFileSystem
+{
+    bool DirectoryExists(string path);
+
+    bool FileExists(string path);
+
+    /// <summary>Creates the directory and any missing parents.</summary>
+    void CreateDirectory(string path);
+
+    /// <summary>Full paths of the regular files directly inside <paramref name="directory"/>.</summary>
+    IReadOnlyList<string> ListFiles(string directory);
+
+    IStorageFile OpenFile(string path, FileOpenMode mode);
+
+    void DeleteFile(string path);
+
+    /// <summary>Atomically replaces <paramref name="destination"/> with <paramref name="source"/> (rename(2)).</summary>
+    void Rename(string source, string destination);
+
+    /// <summary>Makes directory entries (creates, renames, deletes) durable (fsync on the directory).</summary>
+    void SyncDirectory(string path);
+
+    /// <summary>Takes an exclusive advisory lock; the returned handle releases it on dispose.</summary>
+    IDisposable LockDirectory(string lockFilePath);
+}
+
+public enum FileOpenMode
+{
+    /// <summary>Read-only, the file must exist.</summary>
+    ReadExisting,
+
+    /// <summary>Read-write, the file must exist.</summary>
+    ReadWriteExisting,
+
+    /// <summary>Read-write, the file must not exist yet.</summary>
+    CreateNew,
+
+    /// <summary>Read-write, truncating any existing file.</summary>
+    CreateOrTruncate,
+}
+
+/// <summary>A file opened through <see cref="IFileSystem"/>, accessed by offset (pread/pwrite).</summary>
+/// <remarks>
+/// Reads may run concurrently with each other and with a single writer. Data written is durable
+/// only after <see cref="DataSync"/> returns; a failing <see cref="DataSync"/> leaves the file in an
+/// unknown state and the caller must not retry it on the same file (see docs/storage-format.md).
+/// </remarks>
+public interface IStorageFile : IDisposable
+{
+    string Path { get; }
+
+    long Length { get; }
+
+    /// <summary>Reads up to <c>buffer.Length</c> bytes at <paramref name="offset"/>; returns 0 at end of file.</summary>
+    int Read(long offset, Span<byte> buffer);
+
+    /// <summary>Writes all of <paramref name="data"/> at <paramref name="offset"/> or throws.</summary>
+    void Write(long offset, ReadOnlySpan<byte> data);
+
+    /// <summary>fdatasync(2): file data (and the size, when it changed) is on stable storage.</summary>
+    void DataSync();
+
+    void SetLength(long length);
+}
+
+/// <summary>Helpers shared by every user of <see cref="IStorageFile"/>.</summary>
+public static class StorageFileExtensions
+{
+    private const int ZeroChunk = 1 << 20;
+
+    /// <summary>Reads exactly <c>buffer.Length</c> bytes unless the file ends first; returns the count read.</summary>
+    public static int ReadFully(this IStorageFile file, long offset, Span<byte> buffer)
+    {
+        var total = 0;
+        while (total < buffer.Length)
+        {
+            var read = file.Read(offset + total, buffer[total..]);
+            if (read == 0)
+            {
+                break;
+            }
+
+            total += read;
+        }
+
+        return total;
+    }
+
+    /// <summary>
+    /// Writes zeros over [<paramref name="from"/>, <paramref name="to"/>). Zero-filling a preallocated
+    /// segment makes its blocks real (not unwritten extents), so later fdatasyncs carry no metadata.
+    /// </summary>
+    public static void WriteZeros(this IStorageFile file, long from, long to)
+    {
+        if (to <= from)
+        {
+            return;
+        }
+
+        var zeros = new byte[(int)Math.Min(ZeroChunk, to - from)];
+        for (var offset = from; offset < to; offset += zeros.Length)
+        {
+            var count = (int)Math.Min(zeros.Length, to - offset);
+            file.Write(offset, zeros.AsSpan(0, count));
+        }
+    }
+
+    /// <summary>Reads a whole (small) file into memory.</summary>
+    public static byte[] ReadAllBytes(this IFileSystem fileSystem, string path)
+    {
+        using var file = fileSystem.OpenFile(path, FileOpenMode.ReadExisting);
+        var length = file.Length;
+        if (length > int.MaxValue)
+        {
+            throw new IOException($"{path}: file of {length} bytes is too large to read into memory");
+        }
+
+        var bytes = new byte[length];
+        var read = file.ReadFully(0, bytes);
+        return read == bytes.Length ? bytes : bytes[..read];
+    }
+}

@@ -1,0 +1,73 @@
+using Aurora.Storage.IO;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Aurora.Storage.Log;
+
+/// <summary>How a <see cref="SegmentedLog"/> is laid out and behaves. Validated by <see cref="Validate"/>.</summary>
+public sealed record LogOptions
+{
+    public const long DefaultSegmentSize = 64L << 20;
+    public const int DefaultMaxEntrySize = 512 << 10;
+
+    /// <summary>The log directory (<c>-native_log_file_path</c>); segments live in its <c>log/</c> subdirectory.</summary>
+    public required string Directory { get; init; }
+
+    /// <summary>Bytes preallocated (and zero-filled) per segment file.</summary>
+    public long SegmentSize { get; init; } = DefaultSegmentSize;
+
+    /// <summary>Largest record payload (<c>-dlog_max_entry_size</c>); bigger entries are split into chunks.</summary>
+    public int MaxEntrySize { get; init; } = DefaultMaxEntrySize;
+
+    public CompressionCodec Compression { get; init; } = CompressionCodec.None;
+
+    /// <summary>Entries smaller than this are stored uncompressed.</summary>
+    public int CompressionMinBytes { get; init; } = 4096;
+
+    /// <summary>Open without repairing or writing anything (for tools reading a live log).</summary>
+    public bool ReadOnly { get; init; }
+
+    public IFileSystem FileSystem { get; init; } = PhysicalFileSystem.Instance;
+
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    public ILogger Logger { get; init; } = NullLogger.Instance;
+
+    /// <summary>
+    /// Called once when a write error leaves the log untrustworthy (a failed fdatasync). The default
+    /// ends the process: after a failed fsync the kernel may have dropped the dirty pages, and a
+    /// retry on the same descriptor can report success for data that is gone. A supervisor restarts
+    /// the replica, which recovers from what is really on disk. Tests substitute their own.
+    /// </summary>
+    public Action<Exception> OnFatalError { get; init; } = FailFast;
+
+    public string SegmentDirectory => Path.Combine(Directory, "log");
+
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Directory))
+        {
+            throw new ArgumentException("log directory must be set", nameof(Directory));
+        }
+
+        if (MaxEntrySize < 1024)
+        {
+            throw new ArgumentException($"max entry size {MaxEntrySize} is below the minimum of 1024 bytes", nameof(MaxEntrySize));
+        }
+
+        if (SegmentSize < SegmentHeader.Size + RecordHeader.Size + MaxEntrySize)
+        {
+            throw new ArgumentException(
+                $"segment size {SegmentSize} cannot hold one record of the max entry size {MaxEntrySize}",
+                nameof(SegmentSize));
+        }
+
+        if (CompressionMinBytes < 0)
+        {
+            throw new ArgumentException("compression threshold must not be negative", nameof(CompressionMinBytes));
+        }
+    }
+
+    private static void FailFast(Exception cause) =>
+        Environment.FailFast($"aurora: fatal storage error, exiting so that a restart recovers from disk: {cause.Message}", cause);
+}

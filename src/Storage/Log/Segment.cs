@@ -1,0 +1,77 @@
+using System.Globalization;
+
+namespace Aurora.Storage.Log;
+
+/// <summary>One segment file's place in the log. Mutated only by the writer, under the log's lock.</summary>
+internal sealed class Segment(string path, ulong firstPosition, long capacity)
+{
+    /// <summary>Every this-many entries, the offset of an entry is kept so reads can seek near a position.</summary>
+    public const int IndexStride = 64;
+
+    private const string Prefix = "segment-";
+    private const string Suffix = ".log";
+
+    public string Path { get; } = path;
+
+    public ulong FirstPosition { get; } = firstPosition;
+
+    /// <summary>Last durable entry in this segment; <c>FirstPosition - 1</c> while it has none.</summary>
+    public ulong LastPosition { get; set; } = firstPosition - 1;
+
+    /// <summary>Offset just past the last durable record.</summary>
+    public long DataEnd { get; set; } = SegmentHeader.Size;
+
+    /// <summary>Bytes preallocated; appends that would cross it go to a new segment.</summary>
+    public long Capacity { get; set; } = capacity;
+
+    /// <summary>Offset up to which a failed write may have left bytes past <see cref="DataEnd"/>.</summary>
+    public long DirtyEnd { get; set; }
+
+    public List<(ulong Position, long Offset)> Index { get; } = [];
+
+    public bool IsEmpty => LastPosition < FirstPosition;
+
+    public void Indexed(ulong position, long offset)
+    {
+        if ((position - FirstPosition) % IndexStride == 0)
+        {
+            Index.Add((position, offset));
+        }
+    }
+
+    /// <summary>The offset of an indexed entry at or before <paramref name="position"/>.</summary>
+    public long SeekOffset(ulong position)
+    {
+        var offset = (long)SegmentHeader.Size;
+        foreach (var (indexed, at) in Index)
+        {
+            if (indexed > position)
+            {
+                break;
+            }
+
+            offset = at;
+        }
+
+        return offset;
+    }
+
+    public static string FileName(ulong firstPosition) =>
+        Prefix + firstPosition.ToString("D20", CultureInfo.InvariantCulture) + Suffix;
+
+    public static bool TryParseFileName(string path, out ulong firstPosition)
+    {
+        var name = System.IO.Path.GetFileName(path);
+        firstPosition = 0;
+        return name.StartsWith(Prefix, StringComparison.Ordinal)
+            && name.EndsWith(Suffix, StringComparison.Ordinal)
+            && ulong.TryParse(name.AsSpan(Prefix.Length, name.Length - Prefix.Length - Suffix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out firstPosition)
+            && firstPosition > 0;
+    }
+}
+
+/// <summary>What <c>aurora-log info</c> shows about a segment.</summary>
+public sealed record SegmentInfo(string Path, ulong FirstPosition, ulong LastPosition, long DataBytes, long FileBytes);
+
+/// <summary>A torn tail found, and (unless read-only) cut off, when the log was opened.</summary>
+public sealed record TornTail(string File, long Offset, long DiscardedBytes, string Reason);

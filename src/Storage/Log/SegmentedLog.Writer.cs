@@ -1,0 +1,426 @@
+using System.Buffers;
+using Aurora.Storage.IO;
+using Aurora.Storage.Protos;
+
+namespace Aurora.Storage.Log;
+
+/// <summary>The append path: queueing, group commit, segment rolls, and failure handling.</summary>
+public sealed partial class SegmentedLog
+{
+    private const string NextSegmentFileName = "next-segment" + AtomicFile.TempSuffix;
+
+    private readonly Queue<AppendRequest> _queue = new();
+    private readonly ArrayBufferWriter<byte> _groupBuffer = new(1 << 20);
+    private Thread? _writerThread;
+    private bool _stopping;
+    private Exception? _failure;
+    private IStorageFile? _activeFile;
+    private Task<string>? _nextSegment;
+
+    /// <summary>Appends one entry; returns its position once it is durable.</summary>
+    /// <remarks>
+    /// A zero <see cref="LogEntry.Position"/> is assigned the next position; a non-zero one must be
+    /// exactly the next (replication appends with positions chosen by the leader). A zero
+    /// timestamp is set to now. Terms must not decrease.
+    /// </remarks>
+    public async Task<ulong> AppendAsync(LogEntry entry, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        return await AppendAsync([entry], cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Appends entries that are acknowledged together; returns the last one's position once all are
+    /// durable. Not atomic across a crash: a prefix of an unacknowledged batch may survive.
+    /// </summary>
+    public Task<ulong> AppendAsync(IReadOnlyList<LogEntry> entries, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        if (entries.Count == 0)
+        {
+            throw new ArgumentException("nothing to append", nameof(entries));
+        }
+
+        ThrowIfReadOnly();
+        cancellationToken.ThrowIfCancellationRequested();
+        var request = new AppendRequest(entries, assignedByLog: entries[0].Position == 0);
+        var now = (_options.Time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks / TimeSpan.TicksPerMicrosecond;
+        lock (_lock)
+        {
+            ThrowIfUnusable();
+            var position = _lastAssignedPosition;
+            var term = _lastAssignedTerm;
+            foreach (var entry in entries)
+            {
+                position++;
+                if (entry.Position != 0 && entry.Position != position)
+                {
+                    throw new ArgumentException($"entry position {entry.Position} is not the next position {position}", nameof(entries));
+                }
+
+                if (entry.Term < term)
+                {
+                    throw new ArgumentException($"entry term {entry.Term} is lower than the log's last term {term}", nameof(entries));
+                }
+
+                term = entry.Term;
+            }
+
+            foreach (var entry in entries)
+            {
+                entry.Position = ++_lastAssignedPosition;
+                if (entry.TimestampMicros == 0)
+                {
+                    entry.TimestampMicros = now;
+                }
+            }
+
+            _lastAssignedTerm = term;
+            _queue.Enqueue(request);
+            if (_queue.Count == 1)
+            {
+                Monitor.Pulse(_lock);
+            }
+        }
+
+        return request.Completion.Task;
+    }
+
+    public void Dispose()
+    {
+        Thread? writer;
+        lock (_lock)
+        {
+            if (_stopping)
+            {
+                return;
+            }
+
+            _stopping = true;
+            writer = _writerThread;
+            Monitor.PulseAll(_lock);
+        }
+
+        writer?.Join();
+        _activeFile?.Dispose();
+        if (_nextSegment is { IsCompleted: false } pending)
+        {
+            pending.ContinueWith(_ => { }, TaskScheduler.Default).Wait();
+        }
+
+        _directoryLock?.Dispose();
+    }
+
+    private void ThrowIfUnusable()
+    {
+        if (_failure is not null)
+        {
+            throw new LogFailedException($"the log at {_options.Directory} failed and accepts no more writes: {_failure.Message}", _failure);
+        }
+
+        ObjectDisposedException.ThrowIf(_stopping, this);
+    }
+
+    private void StartWriter()
+    {
+        var active = _segments[^1];
+        _activeFile = _fs.OpenFile(active.Path, FileOpenMode.ReadWriteExisting);
+        _nextSegment = PrepareNextSegmentAsync();
+        _writerThread = new Thread(WriterLoop) { IsBackground = true, Name = "aurora-log-writer" };
+        _writerThread.Start();
+    }
+
+    private void WriterLoop()
+    {
+        var group = new List<AppendRequest>();
+        while (true)
+        {
+            lock (_lock)
+            {
+                while (_queue.Count == 0 && !_stopping)
+                {
+                    Monitor.Wait(_lock);
+                }
+
+                if (_queue.Count == 0 || _failure is not null)
+                {
+                    return;
+                }
+
+                group.AddRange(_queue);
+                _queue.Clear();
+            }
+
+            WriteGroup(group);
+            group.Clear();
+        }
+    }
+
+    /// <summary>Writes a group of requests with as few fdatasyncs as segment boundaries allow.</summary>
+    private void WriteGroup(List<AppendRequest> group)
+    {
+        _groupBuffer.ResetWrittenCount();
+        var ends = new int[group.Count];
+        var entryOffsets = new List<(ulong Position, int Offset)>();
+        for (var i = 0; i < group.Count; i++)
+        {
+            foreach (var entry in group[i].Entries)
+            {
+                entryOffsets.Add((entry.Position, _groupBuffer.WrittenCount));
+                _codec.Encode(entry, _groupBuffer);
+            }
+
+            ends[i] = _groupBuffer.WrittenCount;
+        }
+
+        var next = 0;
+        var nextEntry = 0;
+        while (next < group.Count)
+        {
+            var start = next == 0 ? 0 : ends[next - 1];
+            try
+            {
+                var segment = _segments[^1];
+                var room = segment.Capacity - segment.DataEnd;
+
+                // Whole requests only, so a roll never splits one request over two segments; an
+                // empty segment takes a request of any size (the file grows past its preallocation).
+                var end = next;
+                while (end < group.Count && (ends[end] - start <= room || (end == next && segment.IsEmpty)))
+                {
+                    end++;
+                }
+
+                if (end == next)
+                {
+                    Roll(group[next].Entries[0].Position);
+                    continue;
+                }
+
+                var bytes = _groupBuffer.WrittenSpan[start..ends[end - 1]];
+                WriteDurably(segment, bytes);
+                var lastEntry = group[end - 1].Entries[^1];
+                lock (_lock)
+                {
+                    var baseOffset = segment.DataEnd - start;
+                    for (; nextEntry < entryOffsets.Count && entryOffsets[nextEntry].Position <= lastEntry.Position; nextEntry++)
+                    {
+                        segment.Indexed(entryOffsets[nextEntry].Position, baseOffset + entryOffsets[nextEntry].Offset);
+                    }
+
+                    segment.DataEnd += bytes.Length;
+                    segment.LastPosition = lastEntry.Position;
+                    _lastDurablePosition = lastEntry.Position;
+                    _lastDurableTerm = lastEntry.Term;
+                }
+
+                for (; next < end; next++)
+                {
+                    group[next].Completion.TrySetResult(group[next].Entries[^1].Position);
+                }
+            }
+            catch (FatalWriteException fatal)
+            {
+                Fail(fatal.InnerException!);
+                FailRequests(group, next, fatal.InnerException!);
+                return;
+            }
+            catch (IOException e)
+            {
+                // Not fatal (ENOSPC and kin): nothing of these requests was acknowledged, the
+                // acknowledged prefix is intact, and positions are handed out again from it.
+                LogMessages.AppendFailed(_logger, e, group[next].Entries[0].Position, e.Message);
+                var error = new IOException($"append to the log at {_options.Directory} failed: {e.Message}", e);
+                FailRequests(group, next, error);
+                FailQueuedAndRewind(error);
+                return;
+            }
+        }
+    }
+
+    /// <summary>pwrite then fdatasync; also zeroes bytes a failed earlier write may have left behind.</summary>
+    private void WriteDurably(Segment segment, ReadOnlySpan<byte> bytes)
+    {
+        var file = _activeFile!;
+        var at = segment.DataEnd;
+        try
+        {
+            file.Write(at, bytes);
+            if (segment.DirtyEnd > at + bytes.Length)
+            {
+                file.WriteZeros(at + bytes.Length, segment.DirtyEnd);
+            }
+        }
+        catch (IOException)
+        {
+            segment.DirtyEnd = Math.Max(segment.DirtyEnd, at + bytes.Length);
+            throw;
+        }
+
+        DataSyncOrFatal(file);
+        segment.DirtyEnd = 0;
+    }
+
+    /// <summary>Seals the active segment and continues in a fresh, preallocated one.</summary>
+    private void Roll(ulong firstPosition)
+    {
+        var old = _segments[^1];
+        if (old.DirtyEnd > old.DataEnd)
+        {
+            // A sealed segment must end in zeros, or opening the log would call it corrupt.
+            _activeFile!.WriteZeros(old.DataEnd, old.DirtyEnd);
+            DataSyncOrFatal(_activeFile!);
+            old.DirtyEnd = 0;
+        }
+
+        string prepared;
+        try
+        {
+            prepared = _nextSegment!.GetAwaiter().GetResult();
+        }
+        catch (IOException)
+        {
+            _nextSegment = PrepareNextSegmentAsync();
+            throw;
+        }
+
+        var path = Path.Combine(_options.SegmentDirectory, Segment.FileName(firstPosition));
+        var file = _fs.OpenFile(prepared, FileOpenMode.ReadWriteExisting);
+        try
+        {
+            Span<byte> header = stackalloc byte[SegmentHeader.Size];
+            SegmentHeader.Write(header, firstPosition);
+            file.Write(0, header);
+            DataSyncOrFatal(file);
+            _fs.Rename(prepared, path);
+            try
+            {
+                _fs.SyncDirectory(_options.SegmentDirectory);
+            }
+            catch (IOException e)
+            {
+                throw new FatalWriteException(e);
+            }
+        }
+        catch
+        {
+            file.Dispose();
+            _nextSegment = PrepareNextSegmentAsync();
+            throw;
+        }
+
+        _activeFile!.Dispose();
+        _activeFile = file;
+        lock (_lock)
+        {
+            _segments.Add(new Segment(path, firstPosition, _options.SegmentSize));
+        }
+
+        _nextSegment = PrepareNextSegmentAsync();
+        LogMessages.SegmentRolled(_logger, path);
+    }
+
+    /// <summary>Zero-fills the next segment in the background so a roll costs a rename, not 64 MiB of writes.</summary>
+    private Task<string> PrepareNextSegmentAsync()
+    {
+        var path = Path.Combine(_options.SegmentDirectory, NextSegmentFileName);
+        return Task.Run(() =>
+        {
+            using var file = _fs.OpenFile(path, FileOpenMode.CreateOrTruncate);
+            file.WriteZeros(0, _options.SegmentSize);
+            file.DataSync();
+            return path;
+        });
+    }
+
+    private Segment CreateFirstSegment(ulong firstPosition)
+    {
+        var path = Path.Combine(_options.SegmentDirectory, Segment.FileName(firstPosition));
+        var temp = path + AtomicFile.TempSuffix;
+        using (var file = _fs.OpenFile(temp, FileOpenMode.CreateOrTruncate))
+        {
+            file.WriteZeros(0, _options.SegmentSize);
+            Span<byte> header = stackalloc byte[SegmentHeader.Size];
+            SegmentHeader.Write(header, firstPosition);
+            file.Write(0, header);
+            file.DataSync();
+        }
+
+        _fs.Rename(temp, path);
+        _fs.SyncDirectory(_options.SegmentDirectory);
+        return new Segment(path, firstPosition, _options.SegmentSize);
+    }
+
+    private static void DataSyncOrFatal(IStorageFile file)
+    {
+        try
+        {
+            file.DataSync();
+        }
+        catch (IOException e)
+        {
+            throw new FatalWriteException(e);
+        }
+    }
+
+    /// <summary>Poisons the log with its first fatal error and reports it once.</summary>
+    private void Fail(Exception cause)
+    {
+        lock (_lock)
+        {
+            if (_failure is not null)
+            {
+                return;
+            }
+
+            _failure = cause;
+        }
+
+        LogMessages.FatalWriteError(_logger, cause, cause.Message);
+        FailQueuedAndRewind(new LogFailedException($"the log at {_options.Directory} failed: {cause.Message}", cause));
+        _options.OnFatalError(cause);
+    }
+
+    private static void FailRequests(List<AppendRequest> group, int from, Exception error)
+    {
+        for (var i = from; i < group.Count; i++)
+        {
+            if (group[i].AssignedByLog)
+            {
+                // Hand the entries back as they came, so the caller can simply append them again.
+                foreach (var entry in group[i].Entries)
+                {
+                    entry.Position = 0;
+                }
+            }
+
+            group[i].Completion.TrySetException(error);
+        }
+    }
+
+    private void FailQueuedAndRewind(Exception error)
+    {
+        List<AppendRequest> queued;
+        lock (_lock)
+        {
+            queued = [.. _queue];
+            _queue.Clear();
+            _lastAssignedPosition = _lastDurablePosition;
+            _lastAssignedTerm = _lastDurableTerm;
+        }
+
+        FailRequests(queued, 0, error);
+    }
+
+    private sealed class AppendRequest(IReadOnlyList<LogEntry> entries, bool assignedByLog)
+    {
+        public IReadOnlyList<LogEntry> Entries { get; } = entries;
+
+        public bool AssignedByLog { get; } = assignedByLog;
+
+        public TaskCompletionSource<ulong> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>Marks an fsync failure inside the write path so it is not mistaken for ENOSPC.</summary>
+    private sealed class FatalWriteException(IOException cause) : Exception(cause.Message, cause);
+}

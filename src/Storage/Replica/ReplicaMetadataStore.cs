@@ -1,0 +1,72 @@
+using System.Buffers.Binary;
+using Aurora.Storage.IO;
+using Aurora.Storage.Protos;
+using Google.Protobuf;
+
+namespace Aurora.Storage.Replica;
+
+/// <summary>
+/// The replica's status and highest promised term, in <c>DIR/replica.meta</c>, replaced atomically.
+/// A missing file means the replica is EMPTY: it was never initialized.
+/// </summary>
+/// <remarks>
+/// File format (version 1): <c>"AURMETA\n"</c>, u32 version, u32 length, u32 CRC32C of the body,
+/// then the <see cref="ReplicaMetadata"/> protobuf body. Writes go through <see cref="AtomicFile"/>,
+/// so a crash leaves the old or the new metadata, never a mix. Callers serialize their own writes.
+/// </remarks>
+public sealed class ReplicaMetadataStore(IFileSystem fileSystem, string directory)
+{
+    public const string FileName = "replica.meta";
+    public const uint CurrentVersion = 1;
+    private const int HeaderSize = 20;
+    private static ReadOnlySpan<byte> Magic => "AURMETA\n"u8;
+
+    public string Path { get; } = System.IO.Path.Combine(directory, FileName);
+
+    public bool Exists => fileSystem.FileExists(Path);
+
+    /// <summary>The stored metadata, or an EMPTY status when the replica was never initialized.</summary>
+    /// <exception cref="InvalidDataException">The file exists but is damaged or of an unknown version.</exception>
+    public ReplicaMetadata Load()
+    {
+        if (!Exists)
+        {
+            return new ReplicaMetadata { Status = ReplicaStatus.Empty };
+        }
+
+        var bytes = fileSystem.ReadAllBytes(Path);
+        if (bytes.Length < HeaderSize || !bytes.AsSpan(0, 8).SequenceEqual(Magic))
+        {
+            throw new InvalidDataException($"{Path}: not a replica metadata file");
+        }
+
+        var version = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8));
+        if (version != CurrentVersion)
+        {
+            throw new InvalidDataException($"{Path}: unknown metadata format version {version} (this build reads version {CurrentVersion})");
+        }
+
+        var length = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(12));
+        var body = bytes.AsSpan(HeaderSize);
+        if (length < 0 || length != body.Length || Crc32C.Compute(body) != BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(16)))
+        {
+            throw new InvalidDataException($"{Path}: checksum mismatch; restore it from a peer or re-initialize this replica");
+        }
+
+        return ReplicaMetadata.Parser.ParseFrom(body);
+    }
+
+    public void Save(ReplicaMetadata metadata)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        var body = metadata.ToByteArray();
+        var bytes = new byte[HeaderSize + body.Length];
+        Magic.CopyTo(bytes);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(8), CurrentVersion);
+        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(12), body.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(16), Crc32C.Compute(body));
+        body.CopyTo(bytes.AsSpan(HeaderSize));
+        fileSystem.CreateDirectory(directory);
+        AtomicFile.Write(fileSystem, Path, bytes);
+    }
+}
