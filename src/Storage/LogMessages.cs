@@ -25,4 +25,40 @@ internal static partial class LogMessages
 
     [LoggerMessage(1010, LogLevel.Warning, "Snapshot {File} is unusable and was skipped: {Reason}")]
     public static partial void SnapshotSkipped(ILogger logger, string file, string reason);
+
+    [LoggerMessage(1011, LogLevel.Information, "Wrote snapshot {File} at position {Position} (term {Term}, {Bytes} byte blob)")]
+    public static partial void SnapshotWritten(ILogger logger, string file, ulong position, ulong term, long bytes);
+
+    [LoggerMessage(1012, LogLevel.Information, "Removed {Count} old snapshot(s) beyond the {Retain} newest; the oldest retained snapshot is at position {Oldest}")]
+    public static partial void SnapshotsRemoved(ILogger logger, int count, int retain, ulong oldest);
+
+    [LoggerMessage(1013, LogLevel.Warning, "The snapshot was written, but old snapshots in {Directory} could not be removed: {Reason}. Removal is retried after the next snapshot; check the disk's space and permissions.")]
+    public static partial void SnapshotRetentionFailed(ILogger logger, Exception exception, string directory, string reason);
+
+    [LoggerMessage(1014, LogLevel.Information, "Removed {Count} temporary file(s) left in {Directory} by an interrupted write; no action needed")]
+    public static partial void LeftoverTempFilesRemoved(ILogger logger, int count, string directory);
+
+    [LoggerMessage(1015, LogLevel.Information, "Saved backup {File} of the snapshot at position {Position} (term {Term}, {Bytes} byte blob)")]
+    public static partial void BackupSaved(ILogger logger, string file, ulong position, ulong term, long bytes);
+
+    [LoggerMessage(1016, LogLevel.Information, "Removed {Count} old backup(s) beyond -max_saved_backups={Max}")]
+    public static partial void BackupsRemoved(ILogger logger, int count, int max);
+
+    [LoggerMessage(1017, LogLevel.Warning, "The backup was saved, but old backups in {Directory} could not be removed: {Reason}. Removal is retried after the next backup; check the backup disk's space and permissions.")]
+    public static partial void BackupRetentionFailed(ILogger logger, Exception exception, string directory, string reason);
+
+    [LoggerMessage(1018, LogLevel.Warning, "Backup {File} is unusable and was left out of the listing: {Reason}. It cannot be used for recovery; check the backup disk, then delete the file.")]
+    public static partial void BackupUnusable(ILogger logger, string file, string reason);
+
+    [LoggerMessage(1019, LogLevel.Error, "Scheduled backup to {Directory} failed: {Reason}. It is retried in {Interval}; check that the backup directory is writable and has space.")]
+    public static partial void BackupFailed(ILogger logger, Exception exception, string directory, string reason, TimeSpan interval);
+
+    [LoggerMessage(1020, LogLevel.Debug, "The newest snapshot (position {Position}) is already backed up; nothing to do")]
+    public static partial void BackupUpToDate(ILogger logger, ulong position);
+
+    [LoggerMessage(1021, LogLevel.Information, "No valid snapshot to back up yet; a backup is taken once the scheduler has written a snapshot")]
+    public static partial void NoSnapshotToBackUp(ILogger logger);
+
+    [LoggerMessage(1022, LogLevel.Information, "Backing up snapshots to {Directory} every {Interval}, keeping the {Max} newest (-max_saved_backups)")]
+    public static partial void BackupSchedulerStarted(ILogger logger, string directory, TimeSpan interval, int max);
 }

@@ -116,6 +116,40 @@ public static class StorageFileExtensions
         }
     }
 
+    /// <summary>
+    /// Creates <paramref name="path"/> and any missing parents, and fsyncs the parent of each one
+    /// created, so that a crash cannot lose the directory holding data we then made durable.
+    /// </summary>
+    public static void CreateDirectoryDurably(this IFileSystem fileSystem, string path)
+    {
+        var missing = new Stack<string>();
+        for (var directory = Path.GetFullPath(path); !fileSystem.DirectoryExists(directory);)
+        {
+            missing.Push(directory);
+            var parent = Path.GetDirectoryName(directory);
+            if (parent is null)
+            {
+                break;
+            }
+
+            directory = parent;
+        }
+
+        if (missing.Count == 0)
+        {
+            return;
+        }
+
+        fileSystem.CreateDirectory(path);
+        foreach (var created in missing)
+        {
+            if (Path.GetDirectoryName(created) is { } parent)
+            {
+                fileSystem.SyncDirectory(parent);
+            }
+        }
+    }
+
     /// <summary>Reads a whole (small) file into memory.</summary>
     public static byte[] ReadAllBytes(this IFileSystem fileSystem, string path)
     {

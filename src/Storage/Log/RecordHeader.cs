@@ -10,6 +10,20 @@ public enum CompressionCodec : byte
     Brotli = 2,
 }
 
+/// <summary>Bits of <see cref="RecordHeader.Flags"/>.</summary>
+[Flags]
+public enum RecordFlags : ushort
+{
+    None = 0,
+
+    /// <summary>
+    /// The first record of one write group (one pwrite + fdatasync). A valid group start on disk
+    /// proves every earlier group was durable before it was written, which is what lets recovery
+    /// tell a torn last group from damage to acknowledged records.
+    /// </summary>
+    GroupStart = 1,
+}
+
 /// <summary>
 /// The fixed 40-byte header in front of every record in a segment file (format version 1).
 /// </summary>
@@ -19,7 +33,7 @@ public enum CompressionCodec : byte
 ///  0 u32 headerCrc    CRC32C of bytes 4..40 (so the length and payload CRC are protected too)
 ///  4 u8  version      1
 ///  5 u8  codec        CompressionCodec of the entry's bytes (same in every chunk)
-///  6 u16 reserved     0
+///  6 u16 flags        RecordFlags (GroupStart); other bits 0
 ///  8 u32 payloadLength
 /// 12 u32 payloadCrc   CRC32C of the payload
 /// 16 u64 position     the log entry this record belongs to (1-based)
@@ -42,13 +56,23 @@ public readonly record struct RecordHeader(
     public const int Size = 40;
     public const byte CurrentVersion = 1;
 
+    public RecordFlags Flags { get; init; }
+
     public long RecordLength => Size + (long)PayloadLength;
+
+    /// <summary>Sets <see cref="RecordFlags.GroupStart"/> on an encoded header in place, re-sealing its checksum.</summary>
+    public static void MarkGroupStart(Span<byte> header)
+    {
+        var flags = BinaryPrimitives.ReadUInt16LittleEndian(header[6..]);
+        BinaryPrimitives.WriteUInt16LittleEndian(header[6..], (ushort)(flags | (ushort)RecordFlags.GroupStart));
+        BinaryPrimitives.WriteUInt32LittleEndian(header, Crc32C.Compute(header[4..Size]));
+    }
 
     public void Write(Span<byte> destination)
     {
         destination[4] = CurrentVersion;
         destination[5] = (byte)Codec;
-        BinaryPrimitives.WriteUInt16LittleEndian(destination[6..], 0);
+        BinaryPrimitives.WriteUInt16LittleEndian(destination[6..], (ushort)Flags);
         BinaryPrimitives.WriteInt32LittleEndian(destination[8..], PayloadLength);
         BinaryPrimitives.WriteUInt32LittleEndian(destination[12..], PayloadCrc);
         BinaryPrimitives.WriteUInt64LittleEndian(destination[16..], Position);
@@ -80,7 +104,9 @@ public readonly record struct RecordHeader(
         var chunkIndex = BinaryPrimitives.ReadInt32LittleEndian(source[32..]);
         var chunkCount = BinaryPrimitives.ReadInt32LittleEndian(source[36..]);
         var position = BinaryPrimitives.ReadUInt64LittleEndian(source[16..]);
+        var flags = (RecordFlags)BinaryPrimitives.ReadUInt16LittleEndian(source[6..]);
         problem = codec > CompressionCodec.Brotli ? $"unknown compression codec {source[5]}"
+            : (flags & ~RecordFlags.GroupStart) != 0 ? $"unknown record flags 0x{(ushort)flags:x4}"
             : length < 0 ? $"negative payload length {length}"
             : position == 0 ? "position 0"
             : chunkCount < 1 || chunkIndex < 0 || chunkIndex >= chunkCount ? $"chunk {chunkIndex} of {chunkCount}"
@@ -97,7 +123,10 @@ public readonly record struct RecordHeader(
             position,
             BinaryPrimitives.ReadUInt64LittleEndian(source[24..]),
             chunkIndex,
-            chunkCount);
+            chunkCount)
+        {
+            Flags = flags,
+        };
         return true;
     }
 }

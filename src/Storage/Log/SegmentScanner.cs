@@ -21,16 +21,30 @@ internal readonly record struct ScanResult(
     string? Problem,
     bool LooksTorn);
 
+/// <summary>Why scanning a segment stopped before a clean end.</summary>
+/// <param name="Offset">Where the problem is.</param>
+/// <param name="CutAt">Where a torn tail would be cut (the first record of an incomplete entry, or the damage).</param>
+/// <param name="Position">The damaged entry's position, or the one expected there.</param>
+/// <param name="LooksTorn">Whether this can be a torn last write group (see <see cref="SegmentScanner"/> remarks).</param>
+internal readonly record struct ScanStop(long Offset, long CutAt, ulong? Position, string Problem, bool LooksTorn);
+
 /// <summary>
 /// Reads the records of one segment file sequentially through a large buffer. The single place
 /// that decides whether bytes are a record, the end of data, or damage; open-time recovery,
 /// reads and <c>aurora-log verify</c> all use it.
 /// </summary>
 /// <remarks>
-/// Not thread-safe; one scanner per reader. A returned payload is valid until the next call.
-/// Damage "looks torn" when it is what an interrupted, never-acknowledged write leaves behind on
-/// a zero-filled, preallocated file: the record runs past the end of the file, or part of it
-/// within some 512-byte sector is still all zeros. A bit flip in a complete record does not.
+/// <para>Not thread-safe; one scanner per reader. A returned payload is valid until the next call.</para>
+/// <para>Damage "looks torn" when it is what an interrupted, never-acknowledged write leaves behind
+/// on a zero-filled, preallocated file: the record runs past the end of the file; or some 512-byte
+/// sector is all zeros from the record's first byte in it to the sector's end (a sector the disk
+/// never wrote; whatever follows the record in that sector was written with it, so it must be
+/// zeros too); or the record's last byte and everything after it are zeros (a short write, such as
+/// ENOSPC part-way through). A bit flip in a complete record followed by other records does not,
+/// unless that record happens to hold such a run of zeros itself.</para>
+/// <para>And damage is never torn when a valid record marked <see cref="RecordFlags.GroupStart"/>
+/// follows it: the writer starts a group only after the previous group's fdatasync returned, so
+/// the damaged bytes were durable, and possibly acknowledged, before it (see <see cref="Classify"/>).</para>
 /// </remarks>
 internal sealed class SegmentScanner
 {
@@ -50,7 +64,8 @@ internal sealed class SegmentScanner
     {
         _file = file;
         _limit = limit;
-        _buffer = new byte[bufferSize];
+        // No bigger than the range: reading one entry must not cost a 1 MiB allocation.
+        _buffer = new byte[(int)Math.Min(bufferSize, Math.Max(4096, limit - startOffset))];
         _bufferStart = startOffset;
         Offset = startOffset;
     }
@@ -85,7 +100,7 @@ internal sealed class SegmentScanner
 
         if (!RecordHeader.TryRead(headerBytes, out var header, out var problem))
         {
-            return Damage(offset, problem!, HasZeroSector(offset, headerBytes));
+            return Damage(offset, problem!, LooksTorn(offset, offset + RecordHeader.Size));
         }
 
         if (header.RecordLength > available)
@@ -101,7 +116,7 @@ internal sealed class SegmentScanner
         var payload = record[RecordHeader.Size..];
         if (Crc32C.Compute(payload) != header.PayloadCrc)
         {
-            return Damage(offset, "record payload checksum mismatch", HasZeroSector(offset, record), header);
+            return Damage(offset, "record payload checksum mismatch", LooksTorn(offset, offset + header.RecordLength), header);
         }
 
         Offset = offset + header.RecordLength;
@@ -138,6 +153,69 @@ internal sealed class SegmentScanner
         Offset = _limit;
     }
 
+    /// <summary>
+    /// Decides what a non-record <paramref name="result"/> means: null for a clean end of the
+    /// segment, otherwise the problem and whether it can be a torn tail. The one rule that open-time
+    /// recovery and <c>aurora-log verify</c> share.
+    /// </summary>
+    public ScanStop? Classify(in ScanResult result, EntryAssembler? assembler)
+    {
+        var damaged = result.Outcome == ScanOutcome.Damaged;
+        var garbageAt = damaged ? result.Offset : FindNonZero(result.Offset);
+        var incomplete = assembler?.PendingOffset;
+        if (!damaged && garbageAt < 0 && incomplete is null)
+        {
+            return null;
+        }
+
+        var offset = damaged || garbageAt >= 0 ? (damaged ? result.Offset : garbageAt) : incomplete!.Value;
+        var problem = damaged ? result.Problem!
+            : garbageAt >= 0 ? $"non-zero bytes at offset {garbageAt} after the last record"
+            : $"entry {assembler!.PendingPosition} has only some of its chunks";
+        var position = result.Header.ChunkCount > 0 ? result.Header.Position
+            : incomplete is not null ? assembler!.PendingPosition
+            : assembler?.ExpectedPosition;
+        var looksTorn = (!damaged || result.LooksTorn) && !GroupStartFollows(offset + 1);
+        return new ScanStop(offset, incomplete ?? result.Offset, position, problem, looksTorn);
+    }
+
+    /// <summary>Whether a valid record that starts a write group lies anywhere in [<paramref name="from"/>, limit).</summary>
+    public bool GroupStartFollows(long from)
+    {
+        for (var candidate = from; candidate + RecordHeader.Size <= _limit;)
+        {
+            var nonZero = FindNonZero(candidate);
+            if (nonZero < 0)
+            {
+                return false;
+            }
+
+            // A valid header's version byte (offset 4) is never zero, so none starts more than 4 bytes before.
+            candidate = Math.Max(candidate, nonZero - 4);
+            if (candidate + RecordHeader.Size > _limit)
+            {
+                return false;
+            }
+
+            if (RecordHeader.TryRead(Fetch(candidate, RecordHeader.Size), out var header, out _)
+                && candidate + header.RecordLength <= _limit
+                && Crc32C.Compute(Fetch(candidate, checked((int)header.RecordLength))[RecordHeader.Size..]) == header.PayloadCrc)
+            {
+                if ((header.Flags & RecordFlags.GroupStart) != 0)
+                {
+                    return true;
+                }
+
+                candidate += header.RecordLength;
+                continue;
+            }
+
+            candidate++;
+        }
+
+        return false;
+    }
+
     /// <summary>The offset of the first non-zero byte in [<paramref name="from"/>, limit), or -1.</summary>
     public long FindNonZero(long from)
     {
@@ -160,21 +238,20 @@ internal sealed class SegmentScanner
     private ScanResult Damage(long offset, string problem, bool looksTorn, RecordHeader header = default) =>
         new(ScanOutcome.Damaged, offset, header, default, problem, looksTorn);
 
-    private static bool HasZeroSector(long offset, ReadOnlySpan<byte> bytes)
+    /// <summary>Whether damaged bytes at [<paramref name="offset"/>, <paramref name="end"/>) look like an interrupted write (see remarks).</summary>
+    private bool LooksTorn(long offset, long end)
     {
-        var position = 0;
-        while (position < bytes.Length)
+        for (var sector = offset / SectorSize * SectorSize; sector < end; sector += SectorSize)
         {
-            var sectorEnd = (int)Math.Min(bytes.Length, (((offset + position) / SectorSize) + 1) * SectorSize - offset);
-            if (bytes[position..sectorEnd].IndexOfAnyExcept((byte)0) < 0)
+            var from = Math.Max(sector, offset);
+            var to = Math.Min(sector + SectorSize, _limit);
+            if (from < to && Fetch(from, (int)(to - from)).IndexOfAnyExcept((byte)0) < 0)
             {
                 return true;
             }
-
-            position = sectorEnd;
         }
 
-        return false;
+        return FindNonZero(end - 1) < 0;
     }
 
     /// <summary>Returns [offset, offset + count) from the buffer, reading and growing it as needed.</summary>

@@ -23,6 +23,11 @@ public sealed partial class SegmentedLog
             }
 
             to = Math.Min(to, _lastDurablePosition);
+            if (from > to)
+            {
+                return [];
+            }
+
             foreach (var segment in _segments)
             {
                 if (segment.IsEmpty || segment.LastPosition < from || segment.FirstPosition > to)
@@ -70,7 +75,9 @@ public sealed partial class SegmentedLog
                 var result = scanner.Next();
                 if (result.Outcome == ScanOutcome.End)
                 {
-                    yield break;
+                    // The range ends at a durable entry, so zeros before it are lost data, not the end.
+                    throw new LogCorruptedException(path, result.Offset, assembler?.ExpectedPosition,
+                        $"the segment ends before position {last}, which was acknowledged");
                 }
 
                 if (result.Outcome == ScanOutcome.Damaged)
@@ -94,7 +101,7 @@ public sealed partial class SegmentedLog
         }
     }
 
-    private static LogEntry Decode(string path, in CompleteEntry complete)
+    internal static LogEntry Decode(string path, in CompleteEntry complete)
     {
         LogEntry entry;
         try

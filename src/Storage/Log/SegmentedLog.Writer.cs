@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using Aurora.Storage.IO;
 using Aurora.Storage.Protos;
 
@@ -180,7 +181,7 @@ public sealed partial class SegmentedLog
             var start = next == 0 ? 0 : ends[next - 1];
             try
             {
-                var segment = _segments[^1];
+                var segment = ActiveSegment;
                 var room = segment.Capacity - segment.DataEnd;
 
                 // Whole requests only, so a roll never splits one request over two segments; an
@@ -197,7 +198,9 @@ public sealed partial class SegmentedLog
                     continue;
                 }
 
-                var bytes = _groupBuffer.WrittenSpan[start..ends[end - 1]];
+                // The buffer is ours alone (writer thread), so patching the encoded header in place is safe.
+                var bytes = MemoryMarshal.AsMemory(_groupBuffer.WrittenMemory).Span[start..ends[end - 1]];
+                RecordHeader.MarkGroupStart(bytes);
                 WriteDurably(segment, bytes);
                 var lastEntry = group[end - 1].Entries[^1];
                 lock (_lock)
@@ -221,8 +224,9 @@ public sealed partial class SegmentedLog
             }
             catch (FatalWriteException fatal)
             {
-                Fail(fatal.InnerException!);
-                FailRequests(group, next, fatal.InnerException!);
+                var cause = fatal.InnerException!;
+                Fail(cause);
+                FailRequests(group, next, new LogFailedException($"the log at {_options.Directory} failed: {cause.Message}", cause));
                 return;
             }
             catch (IOException e)
@@ -238,18 +242,23 @@ public sealed partial class SegmentedLog
         }
     }
 
-    /// <summary>pwrite then fdatasync; also zeroes bytes a failed earlier write may have left behind.</summary>
+    /// <summary>pwrite then fdatasync, after zeroing (durably) what a failed earlier write may have left behind.</summary>
     private void WriteDurably(Segment segment, ReadOnlySpan<byte> bytes)
     {
         var file = _activeFile!;
         var at = segment.DataEnd;
+        if (segment.DirtyEnd > at)
+        {
+            // Zero and sync first: were the new records written over the old bytes, a short write
+            // or a crash could leave them mixed, which reads as corruption rather than a torn tail.
+            file.WriteZeros(at, segment.DirtyEnd);
+            DataSyncOrFatal(file);
+            segment.DirtyEnd = 0;
+        }
+
         try
         {
             file.Write(at, bytes);
-            if (segment.DirtyEnd > at + bytes.Length)
-            {
-                file.WriteZeros(at + bytes.Length, segment.DirtyEnd);
-            }
         }
         catch (IOException)
         {
@@ -258,13 +267,12 @@ public sealed partial class SegmentedLog
         }
 
         DataSyncOrFatal(file);
-        segment.DirtyEnd = 0;
     }
 
     /// <summary>Seals the active segment and continues in a fresh, preallocated one.</summary>
     private void Roll(ulong firstPosition)
     {
-        var old = _segments[^1];
+        var old = ActiveSegment;
         if (old.DirtyEnd > old.DataEnd)
         {
             // A sealed segment must end in zeros, or opening the log would call it corrupt.
@@ -280,31 +288,23 @@ public sealed partial class SegmentedLog
         }
         catch (IOException)
         {
+            // It failed in the background, maybe long ago (the disk was full then): the space may
+            // be back, so try once more now rather than fail this append for a stale reason.
             _nextSegment = PrepareNextSegmentAsync();
-            throw;
+            prepared = _nextSegment.GetAwaiter().GetResult();
         }
 
-        var path = Path.Combine(_options.SegmentDirectory, Segment.FileName(firstPosition));
-        var file = _fs.OpenFile(prepared, FileOpenMode.ReadWriteExisting);
+        string path;
+        IStorageFile file;
         try
         {
-            Span<byte> header = stackalloc byte[SegmentHeader.Size];
-            SegmentHeader.Write(header, firstPosition);
-            file.Write(0, header);
-            DataSyncOrFatal(file);
-            _fs.Rename(prepared, path);
-            try
-            {
-                _fs.SyncDirectory(_options.SegmentDirectory);
-            }
-            catch (IOException e)
-            {
-                throw new FatalWriteException(e);
-            }
+            path = InstallSegment(prepared, firstPosition);
+
+            // Reopened by its final name, so every later error names the segment, not the temp file.
+            file = _fs.OpenFile(path, FileOpenMode.ReadWriteExisting);
         }
         catch
         {
-            file.Dispose();
             _nextSegment = PrepareNextSegmentAsync();
             throw;
         }
@@ -326,29 +326,73 @@ public sealed partial class SegmentedLog
         var path = Path.Combine(_options.SegmentDirectory, NextSegmentFileName);
         return Task.Run(() =>
         {
-            using var file = _fs.OpenFile(path, FileOpenMode.CreateOrTruncate);
-            file.WriteZeros(0, _options.SegmentSize);
-            file.DataSync();
+            WriteZeroFilledFile(path);
             return path;
         });
     }
 
-    private Segment CreateFirstSegment(ulong firstPosition)
+    /// <summary>Creates (or replaces) a durable, zero-filled file of one segment's size.</summary>
+    private void WriteZeroFilledFile(string path)
+    {
+        using var file = _fs.OpenFile(path, FileOpenMode.CreateOrTruncate);
+        file.WriteZeros(0, _options.SegmentSize);
+        DataSyncOrFatal(file);
+    }
+
+    /// <summary>
+    /// Turns a prepared zero-filled file into the segment starting at <paramref name="firstPosition"/>:
+    /// header, fdatasync, rename to its final name, fsync of the directory. A crash before the rename
+    /// leaves a temp file (deleted on open); after it, a valid segment with no records.
+    /// </summary>
+    private string InstallSegment(string prepared, ulong firstPosition)
     {
         var path = Path.Combine(_options.SegmentDirectory, Segment.FileName(firstPosition));
-        var temp = path + AtomicFile.TempSuffix;
-        using (var file = _fs.OpenFile(temp, FileOpenMode.CreateOrTruncate))
+        using (var file = _fs.OpenFile(prepared, FileOpenMode.ReadWriteExisting))
         {
-            file.WriteZeros(0, _options.SegmentSize);
             Span<byte> header = stackalloc byte[SegmentHeader.Size];
             SegmentHeader.Write(header, firstPosition);
             file.Write(0, header);
-            file.DataSync();
+            DataSyncOrFatal(file);
         }
 
-        _fs.Rename(temp, path);
-        _fs.SyncDirectory(_options.SegmentDirectory);
-        return new Segment(path, firstPosition, _options.SegmentSize);
+        _fs.Rename(prepared, path);
+        try
+        {
+            _fs.SyncDirectory(_options.SegmentDirectory);
+        }
+        catch (IOException e)
+        {
+            throw new FatalWriteException(e);
+        }
+
+        return path;
+    }
+
+    /// <summary>The segment being written. The list changes under the lock (rolls, prefix truncation).</summary>
+    private Segment ActiveSegment
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _segments[^1];
+            }
+        }
+    }
+
+    private Segment CreateFirstSegment(ulong firstPosition)
+    {
+        var temp = Path.Combine(_options.SegmentDirectory, Segment.FileName(firstPosition)) + AtomicFile.TempSuffix;
+        try
+        {
+            WriteZeroFilledFile(temp);
+            return new Segment(InstallSegment(temp, firstPosition), firstPosition, _options.SegmentSize);
+        }
+        catch (FatalWriteException fatal)
+        {
+            _options.OnFatalError(fatal.InnerException!);
+            throw fatal.InnerException!;
+        }
     }
 
     private static void DataSyncOrFatal(IStorageFile file)

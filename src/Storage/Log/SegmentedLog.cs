@@ -115,7 +115,7 @@ public sealed partial class SegmentedLog : IDisposable
         IDisposable? directoryLock = null;
         if (!options.ReadOnly)
         {
-            fs.CreateDirectory(segmentDirectory);
+            fs.CreateDirectoryDurably(segmentDirectory);
             directoryLock = fs.LockDirectory(Path.Combine(options.Directory, LockFileName));
         }
 
@@ -257,29 +257,20 @@ public sealed partial class SegmentedLog : IDisposable
                 continue;
             }
 
-            var damaged = result.Outcome == ScanOutcome.Damaged;
-            var garbageAt = damaged ? result.Offset : scanner.FindNonZero(result.Offset);
-            var incomplete = assembler.PendingOffset;
-            if (!damaged && garbageAt < 0 && incomplete is null)
+            if (scanner.Classify(result, assembler) is not { } stop)
             {
                 break;
             }
 
             // Damage is only forgivable as a torn tail: in the last segment, looking like an
-            // interrupted write. Anything else would drop acknowledged entries, so refuse.
-            var looksTorn = !damaged || result.LooksTorn;
-            var problem = damaged ? result.Problem!
-                : garbageAt >= 0 ? $"non-zero bytes at offset {garbageAt} after the last record"
-                : $"entry {assembler.PendingPosition} has only some of its chunks";
-            if (!isLast || !looksTorn)
+            // interrupted last write group. Anything else would drop acknowledged entries, so refuse.
+            if (!isLast || !stop.LooksTorn)
             {
-                var at = damaged ? result.Offset : garbageAt >= 0 ? garbageAt : incomplete!.Value;
-                var position = result.Header.ChunkCount > 0 ? result.Header.Position : assembler.ExpectedPosition;
-                throw new LogCorruptedException(path, at, position, problem);
+                throw new LogCorruptedException(path, stop.Offset, stop.Position, stop.Problem);
             }
 
-            cutAt = incomplete ?? result.Offset;
-            cutReason = problem;
+            cutAt = stop.CutAt;
+            cutReason = stop.Problem;
         }
 
         TornTail? torn = null;

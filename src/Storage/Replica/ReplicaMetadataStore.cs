@@ -66,7 +66,7 @@ public sealed class ReplicaMetadataStore(IFileSystem fileSystem, string director
         BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(12), body.Length);
         BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(16), Crc32C.Compute(body));
         body.CopyTo(bytes.AsSpan(HeaderSize));
-        fileSystem.CreateDirectory(directory);
+        fileSystem.CreateDirectoryDurably(directory);
         AtomicFile.Write(fileSystem, Path, bytes);
     }
 }

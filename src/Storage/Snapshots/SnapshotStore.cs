@@ -1,0 +1,270 @@
+using System.Globalization;
+using Aurora.Storage.IO;
+using Aurora.Storage.Protos;
+using Microsoft.Extensions.Logging;
+
+namespace Aurora.Storage.Snapshots;
+
+/// <summary>
+/// The snapshots of one log: opaque, checksummed state blobs at log positions, in
+/// <c>DIR/snapshots/snapshot-&lt;position:D20&gt;.snap</c>, the newest <see cref="SnapshotOptions.RetainCount"/> kept.
+/// </summary>
+/// <remarks>
+/// <para>Durability: <see cref="Write"/> returns once the file and its directory entry are fsync'd
+/// (temp file, fdatasync, rename, fsync of the directory), so a crash leaves the previous set of
+/// snapshots or the new one, never a partial file under a snapshot name. A snapshot at a position
+/// that already has one replaces it the same way.</para>
+/// <para>Threading: <see cref="Write"/> calls are serialized by the store. Reads
+/// (<see cref="LoadNewest"/>, <see cref="List"/>, <see cref="Verify()"/>, <see cref="Read"/>) may run
+/// on any thread, concurrently with each other and with a write; a file that retention removes while
+/// a read is looking at it is silently passed over. Only one process may write a snapshot directory
+/// (the replica holding the log's lock): writes delete temp files they did not create.</para>
+/// <para>Ownership: blobs passed to <see cref="Write"/> are copied; blobs returned belong to the caller.</para>
+/// </remarks>
+public sealed class SnapshotStore
+{
+    public const string FilePrefix = "snapshot-";
+    public const string FileSuffix = ".snap";
+
+    private readonly SnapshotOptions _options;
+    private readonly IFileSystem _fs;
+    private readonly ILogger _logger;
+    private readonly Lock _writeLock = new();
+
+    public SnapshotStore(SnapshotOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        _fs = options.FileSystem;
+        _logger = options.Logger;
+    }
+
+    /// <summary>The directory holding the snapshot files (<see cref="SnapshotOptions.SnapshotDirectory"/>).</summary>
+    public string Directory => _options.SnapshotDirectory;
+
+    public static string FileName(ulong position) =>
+        FilePrefix + position.ToString("D20", CultureInfo.InvariantCulture) + FileSuffix;
+
+    /// <summary>Whether <paramref name="path"/> names a snapshot file, and at which position.</summary>
+    public static bool TryParseFileName(string path, out ulong position)
+    {
+        var name = Path.GetFileName(path);
+        position = 0;
+        return name.Length == FilePrefix.Length + 20 + FileSuffix.Length
+            && name.StartsWith(FilePrefix, StringComparison.Ordinal)
+            && name.EndsWith(FileSuffix, StringComparison.Ordinal)
+            && ulong.TryParse(name.AsSpan(FilePrefix.Length, 20), NumberStyles.None, CultureInfo.InvariantCulture, out position);
+    }
+
+    public string PathFor(ulong position) => Path.Combine(Directory, FileName(position));
+
+    /// <summary>
+    /// Durably writes the state folded in up to and including <paramref name="position"/>, replacing
+    /// any snapshot at the same position, then removes all but the newest
+    /// <see cref="SnapshotOptions.RetainCount"/> snapshots (by position; the one just written is never removed).
+    /// </summary>
+    /// <exception cref="IOException">The snapshot could not be written; the previous snapshots are intact.</exception>
+    public SnapshotInfo Write(ulong position, ulong term, string blobType, ReadOnlySpan<byte> blob)
+    {
+        ArgumentNullException.ThrowIfNull(blobType);
+        var createdMicros = SnapshotFileFormat.ToMicros(_options.Time.GetUtcNow());
+        var header = new SnapshotHeader
+        {
+            Position = position,
+            Term = term,
+            CreatedMicros = createdMicros,
+            BlobLength = (ulong)blob.Length,
+            BlobCrc32C = Crc32C.Compute(blob),
+            BlobType = blobType,
+        };
+        var bytes = SnapshotFileFormat.Encode(SnapshotFileKind.Snapshot, header, blob);
+        var path = PathFor(position);
+        lock (_writeLock)
+        {
+            _fs.CreateDirectoryDurably(Directory);
+            RemoveLeftoverTempFiles();
+            AtomicFile.Write(_fs, path, bytes);
+            LogMessages.SnapshotWritten(_logger, path, position, term, blob.Length);
+            ApplyRetention(path);
+        }
+
+        return ToInfo(path, header);
+    }
+
+    /// <summary>
+    /// The newest snapshot whose header and blob check out. Newer files that are damaged are skipped,
+    /// logged and returned in <see cref="SnapshotLoadResult.Skipped"/>, newest first.
+    /// </summary>
+    public SnapshotLoadResult LoadNewest()
+    {
+        var skipped = new List<SnapshotProblem>();
+        foreach (var (position, path) in SnapshotFiles())
+        {
+            try
+            {
+                using var file = _fs.OpenFile(path, FileOpenMode.ReadExisting);
+                var decoded = SnapshotFileFormat.ReadHeader(file, SnapshotFileKind.Snapshot, position);
+                var blob = SnapshotFileFormat.ReadBlob(file, decoded);
+                return new SnapshotLoadResult(new Snapshot(ToInfo(path, decoded.Header), blob), skipped);
+            }
+            catch (SnapshotFormatException e)
+            {
+                Skip(path, e.Problem);
+            }
+            catch (IOException e) when (_fs.FileExists(path))
+            {
+                Skip(path, $"cannot be read: {e.Message}");
+            }
+            catch (IOException)
+            {
+                // Removed by retention after we listed it: a newer snapshot exists; not a problem.
+            }
+        }
+
+        return new SnapshotLoadResult(null, skipped);
+
+        void Skip(string path, string problem)
+        {
+            skipped.Add(new SnapshotProblem(path, problem));
+            LogMessages.SnapshotSkipped(_logger, path, problem);
+        }
+    }
+
+    /// <summary>
+    /// Every snapshot whose header checks out (including that the file has the promised length),
+    /// newest first. The blobs are not read; files with a damaged header are logged and left out.
+    /// </summary>
+    public IReadOnlyList<SnapshotInfo> List()
+    {
+        var infos = new List<SnapshotInfo>();
+        foreach (var (position, path) in SnapshotFiles())
+        {
+            try
+            {
+                using var file = _fs.OpenFile(path, FileOpenMode.ReadExisting);
+                infos.Add(ToInfo(path, SnapshotFileFormat.ReadHeader(file, SnapshotFileKind.Snapshot, position).Header));
+            }
+            catch (SnapshotFormatException e)
+            {
+                LogMessages.SnapshotSkipped(_logger, path, e.Problem);
+            }
+            catch (IOException e) when (_fs.FileExists(path))
+            {
+                LogMessages.SnapshotSkipped(_logger, path, $"cannot be read: {e.Message}");
+            }
+            catch (IOException)
+            {
+                // Removed by retention after we listed it.
+            }
+        }
+
+        return infos;
+    }
+
+    /// <summary>Checks every snapshot file completely (header and blob); returns the damaged ones, newest first.</summary>
+    /// <remarks>Problems are returned, not logged: the caller (an operator's tool) decides how to show them.</remarks>
+    public IReadOnlyList<SnapshotProblem> Verify()
+    {
+        var problems = new List<SnapshotProblem>();
+        foreach (var (position, path) in SnapshotFiles())
+        {
+            if (SnapshotFileFormat.Check(_fs, path, SnapshotFileKind.Snapshot, position) is { } problem && _fs.FileExists(path))
+            {
+                problems.Add(new SnapshotProblem(path, problem));
+            }
+        }
+
+        return problems;
+    }
+
+    /// <summary>Reads and fully checks one snapshot file, which need not be in this store's directory.</summary>
+    /// <exception cref="InvalidDataException">
+    /// The file is damaged or of an unknown format version; the message names the file and the problem, and
+    /// the <see cref="Exception.InnerException"/> is a <see cref="SnapshotFormatException"/>
+    /// (an <see cref="UnknownSnapshotFormatVersionException"/> for an unknown version).
+    /// </exception>
+    /// <exception cref="IOException">The file cannot be opened or read.</exception>
+    public Snapshot Read(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        try
+        {
+            using var file = _fs.OpenFile(path, FileOpenMode.ReadExisting);
+            var decoded = SnapshotFileFormat.ReadHeader(file, SnapshotFileKind.Snapshot, TryParseFileName(path, out var named) ? named : null);
+            return new Snapshot(ToInfo(path, decoded.Header), SnapshotFileFormat.ReadBlob(file, decoded));
+        }
+        catch (SnapshotFormatException e)
+        {
+            throw e.ToInvalidData();
+        }
+    }
+
+    private static SnapshotInfo ToInfo(string path, SnapshotHeader header) => new(
+        path,
+        header.Position,
+        header.Term,
+        SnapshotFileFormat.FromMicros(header.CreatedMicros),
+        (long)header.BlobLength,
+        header.BlobCrc32C,
+        header.BlobType);
+
+    /// <summary>Snapshot files by the position in their names, newest first; anything else is ignored.</summary>
+    private List<(ulong Position, string Path)> SnapshotFiles()
+    {
+        if (!_fs.DirectoryExists(Directory))
+        {
+            return [];
+        }
+
+        var files = new List<(ulong Position, string Path)>();
+        foreach (var path in _fs.ListFiles(Directory))
+        {
+            if (TryParseFileName(path, out var position))
+            {
+                files.Add((position, path));
+            }
+        }
+
+        files.Sort((a, b) => b.Position.CompareTo(a.Position));
+        return files;
+    }
+
+    private void RemoveLeftoverTempFiles()
+    {
+        var removed = AtomicFile.DeleteLeftoverTempFiles(_fs, Directory);
+        if (removed.Count > 0)
+        {
+            LogMessages.LeftoverTempFilesRemoved(_logger, removed.Count, Directory);
+        }
+    }
+
+    /// <summary>Removes all but the newest snapshots, never the one just written (even if it is at a lower position).</summary>
+    private void ApplyRetention(string justWritten)
+    {
+        try
+        {
+            var retain = _options.RetainCount;
+            var files = SnapshotFiles();
+            var doomed = files.Skip(retain).Where(f => f.Path != justWritten).Reverse().ToList();
+            if (doomed.Count == 0)
+            {
+                return;
+            }
+
+            // Oldest first, so that a crash part-way still leaves the newest ones.
+            foreach (var (_, path) in doomed)
+            {
+                _fs.DeleteFile(path);
+            }
+
+            _fs.SyncDirectory(Directory);
+            LogMessages.SnapshotsRemoved(_logger, doomed.Count, retain, files.Except(doomed).Min(f => f.Position));
+        }
+        catch (IOException e)
+        {
+            // The new snapshot is durable; failing the write now would make the caller believe otherwise.
+            LogMessages.SnapshotRetentionFailed(_logger, e, Directory, e.Message);
+        }
+    }
+}
