@@ -1,0 +1,209 @@
+using Aurora.Storage.IO;
+
+namespace Aurora.Storage.Tests.Faults;
+
+/// <summary>The durability model the fault-injection tests rely on.</summary>
+public class SimulatedFileSystemTests
+{
+    private const string Dir = "/data";
+
+    private static SimulatedFileSystem NewFs(int seed = 1)
+    {
+        var fs = new SimulatedFileSystem(seed);
+        fs.CreateDirectory(Dir);
+        return fs;
+    }
+
+    private static void Write(SimulatedFileSystem fs, string name, byte[] data, bool sync, bool syncDirectory)
+    {
+        using var file = fs.OpenFile($"{Dir}/{name}", FileOpenMode.CreateOrTruncate);
+        file.Write(0, data);
+        if (sync)
+        {
+            file.DataSync();
+        }
+
+        if (syncDirectory)
+        {
+            fs.SyncDirectory(Dir);
+        }
+    }
+
+    [Fact]
+    public void Only_synced_data_in_a_synced_directory_entry_survives_a_crash()
+    {
+        var fs = NewFs();
+        Write(fs, "durable", [1, 2, 3], sync: true, syncDirectory: true);
+        Write(fs, "unsynced-data", [4, 5, 6], sync: false, syncDirectory: true);
+        Write(fs, "unsynced-entry", [7, 8, 9], sync: true, syncDirectory: false);
+        using (var file = fs.OpenFile($"{Dir}/durable", FileOpenMode.ReadWriteExisting))
+        {
+            file.Write(3, [10]);
+            Assert.Equal([1, 2, 3, 10], fs.ReadAll($"{Dir}/durable"));
+        }
+
+        fs.Crash();
+        Assert.Equal([1, 2, 3], fs.ReadAll($"{Dir}/durable"));
+        Assert.Empty(fs.ReadAll($"{Dir}/unsynced-data"));
+        Assert.False(fs.FileExists($"{Dir}/unsynced-entry"));
+    }
+
+    [Fact]
+    public void Renames_and_deletes_are_undone_by_a_crash_until_the_directory_is_synced()
+    {
+        var fs = NewFs();
+        Write(fs, "a", [1], sync: true, syncDirectory: true);
+        Write(fs, "b", [2], sync: true, syncDirectory: true);
+        fs.Rename($"{Dir}/a", $"{Dir}/c");
+        fs.DeleteFile($"{Dir}/b");
+        Assert.Equal([$"{Dir}/c"], fs.ListFiles(Dir));
+        fs.Crash();
+        Assert.Equal([$"{Dir}/a", $"{Dir}/b"], fs.ListFiles(Dir));
+        fs.Rename($"{Dir}/a", $"{Dir}/c");
+        fs.SyncDirectory(Dir);
+        fs.Crash();
+        Assert.Equal([$"{Dir}/b", $"{Dir}/c"], fs.ListFiles(Dir));
+        Assert.Equal([1], fs.ReadAll($"{Dir}/c"));
+    }
+
+    [Fact]
+    public void A_torn_crash_keeps_a_seeded_subset_of_whole_sector_pieces()
+    {
+        var data = Enumerable.Range(0, 4096).Select(i => (byte)(1 + (i % 250))).ToArray();
+        byte[] Survivor(int seed)
+        {
+            var fs = NewFs(seed);
+            Write(fs, "f", new byte[4096], sync: true, syncDirectory: true);
+            using (var file = fs.OpenFile($"{Dir}/f", FileOpenMode.ReadWriteExisting))
+            {
+                file.Write(100, data.AsSpan(100, 3000));
+            }
+
+            fs.Crash(tornWrites: true);
+            return fs.ReadAll($"{Dir}/f");
+        }
+
+        var kept = 0;
+        var dropped = 0;
+        foreach (var seed in Enumerable.Range(0, 20))
+        {
+            var after = Survivor(seed);
+            Assert.Equal(after, Survivor(seed));
+            Assert.Equal(4096, after.Length);
+            for (var sector = 0; sector < 4096; sector += SimulatedFileSystem.SectorSize)
+            {
+                var from = Math.Max(sector, 100);
+                var to = Math.Min(sector + SimulatedFileSystem.SectorSize, 3100);
+                if (from >= to)
+                {
+                    Assert.True(after.AsSpan(sector, SimulatedFileSystem.SectorSize).IndexOfAnyExcept((byte)0) < 0);
+                    continue;
+                }
+
+                var piece = after.AsSpan(from, to - from);
+                if (piece.SequenceEqual(data.AsSpan(from, to - from)))
+                {
+                    kept++;
+                }
+                else
+                {
+                    Assert.True(piece.IndexOfAnyExcept((byte)0) < 0, $"seed {seed}: sector at {sector} is neither written nor unwritten");
+                    dropped++;
+                }
+            }
+        }
+
+        Assert.True(kept > 0 && dropped > 0);
+    }
+
+    [Fact]
+    public void The_nth_matching_write_fails_with_enospc_after_writing_part_of_the_data()
+    {
+        var fs = NewFs();
+        Write(fs, "other", [1], sync: false, syncDirectory: false);
+        fs.FailWrite(2, len => len / 2, p => p.EndsWith("/f", StringComparison.Ordinal));
+        using var file = fs.OpenFile($"{Dir}/f", FileOpenMode.CreateOrTruncate);
+        file.Write(0, [1, 2]);
+        using (var other = fs.OpenFile($"{Dir}/other", FileOpenMode.ReadWriteExisting))
+        {
+            other.Write(0, [9, 9, 9]);
+        }
+
+        var e = Assert.Throws<IOException>(() => file.Write(2, [3, 4, 5, 6]));
+        Assert.Equal(SimulatedFileSystem.Enospc, e.HResult);
+        Assert.Contains("No space left on device", e.Message, StringComparison.Ordinal);
+        Assert.Equal([1, 2, 3, 4], fs.ReadAll($"{Dir}/f"));
+        Assert.Same(e, Assert.Single(fs.InjectedFaults));
+        file.Write(6, [7]);
+    }
+
+    [Fact]
+    public void A_full_disk_fails_every_write_until_space_returns()
+    {
+        var fs = NewFs();
+        using var file = fs.OpenFile($"{Dir}/f", FileOpenMode.CreateOrTruncate);
+        fs.DiskFull = true;
+        Assert.Equal(SimulatedFileSystem.Enospc, Assert.Throws<IOException>(() => file.Write(0, [1])).HResult);
+        Assert.Equal(SimulatedFileSystem.Enospc, Assert.Throws<IOException>(() => file.Write(0, [1])).HResult);
+        Assert.Empty(fs.ReadAll($"{Dir}/f"));
+        fs.DiskFull = false;
+        file.Write(0, [1]);
+        Assert.Equal([1], fs.ReadAll($"{Dir}/f"));
+    }
+
+    [Fact]
+    public void Data_behind_a_failed_fdatasync_is_not_made_durable_by_a_later_one()
+    {
+        var lost = 0;
+        for (var seed = 0; seed < 10; seed++)
+        {
+            var fs = NewFs(seed);
+            Write(fs, "f", new byte[2048], sync: true, syncDirectory: true);
+            using (var file = fs.OpenFile($"{Dir}/f", FileOpenMode.ReadWriteExisting))
+            {
+                file.Write(0, Enumerable.Repeat((byte)7, 2048).ToArray());
+                fs.FailDataSync(1);
+                Assert.Equal(SimulatedFileSystem.Eio, Assert.Throws<IOException>(file.DataSync).HResult);
+                file.DataSync();
+            }
+
+            fs.Crash();
+            lost += fs.ReadAll($"{Dir}/f").Count(b => b == 0) / SimulatedFileSystem.SectorSize;
+        }
+
+        Assert.True(lost > 0, "some sectors behind the failed sync should be lost");
+    }
+
+    [Fact]
+    public void An_armed_crash_takes_the_machine_down_and_kills_old_handles_and_locks()
+    {
+        var fs = NewFs();
+        var handle = fs.LockDirectory($"{Dir}/LOCK");
+        Assert.Throws<IOException>(() => fs.LockDirectory($"{Dir}/LOCK"));
+        using var file = fs.OpenFile($"{Dir}/f", FileOpenMode.CreateOrTruncate);
+        fs.CrashAtOperation(2);
+        file.Write(0, [1]);
+        Assert.Throws<IOException>(() => file.Write(1, [2]));
+        Assert.True(fs.IsDown);
+        Assert.Throws<IOException>(() => fs.FileExists($"{Dir}/f"));
+        fs.Restart();
+        Assert.False(fs.FileExists($"{Dir}/f"));
+        Assert.Throws<IOException>(() => file.Read(0, new byte[1]));
+        using var relocked = fs.LockDirectory($"{Dir}/LOCK");
+        handle.Dispose();
+        Assert.Throws<IOException>(() => fs.LockDirectory($"{Dir}/LOCK"));
+    }
+
+    [Fact]
+    public void Open_handles_keep_reading_a_deleted_file()
+    {
+        var fs = NewFs();
+        Write(fs, "f", [1, 2, 3], sync: true, syncDirectory: true);
+        using var file = fs.OpenFile($"{Dir}/f", FileOpenMode.ReadExisting);
+        fs.DeleteFile($"{Dir}/f");
+        Assert.Throws<FileNotFoundException>(() => fs.OpenFile($"{Dir}/f", FileOpenMode.ReadExisting));
+        var buffer = new byte[3];
+        Assert.Equal(3, file.Read(0, buffer));
+        Assert.Equal([1, 2, 3], buffer);
+    }
+}

@@ -1,0 +1,109 @@
+using System.Buffers;
+using Aurora.Storage.Log;
+using Aurora.Storage.Protos;
+using Aurora.Storage.Tests.Faults;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+
+namespace Aurora.Storage.Tests.Log;
+
+/// <summary>
+/// The on-disk format, byte for byte. A change here breaks every log already written: it needs a
+/// new format version and a reader for the old one, not an updated constant.
+/// </summary>
+public class GoldenBytesTests
+{
+    private static LogEntry Fixed() => new()
+    {
+        Position = 7,
+        Term = 3,
+        TimestampMicros = 1_700_000_000_123_456,
+        Principal = "alice",
+        Payload = new Any { TypeUrl = "type.test/x", Value = ByteString.CopyFrom(1, 2, 3) },
+    };
+
+    [Fact]
+    public void A_record_of_a_fixed_entry_has_exactly_these_bytes()
+    {
+        var output = new ArrayBufferWriter<byte>();
+        new EntryCodec(CompressionCodec.None, 4096, 1024).Encode(Fixed(), output);
+        Assert.Equal(
+            string.Concat(
+                "3A3B5242", // header CRC32C of bytes 4..40
+                "01", // record format version
+                "00", // codec: none
+                "0000", // flags (none: not the first record of a write group)
+                "28000000", // payload length 40
+                "0930EF4D", // payload CRC32C
+                "0700000000000000", // position 7
+                "0300000000000000", // term 3
+                "00000000", // chunk index 0
+                "01000000", // chunk count 1
+                "0807", // LogEntry.position = 7
+                "1003", // LogEntry.term = 3
+                "18C0C480C1C1C48203", // LogEntry.timestamp_micros = 1700000000123456
+                "2205616C696365", // LogEntry.principal = "alice"
+                "2A12" + "0A0B747970652E746573742F78" + "1203010203"), // LogEntry.payload = Any("type.test/x", 01 02 03)
+            Convert.ToHexString(output.WrittenSpan));
+    }
+
+    [Fact]
+    public void The_chunk_headers_of_a_large_entry_have_exactly_these_bytes()
+    {
+        var entry = Fixed();
+        entry.Payload.Value = ByteString.CopyFrom(new byte[2500]);
+        var output = new ArrayBufferWriter<byte>();
+        new EntryCodec(CompressionCodec.None, 4096, 1024).Encode(entry, output);
+        var records = LogKit.WalkRecords("memory", [.. new byte[32], .. output.WrittenSpan]);
+        Assert.Equal(3, records.Count);
+        var headers = records.Select(r => Convert.ToHexString(output.WrittenSpan.Slice((int)r.Offset - 32, 40))).ToList();
+        Assert.Equal(
+            [
+                "873945690100000000040000C70CE28F070000000000000003000000000000000000000003000000",
+                "46C22E3301000000000400007CDEAEEE070000000000000003000000000000000100000003000000",
+                "96CFA22601000000EB010000EF733D1F070000000000000003000000000000000200000003000000",
+            ],
+            headers);
+    }
+
+    [Fact]
+    public void A_segment_header_has_exactly_these_bytes()
+    {
+        var header = new byte[SegmentHeader.Size];
+        SegmentHeader.Write(header, 42);
+        Assert.Equal(
+            string.Concat(
+                "4155524C4F470D0A", // magic "AURLOG\r\n"
+                "01000000", // segment format version 1
+                "00000000", // reserved
+                "2A00000000000000", // first position 42
+                "00000000", // reserved
+                "DEDB1F0E"), // CRC32C of bytes 0..28
+            Convert.ToHexString(header));
+    }
+
+    [Fact]
+    public async Task A_new_log_file_starts_with_the_segment_header_and_the_first_record()
+    {
+        var fs = new SimulatedFileSystem(seed: 1);
+        using (var log = SegmentedLog.Open(LogKit.SimOptions(fs)))
+        {
+            var entry = Fixed();
+            entry.Position = 0;
+            entry.Term = 3;
+            await log.AppendAsync(entry);
+        }
+
+        var file = LogKit.SegmentFiles(fs, LogKit.SimDirectory).Single();
+        Assert.Equal("segment-00000000000000000001.log", Path.GetFileName(file));
+        var bytes = fs.ReadAll(file);
+        Assert.Equal(16 << 10, bytes.Length);
+        Assert.Equal(
+            string.Concat(
+                "4155524C4F470D0A0100000000000000010000000000000000000000D9C0BCE1",
+                "E54378A801000100280000000D37EB8F0100000000000000030000000000000000000000010000000", // flags 0x0001: starts a write group
+                "801100318C0C480C1C1C482032205616C6963652A120A0B747970652E746573742F781203010203"),
+            Convert.ToHexString(bytes.AsSpan(0, 32 + 40 + 40)));
+        Assert.True(bytes.AsSpan(32 + 40 + 40).IndexOfAnyExcept((byte)0) < 0, "the rest of a preallocated segment is zeros");
+    }
+}

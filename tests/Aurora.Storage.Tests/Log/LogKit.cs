@@ -1,0 +1,179 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Text;
+using Aurora.Storage.IO;
+using Aurora.Storage.Log;
+using Aurora.Storage.Protos;
+using Aurora.Storage.Tests.Faults;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+
+namespace Aurora.Storage.Tests.Log;
+
+public enum PayloadKind
+{
+    /// <summary>Random bytes: incompressible.</summary>
+    Random,
+
+    /// <summary>Repeated words: compressible.</summary>
+    Text,
+
+    /// <summary>All zeros: the most compressible, and what unwritten sectors look like.</summary>
+    Zeros,
+}
+
+/// <summary>One record as the test reads it from a segment file, independently of the log's code.</summary>
+public sealed record RecordLayout(string File, long Offset, long Length, ulong Position, int ChunkIndex, int ChunkCount)
+{
+    public long End => Offset + Length;
+}
+
+/// <summary>Collects <see cref="LogOptions.OnFatalError"/> calls instead of ending the process.</summary>
+public sealed class FatalErrors
+{
+    private readonly ConcurrentQueue<Exception> _errors = new();
+
+    public IReadOnlyList<Exception> Errors => [.. _errors];
+
+    public void Record(Exception e) => _errors.Enqueue(e);
+}
+
+/// <summary>Entry builders, options and checks shared by the log tests.</summary>
+public static class LogKit
+{
+    public const string SimDirectory = "/sim/aurora";
+
+    private static readonly string[] Words = ["job", "task", "RUNNING", "role/env/name", "host-17", "0.5 cpu", "ASSIGNED", "\n"];
+
+    public static string[] Principals { get; } = ["", "scheduler", "alice@example.com", "operator:ünïcode", new string('p', 300)];
+
+    public static LogOptions SimOptions(SimulatedFileSystem fs, long segmentSize = 16 << 10, int maxEntrySize = 1024,
+        CompressionCodec compression = CompressionCodec.None, FatalErrors? fatal = null) => new()
+        {
+            Directory = SimDirectory,
+            FileSystem = fs,
+            SegmentSize = segmentSize,
+            MaxEntrySize = maxEntrySize,
+            Compression = compression,
+            CompressionMinBytes = 64,
+            OnFatalError = (fatal ?? new FatalErrors()).Record,
+        };
+
+    public static LogOptions DiskOptions(string directory, long segmentSize = 16 << 10, int maxEntrySize = 1024, FatalErrors? fatal = null) => new()
+    {
+        Directory = directory,
+        SegmentSize = segmentSize,
+        MaxEntrySize = maxEntrySize,
+        OnFatalError = (fatal ?? new FatalErrors()).Record,
+    };
+
+    /// <summary>A deterministic entry; <paramref name="id"/> is stored in the type URL so tests can recognise it.</summary>
+    public static LogEntry Entry(string id, int size, PayloadKind kind = PayloadKind.Random, string principal = "tester", ulong term = 1, int seed = 0, bool lastByteNonZero = false)
+    {
+        var bytes = Payload(size, kind, seed == 0 ? id.GetHashCode(StringComparison.Ordinal) : seed);
+        if (lastByteNonZero && bytes.Length > 0 && bytes[^1] == 0)
+        {
+            bytes[^1] = 0x5A;
+        }
+
+        return new LogEntry
+        {
+            Term = term,
+            Principal = principal,
+            TimestampMicros = 1_700_000_000_000_000 + (long)(uint)id.GetHashCode(StringComparison.Ordinal),
+            Payload = new Any { TypeUrl = "type.test/" + id, Value = ByteString.CopyFrom(bytes) },
+        };
+    }
+
+    public static byte[] Payload(int size, PayloadKind kind, int seed)
+    {
+        var bytes = new byte[size];
+        switch (kind)
+        {
+            case PayloadKind.Random:
+                new Random(seed).NextBytes(bytes);
+                break;
+            case PayloadKind.Text:
+                var random = new Random(seed);
+                var text = new StringBuilder(size + 32);
+                while (text.Length < size)
+                {
+                    text.Append(Words[random.Next(Words.Length)]).Append(' ');
+                }
+
+                Encoding.ASCII.GetBytes(text.ToString(0, size), bytes);
+                break;
+        }
+
+        return bytes;
+    }
+
+    public static string IdOf(LogEntry entry) => entry.Payload.TypeUrl["type.test/".Length..];
+
+    /// <summary>Asserts protobuf equality entry by entry, saying where the first difference is.</summary>
+    public static void AssertEntries(IReadOnlyList<LogEntry> expected, IReadOnlyList<LogEntry> actual, string context)
+    {
+        for (var i = 0; i < Math.Min(expected.Count, actual.Count); i++)
+        {
+            if (!expected[i].Equals(actual[i]))
+            {
+                Assert.Fail($"{context}: entry #{i} (position {expected[i].Position}) differs: expected {Describe(expected[i])}, got {Describe(actual[i])}");
+            }
+        }
+
+        Assert.True(expected.Count == actual.Count, $"{context}: expected {expected.Count} entries, got {actual.Count}");
+    }
+
+    public static string Describe(LogEntry e) =>
+        $"[pos {e.Position} term {e.Term} ts {e.TimestampMicros} principal '{(e.Principal.Length > 20 ? e.Principal[..20] + "…" : e.Principal)}' "
+        + $"{e.Payload?.TypeUrl} {e.Payload?.Value.Length ?? -1} bytes]";
+
+    /// <summary>Reads the whole log back, also checking that positions are contiguous from the first retained one.</summary>
+    public static List<LogEntry> ReadAll(SegmentedLog log)
+    {
+        var entries = log.Read(log.FirstRetainedPosition).ToList();
+        for (var i = 0; i < entries.Count; i++)
+        {
+            Assert.Equal(log.FirstRetainedPosition + (ulong)i, entries[i].Position);
+        }
+
+        Assert.Equal(log.LastDurablePosition, log.FirstRetainedPosition + (ulong)entries.Count - 1);
+        return entries;
+    }
+
+    /// <summary>The segment files of a log directory, oldest first.</summary>
+    public static List<string> SegmentFiles(IFileSystem fs, string logDirectory) =>
+        fs.ListFiles(Path.Combine(logDirectory, "log"))
+            .Where(SimulatedFileSystem.IsSegmentFile)
+            .Order(StringComparer.Ordinal)
+            .ToList();
+
+    /// <summary>
+    /// Walks the records of a segment by their headers' lengths (record format v1: u32 crc, u8
+    /// version, u8 codec, u16 reserved, u32 payload length, u32 payload crc, u64 position, u64 term,
+    /// u32 chunk index, u32 chunk count), stopping at an all-zero header.
+    /// </summary>
+    public static List<RecordLayout> WalkRecords(string file, byte[] bytes)
+    {
+        var records = new List<RecordLayout>();
+        long offset = 32;
+        while (offset + 40 <= bytes.Length && bytes.AsSpan((int)offset, 40).IndexOfAnyExcept((byte)0) >= 0)
+        {
+            var header = bytes.AsSpan((int)offset, 40);
+            var length = 40 + BinaryPrimitives.ReadInt32LittleEndian(header[8..]);
+            records.Add(new RecordLayout(
+                file,
+                offset,
+                length,
+                BinaryPrimitives.ReadUInt64LittleEndian(header[16..]),
+                BinaryPrimitives.ReadInt32LittleEndian(header[32..]),
+                BinaryPrimitives.ReadInt32LittleEndian(header[36..])));
+            offset += length;
+        }
+
+        return records;
+    }
+
+    /// <summary>Runs an async workload off xunit's synchronization context (for FsCheck properties, which are synchronous).</summary>
+    public static void Run(Func<Task> work) => Task.Run(work).GetAwaiter().GetResult();
+}
