@@ -1,0 +1,119 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Aurora.Storage.Log;
+using Aurora.Storage.Snapshots;
+
+namespace Aurora.LogTool;
+
+/// <summary>The flags and checks every command shares.</summary>
+internal static class LogDirectory
+{
+    public static readonly FlagSpec PathFlag = new("path", "the log directory (the scheduler's -native_log_file_path)", "DIR");
+
+    public static readonly FlagSpec JsonFlag = new("json", "print JSON instead of text");
+
+    /// <summary>The --path value as a full path, checked only for being a usable path.</summary>
+    public static string FullPath(ParsedFlags flags, string command)
+    {
+        var path = flags.RequireString(PathFlag.Name, $"{Program.Name} {command} --path=DIR");
+        try
+        {
+            return Path.GetFullPath(path);
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            throw new UsageException($"--path={path} is not a usable path: {e.Message}");
+        }
+    }
+
+    /// <summary>The --path value, which must name an existing, readable directory.</summary>
+    public static string RequireExisting(ParsedFlags flags, ToolContext context, string command) =>
+        RequireExistingDirectory(FullPath(flags, command), context, "--path", "log directory");
+
+    /// <summary>The <paramref name="what"/> named by <paramref name="flag"/>, which must exist and be readable.</summary>
+    public static string RequireExistingDirectory(string path, ToolContext context, string flag, string what)
+    {
+        string directory;
+        try
+        {
+            directory = Path.GetFullPath(path);
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            throw new UsageException($"{flag}={path} is not a usable path: {e.Message}");
+        }
+
+        var fs = context.FileSystem;
+        if (fs.FileExists(directory))
+        {
+            throw new UsageException($"{flag}={directory} is a file; it must be the {what}");
+        }
+
+        if (!fs.DirectoryExists(directory))
+        {
+            throw new UsageException($"{what} {directory} does not exist; check {flag}");
+        }
+
+        // An unreadable directory would otherwise look like an empty, uninitialized one.
+        try
+        {
+            _ = fs.ListFiles(directory);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new UnauthorizedAccessException($"cannot read {what} {directory}: {e.Message}", e);
+        }
+
+        return directory;
+    }
+
+    public static LogOptions ReadOnlyLog(string directory, ToolContext context) =>
+        new() { Directory = directory, ReadOnly = true, FileSystem = context.FileSystem, Time = context.Time };
+
+    public static SnapshotStore Snapshots(string directory, ToolContext context) =>
+        new(new SnapshotOptions { Directory = directory, FileSystem = context.FileSystem, Time = context.Time });
+
+    /// <summary>ISO-8601 UTC with microseconds, the log's own resolution.</summary>
+    public static string FormatTime(DateTimeOffset time) =>
+        time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+
+    public static string FormatMicros(long micros) =>
+        FormatTime(DateTimeOffset.UnixEpoch.AddTicks(micros * TimeSpan.TicksPerMicrosecond));
+
+    /// <summary>"123456 bytes (120.6 KiB)".</summary>
+    public static string FormatBytes(long bytes)
+    {
+        string[] units = ["KiB", "MiB", "GiB", "TiB"];
+        var text = bytes.ToString(CultureInfo.InvariantCulture) + " bytes";
+        if (bytes < 1024)
+        {
+            return text;
+        }
+
+        var value = (double)bytes;
+        var unit = -1;
+        while (value >= 1024 && unit < units.Length - 1)
+        {
+            value /= 1024;
+            unit++;
+        }
+
+        return $"{text} ({value.ToString("0.0", CultureInfo.InvariantCulture)} {units[unit]})";
+    }
+
+    /// <summary>Writes one JSON document with <paramref name="write"/> and returns it as text.</summary>
+    public static string Json(Action<Utf8JsonWriter> write, bool indented)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        // Relaxed escaping keeps paths and principals readable; quotes and control characters are still escaped.
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = indented, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            write(writer);
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+}

@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using Aurora.Storage.IO;
+using Aurora.Storage.Protos;
+using Aurora.Storage.Replica;
+
+namespace Aurora.LogTool.Tests;
+
+/// <summary>The built executable, run as operators run it: a child process with real exit codes and streams.</summary>
+public class ProcessTests
+{
+    [Fact]
+    public async Task The_executable_initializes_then_refuses_to_initialize_again_with_exit_code_2()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.Sub("replica");
+
+        var first = await RunAsync("initialize", $"--path={path}");
+        var second = await RunAsync("initialize", $"-path={path}");
+
+        Assert.True(first.ExitCode == 0, first.ToString());
+        Assert.Equal(ReplicaStatus.Voting, new ReplicaMetadataStore(PhysicalFileSystem.Instance, path).Load().Status);
+        Assert.True(second.ExitCode == 2, second.ToString());
+        Assert.Equal(string.Empty, second.Out);
+        var line = Assert.Single(second.ErrorLines);
+        Assert.StartsWith($"aurora-log: refusing to initialize {path}: it is already initialized", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_executable_reports_a_missing_directory_in_one_line_without_a_stack_trace()
+    {
+        using var dir = new TempDirectory();
+
+        var result = await RunAsync("info", "--path", dir.Sub("missing"));
+
+        Tool.AssertOneLineError(result, 2, $"log directory {dir.Sub("missing")} does not exist");
+    }
+
+    [Fact]
+    public async Task The_executable_dumps_a_log_to_stdout()
+    {
+        using var dir = new TempDirectory();
+        await TestLog.AppendAsync(dir.Path, 3);
+
+        var result = await RunAsync("dump", $"--path={dir.Path}", "--from=2");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal(2, result.OutLines.Length);
+        Assert.StartsWith("position=2 term=1 time=2024-05-17T12:30:47.000000Z ", result.OutLines[0], StringComparison.Ordinal);
+    }
+
+    private static async Task<ToolResult> RunAsync(params string[] args)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "aurora-log.dll");
+        Assert.True(File.Exists(dll), $"{dll} is missing: the test project must reference the tool's project");
+        var start = new ProcessStartInfo(DotnetHost())
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(dll);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        // A generous guard so a hung child fails the test instead of hanging the run; not a timing assertion.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        return new ToolResult(process.ExitCode, (await stdout).ReplaceLineEndings("\n"), (await stderr).ReplaceLineEndings("\n"));
+    }
+
+    /// <summary>The dotnet host running these tests, so the child uses the same runtime.</summary>
+    private static string DotnetHost()
+    {
+        var fromSdk = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
+        if (!string.IsNullOrEmpty(fromSdk) && File.Exists(fromSdk))
+        {
+            return fromSdk;
+        }
+
+        var self = Environment.ProcessPath;
+        return self is not null && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
+    }
+}
