@@ -13,21 +13,64 @@ namespace Aurora.Storage.Log;
 internal sealed class EntryCodec(CompressionCodec compression, int compressionMinBytes, int maxChunkSize)
 {
     /// <summary>Appends the records of <paramref name="entry"/> to <paramref name="output"/>.</summary>
-    public void Encode(LogEntry entry, ArrayBufferWriter<byte> output)
+    public void Encode(LogEntry entry, ArrayBufferWriter<byte> output) => output.Write(Encode([entry], stackalloc int[1]));
+
+    /// <summary>
+    /// Encodes <paramref name="entries"/> back to back into one array of records;
+    /// <paramref name="entryOffsets"/>[i] receives where entry i's first record starts.
+    /// </summary>
+    /// <remarks>
+    /// Entries that are stored as they are (the common case) are serialized straight into the
+    /// result, so a 1 KiB entry costs one allocation and one pass of CRC.
+    /// </remarks>
+    public byte[] Encode(IReadOnlyList<LogEntry> entries, Span<int> entryOffsets)
     {
-        var raw = entry.ToByteArray();
-        var (codec, bytes) = Compress(raw);
-        var chunkCount = Math.Max(1, (bytes.Length + maxChunkSize - 1) / maxChunkSize);
-        for (var index = 0; index < chunkCount; index++)
+        var stored = new (CompressionCodec Codec, byte[]? Bytes, int Length)[entries.Count];
+        long total = 0;
+        for (var i = 0; i < entries.Count; i++)
         {
-            var start = index * maxChunkSize;
-            var chunk = bytes.AsSpan(start, Math.Min(maxChunkSize, bytes.Length - start));
-            var header = new RecordHeader(codec, chunk.Length, Crc32C.Compute(chunk), entry.Position, entry.Term, index, chunkCount);
-            var destination = output.GetSpan(RecordHeader.Size + chunk.Length);
-            header.Write(destination);
-            chunk.CopyTo(destination[RecordHeader.Size..]);
-            output.Advance(RecordHeader.Size + chunk.Length);
+            var size = entries[i].CalculateSize();
+            if ((compression != CompressionCodec.None && size >= compressionMinBytes) || size > maxChunkSize)
+            {
+                var (codec, bytes) = Compress(entries[i].ToByteArray());
+                stored[i] = (codec, bytes, bytes.Length);
+            }
+            else
+            {
+                stored[i] = (CompressionCodec.None, null, size);
+            }
+
+            total += UpperBound(stored[i].Length);
         }
+
+        var output = new byte[checked((int)total)];
+        var at = 0;
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var entry = entries[i];
+            var (codec, bytes, length) = stored[i];
+            entryOffsets[i] = at;
+            if (bytes is null)
+            {
+                var payload = output.AsSpan(at + RecordHeader.Size, length);
+                entry.WriteTo(payload);
+                new RecordHeader(codec, length, Crc32C.Compute(payload), entry.Position, entry.Term, 0, 1).Write(output.AsSpan(at));
+                at += RecordHeader.Size + length;
+                continue;
+            }
+
+            var chunkCount = Math.Max(1, (length + maxChunkSize - 1) / maxChunkSize);
+            for (var index = 0; index < chunkCount; index++)
+            {
+                var start = index * maxChunkSize;
+                var chunk = bytes.AsSpan(start, Math.Min(maxChunkSize, length - start));
+                new RecordHeader(codec, chunk.Length, Crc32C.Compute(chunk), entry.Position, entry.Term, index, chunkCount).Write(output.AsSpan(at));
+                chunk.CopyTo(output.AsSpan(at + RecordHeader.Size));
+                at += RecordHeader.Size + chunk.Length;
+            }
+        }
+
+        return output;
     }
 
     /// <summary>The number of bytes <see cref="Encode"/> would produce, without compressing.</summary>

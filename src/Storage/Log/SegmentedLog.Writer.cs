@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Aurora.Storage.IO;
 using Aurora.Storage.Protos;
@@ -11,6 +12,9 @@ public sealed partial class SegmentedLog
     private const string NextSegmentFileName = "next-segment" + AtomicFile.TempSuffix;
 
     private readonly Queue<AppendRequest> _queue = new();
+    private int _queuedCount;      // _queue.Count, readable without the lock while a group gathers
+    private int _groupTarget;      // writer thread only: how many requests recent groups carried
+    private long _lastGroupTicks;  // writer thread only: how long the last group's write + fdatasync took
     private readonly ArrayBufferWriter<byte> _groupBuffer = new(1 << 20);
     private Thread? _writerThread;
     private bool _stopping;
@@ -24,10 +28,10 @@ public sealed partial class SegmentedLog
     /// exactly the next (replication appends with positions chosen by the leader). A zero
     /// timestamp is set to now. Terms must not decrease.
     /// </remarks>
-    public async Task<ulong> AppendAsync(LogEntry entry, CancellationToken cancellationToken = default)
+    public Task<ulong> AppendAsync(LogEntry entry, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        return await AppendAsync([entry], cancellationToken).ConfigureAwait(false);
+        return AppendAsync([entry], cancellationToken);
     }
 
     /// <summary>
@@ -67,23 +71,29 @@ public sealed partial class SegmentedLog
                 term = entry.Term;
             }
 
-            foreach (var entry in entries)
+            for (var i = 0; i < entries.Count; i++)
             {
-                entry.Position = ++_lastAssignedPosition;
-                if (entry.TimestampMicros == 0)
+                entries[i].Position = _lastAssignedPosition + 1 + (ulong)i;
+                if (entries[i].TimestampMicros == 0)
                 {
-                    entry.TimestampMicros = now;
+                    entries[i].TimestampMicros = now;
                 }
             }
 
+            _lastAssignedPosition += (ulong)entries.Count;
             _lastAssignedTerm = term;
             _queue.Enqueue(request);
+            _queuedCount = _queue.Count;
             if (_queue.Count == 1)
             {
                 Monitor.Pulse(_lock);
             }
         }
 
+        // Encoded by the appending thread, outside the lock, so that many appenders encode in
+        // parallel and the writer thread only copies and syncs; it waits for the encoding (see
+        // AppendRequest.WaitEncoded), which takes a microsecond or so.
+        request.Encode(_codec);
         return request.Completion.Task;
     }
 
@@ -147,14 +157,64 @@ public sealed partial class SegmentedLog
                 {
                     return;
                 }
-
-                group.AddRange(_queue);
-                _queue.Clear();
             }
 
+            var gathered = GatherGroup();
+            lock (_lock)
+            {
+                group.AddRange(_queue);
+                _queue.Clear();
+                _queuedCount = 0;
+            }
+
+            _groupTarget = gathered ? Math.Max(group.Count, _groupTarget) : group.Count;
+            var started = Stopwatch.GetTimestamp();
             WriteGroup(group);
+            _lastGroupTicks = Stopwatch.GetTimestamp() - started;
             group.Clear();
         }
+    }
+
+    /// <summary>
+    /// Lets a group fill up while appends are still arriving, towards the size recent groups had,
+    /// for at most half a group's write time. Without it, N concurrent writers split into two
+    /// cohorts that alternate (one queues while the other's fdatasync runs), so every fdatasync
+    /// carries only about N/2 entries. It stops as soon as arrivals pause, and a lone writer (recent
+    /// groups of 1) never waits, so its latency stays one fdatasync. Returns whether the target was
+    /// reached; if not, the target falls to what did arrive.
+    /// </summary>
+    private bool GatherGroup()
+    {
+        var target = _groupTarget;
+        var queued = Volatile.Read(ref _queuedCount);
+        if (target <= 1 || queued >= target)
+        {
+            return true;
+        }
+
+        var now = Stopwatch.GetTimestamp();
+        var deadline = now + Math.Min(_lastGroupTicks / 2, Stopwatch.Frequency / 1000);
+        var quiet = Stopwatch.Frequency / 50_000; // 20 us without a new append ends the wait
+        var lastArrival = now;
+        while (queued < target)
+        {
+            now = Stopwatch.GetTimestamp();
+            if (now >= deadline || now - lastArrival >= quiet || Volatile.Read(ref _stopping))
+            {
+                return false;
+            }
+
+            // Give the core to the writers whose acknowledgements just went out.
+            Thread.Yield();
+            var count = Volatile.Read(ref _queuedCount);
+            if (count != queued)
+            {
+                queued = count;
+                lastArrival = Stopwatch.GetTimestamp();
+            }
+        }
+
+        return true;
     }
 
     /// <summary>Writes a group of requests with as few fdatasyncs as segment boundaries allow.</summary>
@@ -162,20 +222,21 @@ public sealed partial class SegmentedLog
     {
         _groupBuffer.ResetWrittenCount();
         var ends = new int[group.Count];
-        var entryOffsets = new List<(ulong Position, int Offset)>();
-        for (var i = 0; i < group.Count; i++)
+        try
         {
-            foreach (var entry in group[i].Entries)
+            for (var i = 0; i < group.Count; i++)
             {
-                entryOffsets.Add((entry.Position, _groupBuffer.WrittenCount));
-                _codec.Encode(entry, _groupBuffer);
+                _groupBuffer.Write(group[i].WaitEncoded());
+                ends[i] = _groupBuffer.WrittenCount;
             }
-
-            ends[i] = _groupBuffer.WrittenCount;
+        }
+        catch (FatalWriteException fatal)
+        {
+            FailFatally(group, 0, fatal.InnerException!);
+            return;
         }
 
         var next = 0;
-        var nextEntry = 0;
         while (next < group.Count)
         {
             var start = next == 0 ? 0 : ends[next - 1];
@@ -205,10 +266,16 @@ public sealed partial class SegmentedLog
                 var lastEntry = group[end - 1].Entries[^1];
                 lock (_lock)
                 {
-                    var baseOffset = segment.DataEnd - start;
-                    for (; nextEntry < entryOffsets.Count && entryOffsets[nextEntry].Position <= lastEntry.Position; nextEntry++)
+                    var requestStart = segment.DataEnd;
+                    for (var i = next; i < end; i++)
                     {
-                        segment.Indexed(entryOffsets[nextEntry].Position, baseOffset + entryOffsets[nextEntry].Offset);
+                        var request = group[i];
+                        for (var e = 0; e < request.Entries.Count; e++)
+                        {
+                            segment.Indexed(request.Entries[e].Position, requestStart + request.EntryOffsets[e]);
+                        }
+
+                        requestStart += request.Encoded.Length;
                     }
 
                     segment.DataEnd += bytes.Length;
@@ -224,9 +291,7 @@ public sealed partial class SegmentedLog
             }
             catch (FatalWriteException fatal)
             {
-                var cause = fatal.InnerException!;
-                Fail(cause);
-                FailRequests(group, next, new LogFailedException($"the log at {_options.Directory} failed: {cause.Message}", cause));
+                FailFatally(group, next, fatal.InnerException!);
                 return;
             }
             catch (IOException e)
@@ -425,6 +490,12 @@ public sealed partial class SegmentedLog
         _options.OnFatalError(cause);
     }
 
+    private void FailFatally(List<AppendRequest> group, int from, Exception cause)
+    {
+        Fail(cause);
+        FailRequests(group, from, new LogFailedException($"the log at {_options.Directory} failed: {cause.Message}", cause));
+    }
+
     private static void FailRequests(List<AppendRequest> group, int from, Exception error)
     {
         for (var i = from; i < group.Count; i++)
@@ -449,6 +520,7 @@ public sealed partial class SegmentedLog
         {
             queued = [.. _queue];
             _queue.Clear();
+            _queuedCount = 0;
             _lastAssignedPosition = _lastDurablePosition;
             _lastAssignedTerm = _lastDurableTerm;
         }
@@ -462,9 +534,46 @@ public sealed partial class SegmentedLog
 
         public bool AssignedByLog { get; } = assignedByLog;
 
+        private byte[]? _encoded;
+        private Exception? _encodingFailure;
+
+        /// <summary>The records of all <see cref="Entries"/>, back to back (after <see cref="WaitEncoded"/>).</summary>
+        public byte[] Encoded => _encoded ?? [];
+
+        /// <summary>Where each entry's first record starts in <see cref="Encoded"/>.</summary>
+        public int[] EntryOffsets { get; } = new int[entries.Count];
+
+        /// <summary>Called once by the appending thread, after the request is queued with its positions.</summary>
+        public void Encode(EntryCodec codec)
+        {
+            try
+            {
+                Volatile.Write(ref _encoded, codec.Encode(Entries, EntryOffsets));
+            }
+            catch (Exception e)
+            {
+                // Its positions are taken and later requests may hold the next ones: the writer
+                // cannot skip it without leaving a gap, so it fails the log with this cause.
+                _encodingFailure = e;
+                Volatile.Write(ref _encoded, []);
+            }
+        }
+
+        /// <summary>The writer thread's wait for <see cref="Encode"/> to finish on the appending thread.</summary>
+        public byte[] WaitEncoded()
+        {
+            var spinner = default(SpinWait);
+            while (Volatile.Read(ref _encoded) is null)
+            {
+                spinner.SpinOnce(sleep1Threshold: -1);
+            }
+
+            return _encodingFailure is null ? _encoded! : throw new FatalWriteException(_encodingFailure);
+        }
+
         public TaskCompletionSource<ulong> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     /// <summary>Marks an fsync failure inside the write path so it is not mistaken for ENOSPC.</summary>
-    private sealed class FatalWriteException(IOException cause) : Exception(cause.Message, cause);
+    private sealed class FatalWriteException(Exception cause) : Exception(cause.Message, cause);
 }
