@@ -148,46 +148,18 @@ public sealed class BackupManager
     /// </summary>
     public IReadOnlyList<BackupInfo> List()
     {
-        var infos = new List<BackupInfo>();
-        foreach (var (path, position) in BackupFiles())
-        {
-            try
-            {
-                using var file = _fs.OpenFile(path, FileOpenMode.ReadExisting);
-                var decoded = SnapshotFileFormat.ReadHeader(file, SnapshotFileKind.Backup, position);
-                infos.Add(ToInfo(path, decoded.Header, decoded.Version));
-            }
-            catch (SnapshotFormatException e)
-            {
-                LogMessages.BackupUnusable(_logger, path, e.Problem);
-            }
-            catch (IOException e) when (_fs.FileExists(path))
-            {
-                LogMessages.BackupUnusable(_logger, path, $"cannot be read: {e.Message}");
-            }
-            catch (IOException)
-            {
-                // Removed by retention after we listed it.
-            }
-        }
-
-        return infos;
+        return SnapshotFileFormat.ReadHeaders(_fs, BackupFiles(), SnapshotFileKind.Backup, (path, problem) => LogMessages.BackupUnusable(_logger, path, problem))
+            .Select(h => ToInfo(h.Path, h.Header.Header, h.Header.Version))
+            .ToList();
     }
 
     /// <summary>Checks every backup completely (header and blob); returns the damaged ones, newest first.</summary>
     /// <remarks>Problems are returned, not logged: the caller (an operator's tool) decides how to show them.</remarks>
     public IReadOnlyList<BackupProblem> Verify()
     {
-        var problems = new List<BackupProblem>();
-        foreach (var (path, position) in BackupFiles())
-        {
-            if (SnapshotFileFormat.Check(_fs, path, SnapshotFileKind.Backup, position) is { } problem && _fs.FileExists(path))
-            {
-                problems.Add(new BackupProblem(path, problem));
-            }
-        }
-
-        return problems;
+        return SnapshotFileFormat.CheckAll(_fs, BackupFiles(), SnapshotFileKind.Backup)
+            .Select(p => new BackupProblem(p.Path, p.Problem))
+            .ToList();
     }
 
     /// <summary>Checks one backup file completely, wherever it is; null when it is sound.</summary>

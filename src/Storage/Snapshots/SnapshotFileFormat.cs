@@ -230,6 +230,55 @@ internal static class SnapshotFileFormat
         }
     }
 
+    /// <summary>
+    /// The decoded headers of <paramref name="files"/>, in order. A file whose header is damaged or
+    /// unreadable is reported to <paramref name="unusable"/> and left out; one that vanished since it
+    /// was listed (retention) is skipped silently.
+    /// </summary>
+    public static List<(string Path, DecodedHeader Header)> ReadHeaders(
+        IFileSystem fileSystem, IEnumerable<(string Path, ulong Position)> files, SnapshotFileKind kind, Action<string, string> unusable)
+    {
+        var headers = new List<(string, DecodedHeader)>();
+        foreach (var (path, position) in files)
+        {
+            try
+            {
+                using var file = fileSystem.OpenFile(path, FileOpenMode.ReadExisting);
+                headers.Add((path, ReadHeader(file, kind, position)));
+            }
+            catch (SnapshotFormatException e)
+            {
+                unusable(path, e.Problem);
+            }
+            catch (IOException e) when (fileSystem.FileExists(path))
+            {
+                unusable(path, $"cannot be read: {e.Message}");
+            }
+            catch (IOException)
+            {
+                // Removed by retention after it was listed.
+            }
+        }
+
+        return headers;
+    }
+
+    /// <summary>Checks <paramref name="files"/> completely; returns (path, problem) of the damaged ones, in order.</summary>
+    public static List<(string Path, string Problem)> CheckAll(
+        IFileSystem fileSystem, IEnumerable<(string Path, ulong Position)> files, SnapshotFileKind kind)
+    {
+        var problems = new List<(string, string)>();
+        foreach (var (path, position) in files)
+        {
+            if (Check(fileSystem, path, kind, position) is { } problem && fileSystem.FileExists(path))
+            {
+                problems.Add((path, problem));
+            }
+        }
+
+        return problems;
+    }
+
     public static long ToMicros(DateTimeOffset time) => (time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / TimeSpan.TicksPerMicrosecond;
 
     public static DateTimeOffset FromMicros(long micros) =>

@@ -137,45 +137,18 @@ public sealed class SnapshotStore
     /// </summary>
     public IReadOnlyList<SnapshotInfo> List()
     {
-        var infos = new List<SnapshotInfo>();
-        foreach (var (position, path) in SnapshotFiles())
-        {
-            try
-            {
-                using var file = _fs.OpenFile(path, FileOpenMode.ReadExisting);
-                infos.Add(ToInfo(path, SnapshotFileFormat.ReadHeader(file, SnapshotFileKind.Snapshot, position).Header));
-            }
-            catch (SnapshotFormatException e)
-            {
-                LogMessages.SnapshotSkipped(_logger, path, e.Problem);
-            }
-            catch (IOException e) when (_fs.FileExists(path))
-            {
-                LogMessages.SnapshotSkipped(_logger, path, $"cannot be read: {e.Message}");
-            }
-            catch (IOException)
-            {
-                // Removed by retention after we listed it.
-            }
-        }
-
-        return infos;
+        return SnapshotFileFormat.ReadHeaders(_fs, SnapshotPaths(), SnapshotFileKind.Snapshot, (path, problem) => LogMessages.SnapshotSkipped(_logger, path, problem))
+            .Select(h => ToInfo(h.Path, h.Header.Header))
+            .ToList();
     }
 
     /// <summary>Checks every snapshot file completely (header and blob); returns the damaged ones, newest first.</summary>
     /// <remarks>Problems are returned, not logged: the caller (an operator's tool) decides how to show them.</remarks>
     public IReadOnlyList<SnapshotProblem> Verify()
     {
-        var problems = new List<SnapshotProblem>();
-        foreach (var (position, path) in SnapshotFiles())
-        {
-            if (SnapshotFileFormat.Check(_fs, path, SnapshotFileKind.Snapshot, position) is { } problem && _fs.FileExists(path))
-            {
-                problems.Add(new SnapshotProblem(path, problem));
-            }
-        }
-
-        return problems;
+        return SnapshotFileFormat.CheckAll(_fs, SnapshotPaths(), SnapshotFileKind.Snapshot)
+            .Select(p => new SnapshotProblem(p.Path, p.Problem))
+            .ToList();
     }
 
     /// <summary>Reads and fully checks one snapshot file, which need not be in this store's directory.</summary>
@@ -210,6 +183,8 @@ public sealed class SnapshotStore
         header.BlobType);
 
     /// <summary>Snapshot files by the position in their names, newest first; anything else is ignored.</summary>
+    private IEnumerable<(string Path, ulong Position)> SnapshotPaths() => SnapshotFiles().Select(f => (f.Path, f.Position));
+
     private List<(ulong Position, string Path)> SnapshotFiles()
     {
         if (!_fs.DirectoryExists(Directory))

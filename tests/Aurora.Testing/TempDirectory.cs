@@ -1,4 +1,4 @@
-namespace Aurora.Storage.Tests;
+namespace Aurora.Testing;
 
 /// <summary>A directory of its own for one test, removed afterwards.</summary>
 public sealed class TempDirectory : IDisposable
