@@ -7,10 +7,16 @@ cd "$(dirname "$0")"
 
 log() { printf '==> %s\n' "$*"; }
 
-# Debian packages the integration tests need; installed only when missing.
+# Debian packages the integration tests need, as "command:package" pairs; installed only when
+# missing. None yet: the storage tests need only the SDK. ZooKeeper and PostgreSQL join with the
+# replication and PostgreSQL-backend issues (e.g. "zkServer.sh:zookeeper").
+required_packages=()
+
 ensure_packages() {
-  local missing=()
-  command -v gcc >/dev/null 2>&1 || missing+=(gcc)
+  local missing=() pair
+  for pair in "${required_packages[@]}"; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+  done
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     if [ "$(id -u)" = 0 ]; then
