@@ -300,8 +300,11 @@ public sealed partial class SegmentedLog
                 // acknowledged prefix is intact, and positions are handed out again from it.
                 LogMessages.AppendFailed(_logger, e, group[next].Entries[0].Position, e.Message);
                 var error = new IOException($"append to the log at {_options.Directory} failed: {e.Message}", e);
-                FailRequests(group, next, error);
+
+                // Rewind before telling anyone: a caller that retries as soon as its append fails
+                // must get a fresh position, not be queued behind the failed ones and failed with them.
                 FailQueuedAndRewind(error);
+                FailRequests(group, next, error);
                 return;
             }
         }

@@ -292,4 +292,28 @@ public class DiskFullTests
 
         Assert.Fail($"expected ENOSPC as the cause, got {e}");
     }
+
+    [Fact]
+    public async Task An_append_retried_the_moment_a_failed_append_reports_its_failure_succeeds()
+    {
+        // Regression: the writer used to report the failure before rewinding positions, so a retry
+        // racing in between was queued behind the failed append and failed with it.
+        var fs = new SimulatedFileSystem(seed: 3);
+        using var log = SegmentedLog.Open(Options(fs));
+        for (var round = 0; round < 300; round++)
+        {
+            fs.FailWrite(1, where: SimulatedFileSystem.IsSegmentFile);
+            var failed = log.AppendAsync(LogKit.Entry($"doomed{round}", 50));
+            var retried = await failed.ContinueWith(
+                _ => log.AppendAsync(LogKit.Entry($"retry{round}", 50)),
+                CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
+            await Assert.ThrowsAnyAsync<IOException>(() => failed);
+            var position = await retried;
+            Assert.True(position == (ulong)round + 1, $"round {round}: retry landed at {position}");
+        }
+
+        Assert.Equal(300, LogKit.ReadAll(log).Count(e => LogKit.IdOf(e).StartsWith("retry", StringComparison.Ordinal)));
+    }
 }
