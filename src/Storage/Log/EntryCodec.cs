@@ -40,7 +40,7 @@ internal sealed class EntryCodec(CompressionCodec compression, int compressionMi
                 stored[i] = (CompressionCodec.None, null, size);
             }
 
-            total += UpperBound(stored[i].Length);
+            total += RecordsLength(stored[i].Length);
         }
 
         var output = new byte[checked((int)total)];
@@ -73,9 +73,9 @@ internal sealed class EntryCodec(CompressionCodec compression, int compressionMi
         return output;
     }
 
-    /// <summary>The number of bytes <see cref="Encode"/> would produce, without compressing.</summary>
-    public long UpperBound(int serializedSize) =>
-        serializedSize + ((long)Math.Max(1, (serializedSize + maxChunkSize - 1) / maxChunkSize) * RecordHeader.Size);
+    /// <summary>The bytes of the records that carry <paramref name="storedLength"/> bytes of (possibly compressed) entry.</summary>
+    private long RecordsLength(int storedLength) =>
+        storedLength + ((long)Math.Max(1, (storedLength + maxChunkSize - 1) / maxChunkSize) * RecordHeader.Size);
 
     public static LogEntry Decode(CompressionCodec codec, ReadOnlySpan<byte> bytes) =>
         LogEntry.Parser.ParseFrom(codec == CompressionCodec.None ? bytes : Decompress(codec, bytes));
