@@ -111,14 +111,7 @@ public sealed class BackupManager
         var path = Path.Combine(Directory, FileName(SnapshotFileFormat.FromMicros(createdMicros), info.Position));
         lock (_saveLock)
         {
-            _fs.CreateDirectoryDurably(Directory);
-            var removed = AtomicFile.DeleteLeftoverTempFiles(_fs, Directory);
-            if (removed.Count > 0)
-            {
-                LogMessages.LeftoverTempFilesRemoved(_logger, removed.Count, Directory);
-            }
-
-            AtomicFile.Write(_fs, path, bytes);
+            SnapshotFileFormat.WriteInto(_fs, _logger, Directory, path, bytes);
             LogMessages.BackupSaved(_logger, path, info.Position, info.Term, blob.LongLength);
             ApplyRetention(path);
         }
@@ -245,20 +238,12 @@ public sealed class BackupManager
         var max = _options.MaxSavedBackups;
         try
         {
-            var doomed = BackupFiles().Skip(max).Where(f => f.Path != justSaved).Reverse().ToList();
-            if (doomed.Count == 0)
+            var files = BackupFiles();
+            var kept = SnapshotFileFormat.Prune(_fs, Directory, files.ConvertAll(f => f.Path), max, justSaved);
+            if (kept.Count < files.Count)
             {
-                return;
+                LogMessages.BackupsRemoved(_logger, files.Count - kept.Count, max);
             }
-
-            // Oldest first, so that a crash part-way still leaves the newest ones.
-            foreach (var (path, _) in doomed)
-            {
-                _fs.DeleteFile(path);
-            }
-
-            _fs.SyncDirectory(Directory);
-            LogMessages.BackupsRemoved(_logger, doomed.Count, max);
         }
         catch (IOException e)
         {

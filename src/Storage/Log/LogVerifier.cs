@@ -52,16 +52,7 @@ public static class LogVerifier
             return new LogVerification([], 0, 0);
         }
 
-        var files = new List<(ulong First, string Path)>();
-        foreach (var path in fs.ListFiles(segmentDirectory))
-        {
-            if (Segment.TryParseFileName(path, out var first))
-            {
-                files.Add((first, path));
-            }
-        }
-
-        files.Sort((a, b) => a.First.CompareTo(b.First));
+        var files = Segment.ListFiles(fs, segmentDirectory);
         var state = new State();
         for (var i = 0; i < files.Count; i++)
         {
@@ -92,16 +83,10 @@ public static class LogVerifier
     {
         using var file = fs.OpenFile(path, FileOpenMode.ReadExisting);
         var length = file.Length;
-        Span<byte> headerBytes = stackalloc byte[SegmentHeader.Size];
-        var read = file.ReadFully(0, headerBytes);
-        if (!SegmentHeader.TryRead(headerBytes[..read], out var headerFirst, out var headerProblem))
+        if (SegmentHeader.Check(file, first) is { } headerProblem)
         {
             // The records may still be sound: keep going, trusting the position in the file name.
-            state.Report(path, 0, first, headerProblem!);
-        }
-        else if (headerFirst != first)
-        {
-            state.Report(path, 0, first, $"segment header says it starts at position {headerFirst}, its name says {first}");
+            state.Report(path, 0, first, headerProblem);
         }
 
         var scanner = new SegmentScanner(file, SegmentHeader.Size, length);

@@ -59,6 +59,22 @@ internal sealed class Segment(string path, ulong firstPosition, long capacity)
     public static string FileName(ulong firstPosition) =>
         Prefix + firstPosition.ToString("D20", CultureInfo.InvariantCulture) + Suffix;
 
+    /// <summary>The segment files in <paramref name="directory"/>, by first position; other files are ignored.</summary>
+    public static List<(ulong First, string Path)> ListFiles(IO.IFileSystem fileSystem, string directory)
+    {
+        var files = new List<(ulong First, string Path)>();
+        foreach (var path in fileSystem.ListFiles(directory))
+        {
+            if (TryParseFileName(path, out var first))
+            {
+                files.Add((first, path));
+            }
+        }
+
+        files.Sort((a, b) => a.First.CompareTo(b.First));
+        return files;
+    }
+
     public static bool TryParseFileName(string path, out ulong firstPosition)
     {
         var name = System.IO.Path.GetFileName(path);

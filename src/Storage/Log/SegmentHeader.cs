@@ -30,6 +30,19 @@ internal static class SegmentHeader
         BinaryPrimitives.WriteUInt32LittleEndian(destination[28..], Crc32C.Compute(destination[..28]));
     }
 
+    /// <summary>What is wrong with the header of a segment named for <paramref name="namedFirst"/>, or null.</summary>
+    public static string? Check(IO.IStorageFile file, ulong namedFirst)
+    {
+        Span<byte> bytes = stackalloc byte[Size];
+        var read = IO.StorageFileExtensions.ReadFully(file, 0, bytes);
+        if (!TryRead(bytes[..read], out var first, out var problem))
+        {
+            return problem;
+        }
+
+        return first == namedFirst ? null : $"segment header says it starts at position {first}, its name says {namedFirst}";
+    }
+
     public static bool TryRead(ReadOnlySpan<byte> source, out ulong firstPosition, out string? problem)
     {
         firstPosition = 0;

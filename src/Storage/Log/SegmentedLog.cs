@@ -189,16 +189,7 @@ public sealed partial class SegmentedLog : IDisposable
     private static (List<Segment> Segments, TornTail? Torn) Recover(LogOptions options, string segmentDirectory)
     {
         var fs = options.FileSystem;
-        var files = new List<(ulong First, string Path)>();
-        foreach (var path in fs.ListFiles(segmentDirectory))
-        {
-            if (Segment.TryParseFileName(path, out var first))
-            {
-                files.Add((first, path));
-            }
-        }
-
-        files.Sort((a, b) => a.First.CompareTo(b.First));
+        var files = Segment.ListFiles(fs, segmentDirectory);
         var segments = new List<Segment>(files.Count);
         TornTail? torn = null;
         for (var i = 0; i < files.Count; i++)
@@ -225,16 +216,9 @@ public sealed partial class SegmentedLog : IDisposable
         var fs = options.FileSystem;
         using var file = fs.OpenFile(path, options.ReadOnly ? FileOpenMode.ReadExisting : FileOpenMode.ReadWriteExisting);
         var length = file.Length;
-        Span<byte> headerBytes = stackalloc byte[SegmentHeader.Size];
-        var read = file.ReadFully(0, headerBytes);
-        if (!SegmentHeader.TryRead(headerBytes[..read], out var headerFirst, out var headerProblem))
+        if (SegmentHeader.Check(file, first) is { } headerProblem)
         {
-            throw new LogCorruptedException(path, 0, first, headerProblem!);
-        }
-
-        if (headerFirst != first)
-        {
-            throw new LogCorruptedException(path, 0, first, $"segment header says it starts at position {headerFirst}, its name says {first}");
+            throw new LogCorruptedException(path, 0, first, headerProblem);
         }
 
         var segment = new Segment(path, first, Math.Max(length, options.SegmentSize));

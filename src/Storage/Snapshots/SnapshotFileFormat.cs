@@ -3,6 +3,8 @@ using Aurora.Storage.IO;
 using Aurora.Storage.Protos;
 using Google.Protobuf;
 
+using Microsoft.Extensions.Logging;
+
 namespace Aurora.Storage.Snapshots;
 
 /// <summary>Which of the two files that share <see cref="SnapshotFileFormat"/> a file is meant to be.</summary>
@@ -277,6 +279,45 @@ internal static class SnapshotFileFormat
         }
 
         return problems;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="bytes"/> to <paramref name="path"/> in <paramref name="directory"/>
+    /// atomically (creating the directory durably), first removing temp files that an interrupted
+    /// write left there. Callers serialize their writes to one directory.
+    /// </summary>
+    public static void WriteInto(IFileSystem fileSystem, ILogger logger, string directory, string path, byte[] bytes)
+    {
+        fileSystem.CreateDirectoryDurably(directory);
+        var removed = AtomicFile.DeleteLeftoverTempFiles(fileSystem, directory);
+        if (removed.Count > 0)
+        {
+            LogMessages.LeftoverTempFilesRemoved(logger, removed.Count, directory);
+        }
+
+        AtomicFile.Write(fileSystem, path, bytes);
+    }
+
+    /// <summary>
+    /// Deletes all but the first <paramref name="keep"/> of <paramref name="newestFirst"/>, never
+    /// <paramref name="justWritten"/> (a clock set back can sort it lower, and it is still the
+    /// freshest copy), oldest first so a crash part-way keeps the newest; then fsyncs the directory.
+    /// Returns the paths kept.
+    /// </summary>
+    public static List<string> Prune(IFileSystem fileSystem, string directory, IReadOnlyList<string> newestFirst, int keep, string justWritten)
+    {
+        var doomed = newestFirst.Skip(keep).Where(p => p != justWritten).Reverse().ToList();
+        foreach (var path in doomed)
+        {
+            fileSystem.DeleteFile(path);
+        }
+
+        if (doomed.Count > 0)
+        {
+            fileSystem.SyncDirectory(directory);
+        }
+
+        return [.. newestFirst.Except(doomed)];
     }
 
     public static long ToMicros(DateTimeOffset time) => (time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / TimeSpan.TicksPerMicrosecond;

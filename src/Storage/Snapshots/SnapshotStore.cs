@@ -82,9 +82,7 @@ public sealed class SnapshotStore
         var path = PathFor(position);
         lock (_writeLock)
         {
-            _fs.CreateDirectoryDurably(Directory);
-            RemoveLeftoverTempFiles();
-            AtomicFile.Write(_fs, path, bytes);
+            SnapshotFileFormat.WriteInto(_fs, _logger, Directory, path, bytes);
             LogMessages.SnapshotWritten(_logger, path, position, term, blob.Length);
             ApplyRetention(path);
         }
@@ -99,7 +97,7 @@ public sealed class SnapshotStore
     public SnapshotLoadResult LoadNewest()
     {
         var skipped = new List<SnapshotProblem>();
-        foreach (var (position, path) in SnapshotFiles())
+        foreach (var (path, position) in SnapshotFiles())
         {
             try
             {
@@ -137,7 +135,7 @@ public sealed class SnapshotStore
     /// </summary>
     public IReadOnlyList<SnapshotInfo> List()
     {
-        return SnapshotFileFormat.ReadHeaders(_fs, SnapshotPaths(), SnapshotFileKind.Snapshot, (path, problem) => LogMessages.SnapshotSkipped(_logger, path, problem))
+        return SnapshotFileFormat.ReadHeaders(_fs, SnapshotFiles(), SnapshotFileKind.Snapshot, (path, problem) => LogMessages.SnapshotSkipped(_logger, path, problem))
             .Select(h => ToInfo(h.Path, h.Header.Header))
             .ToList();
     }
@@ -146,7 +144,7 @@ public sealed class SnapshotStore
     /// <remarks>Problems are returned, not logged: the caller (an operator's tool) decides how to show them.</remarks>
     public IReadOnlyList<SnapshotProblem> Verify()
     {
-        return SnapshotFileFormat.CheckAll(_fs, SnapshotPaths(), SnapshotFileKind.Snapshot)
+        return SnapshotFileFormat.CheckAll(_fs, SnapshotFiles(), SnapshotFileKind.Snapshot)
             .Select(p => new SnapshotProblem(p.Path, p.Problem))
             .ToList();
     }
@@ -183,35 +181,24 @@ public sealed class SnapshotStore
         header.BlobType);
 
     /// <summary>Snapshot files by the position in their names, newest first; anything else is ignored.</summary>
-    private IEnumerable<(string Path, ulong Position)> SnapshotPaths() => SnapshotFiles().Select(f => (f.Path, f.Position));
-
-    private List<(ulong Position, string Path)> SnapshotFiles()
+    private List<(string Path, ulong Position)> SnapshotFiles()
     {
         if (!_fs.DirectoryExists(Directory))
         {
             return [];
         }
 
-        var files = new List<(ulong Position, string Path)>();
+        var files = new List<(string Path, ulong Position)>();
         foreach (var path in _fs.ListFiles(Directory))
         {
             if (TryParseFileName(path, out var position))
             {
-                files.Add((position, path));
+                files.Add((path, position));
             }
         }
 
         files.Sort((a, b) => b.Position.CompareTo(a.Position));
         return files;
-    }
-
-    private void RemoveLeftoverTempFiles()
-    {
-        var removed = AtomicFile.DeleteLeftoverTempFiles(_fs, Directory);
-        if (removed.Count > 0)
-        {
-            LogMessages.LeftoverTempFilesRemoved(_logger, removed.Count, Directory);
-        }
     }
 
     /// <summary>Removes all but the newest snapshots, never the one just written (even if it is at a lower position).</summary>
@@ -221,20 +208,11 @@ public sealed class SnapshotStore
         {
             var retain = _options.RetainCount;
             var files = SnapshotFiles();
-            var doomed = files.Skip(retain).Where(f => f.Path != justWritten).Reverse().ToList();
-            if (doomed.Count == 0)
+            var kept = SnapshotFileFormat.Prune(_fs, Directory, files.ConvertAll(f => f.Path), retain, justWritten);
+            if (kept.Count < files.Count)
             {
-                return;
+                LogMessages.SnapshotsRemoved(_logger, files.Count - kept.Count, retain, files.Where(f => kept.Contains(f.Path)).Min(f => f.Position));
             }
-
-            // Oldest first, so that a crash part-way still leaves the newest ones.
-            foreach (var (_, path) in doomed)
-            {
-                _fs.DeleteFile(path);
-            }
-
-            _fs.SyncDirectory(Directory);
-            LogMessages.SnapshotsRemoved(_logger, doomed.Count, retain, files.Except(doomed).Min(f => f.Position));
         }
         catch (IOException e)
         {
