@@ -9,9 +9,8 @@ namespace Aurora.Storage.Backups;
 /// <see cref="BackupOptions.Time"/> provider's timer, unless a backup of that snapshot already exists.
 /// </summary>
 /// <remarks>
-/// <para>Threading: ticks run on the timer's thread (with a fake <see cref="TimeProvider"/>, on the
-/// thread that advances it) and never overlap: a tick that fires while the previous one is still
-/// writing is dropped. <see cref="Start"/> and <see cref="DisposeAsync"/> may be called from any thread.</para>
+/// <para>Threading: ticks run as <see cref="PeriodicWork"/> (on the timer's thread, never overlapping).
+/// <see cref="Start"/> and <see cref="DisposeAsync"/> may be called from any thread.</para>
 /// <para>Failures: a failed backup is logged and counted in <see cref="Failed"/>, never thrown (it would
 /// end the process from a timer thread), and is retried at the next interval. Only a backup directory
 /// that cannot be created fails <see cref="Start"/>, so a misconfigured <c>-backup_dir</c> shows at start-up.</para>
@@ -23,10 +22,7 @@ public sealed class BackupScheduler : IAsyncDisposable
     private readonly SnapshotStore _store;
     private readonly BackupOptions _options;
     private readonly ILogger _logger;
-    private readonly SemaphoreSlim _tickGate = new(1, 1);
-    private readonly Lock _lifecycleLock = new();
-    private ITimer? _timer;
-    private bool _disposed;
+    private readonly PeriodicWork _work;
     private long _taken;
     private long _upToDate;
     private long _failed;
@@ -41,6 +37,11 @@ public sealed class BackupScheduler : IAsyncDisposable
         _store = store;
         _options = options;
         _logger = options.Logger;
+        _work = new PeriodicWork(options.Time, options.Interval, () =>
+        {
+            BackUpIfNew();
+            return Task.CompletedTask;
+        });
     }
 
     /// <summary>Backups written by this scheduler.</summary>
@@ -56,69 +57,12 @@ public sealed class BackupScheduler : IAsyncDisposable
     /// <exception cref="IOException">The backup directory cannot be created.</exception>
     public void Start()
     {
-        lock (_lifecycleLock)
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_timer is not null)
-            {
-                throw new InvalidOperationException("the backup scheduler is already started");
-            }
-
-            _manager.Options.FileSystem.CreateDirectoryDurably(_manager.Directory);
-            _timer = _options.Time.CreateTimer(_ => Tick(), null, _options.Interval, _options.Interval);
-        }
-
+        _manager.Options.FileSystem.CreateDirectoryDurably(_manager.Directory);
+        _work.Start();
         LogMessages.BackupSchedulerStarted(_logger, _manager.Directory, _options.Interval, _manager.Options.MaxSavedBackups);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        ITimer? timer;
-        lock (_lifecycleLock)
-        {
-            if (_disposed)
-            {
-                return;
-            }
-
-            _disposed = true;
-            timer = _timer;
-        }
-
-        if (timer is not null)
-        {
-            await timer.DisposeAsync().ConfigureAwait(false);
-        }
-
-        // Waits for a tick in progress; later ticks see _disposed and do nothing.
-        await _tickGate.WaitAsync().ConfigureAwait(false);
-        _tickGate.Release();
-    }
-
-    private void Tick()
-    {
-        if (!_tickGate.Wait(0))
-        {
-            return;
-        }
-
-        try
-        {
-            lock (_lifecycleLock)
-            {
-                if (_disposed)
-                {
-                    return;
-                }
-            }
-
-            BackUpIfNew();
-        }
-        finally
-        {
-            _tickGate.Release();
-        }
-    }
+    public ValueTask DisposeAsync() => _work.DisposeAsync();
 
     private void BackUpIfNew()
     {

@@ -1,4 +1,4 @@
-namespace Aurora.Storage.Tests;
+namespace Aurora.Testing;
 
 /// <summary>
 /// A <see cref="TimeProvider"/> whose clock moves only when a test calls <see cref="Advance"/>. Due
