@@ -1,0 +1,26 @@
+using Range = Aurora.Scheduler.Protos.Range;
+
+namespace Aurora.Scheduler.Model;
+
+/// <summary>Instance ids as closed ranges, the way Aurora's update instructions carry them.</summary>
+public static class Ranges
+{
+    /// <summary>The fewest closed ranges covering exactly <paramref name="instances"/>, ascending.</summary>
+    public static List<Range> Of(IEnumerable<int> instances)
+    {
+        var ranges = new List<Range>();
+        foreach (var instance in instances.Distinct().Order())
+        {
+            if (ranges.Count > 0 && ranges[^1].Last == instance - 1)
+            {
+                ranges[^1].Last = instance;
+            }
+            else
+            {
+                ranges.Add(new Range { First = instance, Last = instance });
+            }
+        }
+
+        return ranges;
+    }
+}

@@ -1,0 +1,224 @@
+using System.Security.Cryptography;
+using Aurora.Scheduler.Model;
+using Aurora.Scheduler.Protos;
+using Google.Protobuf;
+
+namespace Aurora.Scheduler.State;
+
+public sealed partial class SchedulerState
+{
+    /// <summary>The snapshot format this version writes; it reads this one and older ones.</summary>
+    public const uint SnapshotFormatVersion = 1;
+
+    /// <summary>The type the storage layer records for a snapshot blob of this state.</summary>
+    public static readonly string SnapshotBlobType = SchedulerSnapshot.Descriptor.FullName;
+
+    private static readonly Comparison<JobKey> JobKeyOrder = (a, b) =>
+        string.CompareOrdinal(a.Canonical(), b.Canonical());
+
+    /// <summary>
+    /// The projections as a canonical snapshot: collections sorted by key and configurations listed
+    /// in first use, so two equal states give byte-identical encodings whatever their history.
+    /// </summary>
+    public SchedulerSnapshot ToSnapshot()
+    {
+        var snapshot = new SchedulerSnapshot { FormatVersion = SnapshotFormatVersion, FrameworkId = FrameworkId ?? string.Empty };
+        var configIndexes = new Dictionary<TaskConfig, uint>(ReferenceEqualityComparer.Instance as IEqualityComparer<TaskConfig> ?? throw new InvalidOperationException());
+        var tasks = _tasks.Values.ToArray();
+        Array.Sort(tasks, static (a, b) => string.CompareOrdinal(a.TaskId, b.TaskId));
+        foreach (var task in tasks)
+        {
+            if (!configIndexes.TryGetValue(task.Config, out var index))
+            {
+                index = (uint)snapshot.TaskConfigs.Count;
+                configIndexes.Add(task.Config, index);
+                snapshot.TaskConfigs.Add(task.Config);
+            }
+
+            snapshot.Tasks.Add(ToSnapshot(task, index));
+        }
+
+        var cronJobs = _cronJobs.Values.ToArray();
+        Array.Sort(cronJobs, (a, b) => JobKeyOrder(a.Job, b.Job));
+        snapshot.CronJobs.AddRange(cronJobs.Select(c => new CronJobSnapshot { Config = c.Config, LaunchPending = c.LaunchPending, ScheduledMicros = c.ScheduledMicros }));
+        snapshot.Quotas.AddRange(_quotas.OrderBy(q => q.Key, StringComparer.Ordinal).Select(q => new RoleQuota { Role = q.Key, Quota = q.Value }));
+        snapshot.Hosts.AddRange(_hosts.Values.OrderBy(h => h.Host, StringComparer.Ordinal).Select(h => new HostSnapshot
+        {
+            Attributes = h.Attributes,
+            Mode = h.Mode,
+            Request = h.Request,
+        }));
+        var updates = _updates.Values.ToArray();
+        Array.Sort(updates, static (a, b) =>
+        {
+            var byJob = JobKeyOrder(a.Job, b.Job);
+            return byJob != 0 ? byJob : string.CompareOrdinal(a.Key.Id, b.Key.Id);
+        });
+        foreach (var update in updates)
+        {
+            var record = new JobUpdateSnapshot
+            {
+                Key = update.Key,
+                User = update.User,
+                Instructions = update.Instructions,
+                Status = update.Status,
+                CreatedMicros = update.CreatedMicros,
+                LastModifiedMicros = update.LastModifiedMicros,
+            };
+            record.Metadata.AddRange(update.Metadata);
+            record.Events.AddRange(update.Events);
+            record.InstanceEvents.AddRange(update.InstanceEvents);
+            snapshot.JobUpdates.Add(record);
+        }
+
+        return snapshot;
+    }
+
+    /// <summary>Builds the state a snapshot describes.</summary>
+    /// <exception cref="InvalidDataException">The snapshot is from a newer version or inconsistent.</exception>
+    public static SchedulerState FromSnapshot(SchedulerSnapshot snapshot)
+    {
+        var state = new SchedulerState();
+        state.Load(snapshot);
+        return state;
+    }
+
+    public static SchedulerState FromSnapshot(ReadOnlySpan<byte> blob) => FromSnapshot(SchedulerSnapshot.Parser.ParseFrom(blob));
+
+    /// <summary>SHA-256 of the canonical snapshot encoding: equal exactly when the states are equal.</summary>
+    public byte[] StateHash() => SHA256.HashData(ToSnapshot().ToByteArray());
+
+    public static string FormatHash(ReadOnlySpan<byte> hash) => Convert.ToHexStringLower(hash);
+
+    private static TaskSnapshot ToSnapshot(TaskRecord task, uint configIndex)
+    {
+        var record = new TaskSnapshot
+        {
+            TaskId = task.TaskId,
+            ConfigIndex = configIndex,
+            InstanceId = task.InstanceId,
+            Status = task.Status,
+            AgentId = task.AgentId ?? string.Empty,
+            Host = task.Host ?? string.Empty,
+            FailureCount = task.FailureCount,
+            TimesPartitioned = task.TimesPartitioned,
+            AncestorId = task.AncestorId ?? string.Empty,
+            PenaltyMs = task.PenaltyMs,
+        };
+        record.Ports.AddRange(task.Ports);
+        foreach (var e in task.Events)
+        {
+            record.Events.Add(new TaskEventRecord
+            {
+                TimeMicros = e.TimeMicros,
+                Status = e.Status,
+                Message = e.Message ?? string.Empty,
+                Host = e.Host ?? string.Empty,
+            });
+        }
+
+        return record;
+    }
+
+    private void ReplaceWith(SchedulerSnapshot snapshot)
+    {
+        _tasks.Clear();
+        _tasksByJob.Clear();
+        _tasksByHost.Clear();
+        foreach (var byStatus in _tasksByStatus)
+        {
+            byStatus.Clear();
+        }
+
+        _jobsByRole.Clear();
+        _quotas.Clear();
+        _hosts.Clear();
+        _updates.Clear();
+        _activeUpdates.Clear();
+        _updatesByJob.Clear();
+        _cronJobs.Clear();
+        _configs.Clear();
+        FrameworkId = null;
+        Load(snapshot);
+    }
+
+    private void Load(SchedulerSnapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        if (snapshot.FormatVersion > SnapshotFormatVersion)
+        {
+            throw new InvalidDataException($"The snapshot has format version {snapshot.FormatVersion}; this version reads up to {SnapshotFormatVersion}. Upgrade before loading it.");
+        }
+
+        FrameworkId = string.IsNullOrEmpty(snapshot.FrameworkId) ? null : snapshot.FrameworkId;
+        var configs = snapshot.TaskConfigs;
+        foreach (var t in snapshot.Tasks)
+        {
+            if (t.ConfigIndex >= configs.Count)
+            {
+                throw new InvalidDataException($"Snapshot task {t.TaskId} refers to configuration {t.ConfigIndex} of {configs.Count}.");
+            }
+
+            if (_tasks.ContainsKey(t.TaskId) || t.Events.Count == 0 || t.Status == ScheduleStatus.Unspecified)
+            {
+                throw new InvalidDataException($"Snapshot task {t.TaskId} is duplicated, has no history or no status.");
+            }
+
+            var task = new TaskRecord(t.TaskId, _configs.Acquire(configs[(int)t.ConfigIndex]), t.InstanceId, NullIfEmpty(t.AncestorId), t.FailureCount, t.PenaltyMs)
+            {
+                Status = t.Status,
+                AgentId = _strings.Share(t.AgentId),
+                Host = _strings.Share(t.Host),
+                Ports = t.Ports.Count == 0 ? [] : [.. t.Ports],
+                TimesPartitioned = t.TimesPartitioned,
+            };
+            foreach (var e in t.Events)
+            {
+                task.AddEvent(new TaskEvent(e.TimeMicros, e.Status, _strings.Share(e.Message), _strings.Share(e.Host)));
+            }
+
+            AddTask(task);
+        }
+
+        foreach (var cron in snapshot.CronJobs)
+        {
+            _cronJobs.Add(cron.Config.Key, new CronJobRecord(cron.Config, cron.ScheduledMicros) { LaunchPending = cron.LaunchPending });
+            RoleJobs(cron.Config.Key.Role).Add(cron.Config.Key);
+        }
+
+        foreach (var quota in snapshot.Quotas)
+        {
+            _quotas[quota.Role] = quota.Quota ?? new Resources();
+        }
+
+        foreach (var host in snapshot.Hosts)
+        {
+            var record = HostFor(host.Attributes.Host);
+            record.Attributes = host.Attributes;
+            record.Mode = host.Mode;
+            record.Request = host.Request;
+        }
+
+        foreach (var u in snapshot.JobUpdates)
+        {
+            var update = new JobUpdateRecord(u.Key, u.User, [.. u.Metadata], u.Instructions, u.CreatedMicros)
+            {
+                Status = u.Status,
+                LastModifiedMicros = u.LastModifiedMicros,
+            };
+            foreach (var e in u.Events)
+            {
+                update.AddEvent(e);
+            }
+
+            foreach (var e in u.InstanceEvents)
+            {
+                update.AddInstanceEvent(e);
+            }
+
+            AddUpdate(update);
+        }
+    }
+
+    private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
+}

@@ -1,0 +1,241 @@
+using Aurora.Scheduler.Commands;
+using Aurora.Scheduler.Persistence;
+using Aurora.Scheduler.Protos;
+using Aurora.Scheduler.State;
+
+namespace Aurora.Scheduler.Tests.Persistence;
+
+public class SchedulerStoreTests
+{
+    [Fact]
+    public void An_uninitialized_replica_is_not_ready_and_says_how_to_initialize_it()
+    {
+        using var fixture = new StoreFixture(initialize: false);
+
+        var error = Assert.Throws<StorageNotReadyException>(() => fixture.Open());
+
+        Assert.StartsWith("Storage is not READY", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"aurora-log initialize --path={fixture.Directory}", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Committed_commands_survive_a_restart_with_the_same_state_hash()
+    {
+        using var fixture = new StoreFixture();
+        byte[] hash;
+        using (var store = fixture.Open())
+        {
+            await store.ExecuteAsync(new SetQuota("www-data", Configs.Quota(10, 10240, 10240)), "admin");
+            await store.ExecuteAsync(new CreateJob(Configs.Job(instances: 3)), "alice");
+            fixture.Time.Advance(TimeSpan.FromSeconds(5));
+            var task = store.Read(s => s.ActiveInstances(Configs.Key())[1].TaskId);
+            await store.ExecuteAsync(new AssignTask(task, "agent-1", "host-1", []), "scheduler");
+            hash = store.StateHash();
+            Assert.Equal(3ul, store.AppliedPosition);
+        }
+
+        using var reopened = fixture.Open();
+
+        Assert.Equal(hash, reopened.StateHash());
+        Assert.Equal(3ul, reopened.AppliedPosition);
+        Assert.Equal(3, reopened.Recovery.EntriesReplayed);
+        Assert.Equal(3, reopened.Read(s => s.TaskCount));
+        var assigned = reopened.Read(s => s.TasksIn(ScheduleStatus.Assigned).Single());
+        Assert.Equal("host-1", assigned.Host);
+        Assert.Equal(fixture.Time.GetUtcNow().ToUnixTimeMilliseconds() * 1000, assigned.LatestEvent.TimeMicros);
+    }
+
+    [Fact]
+    public async Task A_rejected_command_writes_nothing()
+    {
+        using var fixture = new StoreFixture();
+        using var store = fixture.Open();
+
+        await Assert.ThrowsAsync<CommandRejectedException>(() => store.ExecuteAsync(new CreateJob(Configs.Job(instances: 0)), "alice"));
+        var noop = await store.ExecuteAsync(new KillTasks(Configs.Key()), "alice");
+
+        Assert.Equal("No tasks to kill.", noop.Message);
+        Assert.Equal(0ul, store.Log.LastDurablePosition);
+        Assert.Equal(0ul, store.AppliedPosition);
+    }
+
+    [Fact]
+    public async Task The_log_records_the_principal_and_time_of_each_transaction()
+    {
+        using var fixture = new StoreFixture();
+        using var store = fixture.Open();
+        fixture.Time.Advance(TimeSpan.FromMinutes(3));
+
+        await store.ExecuteAsync(new SetQuota("www-data", Configs.Quota(1, 1, 1)), "root");
+
+        var entry = store.Log.Read(1, 1).Single();
+        Assert.Equal("root", entry.Principal);
+        Assert.Equal(fixture.Time.GetUtcNow().ToUnixTimeMilliseconds() * 1000, entry.TimestampMicros);
+        Assert.Equal(TransactionCodec.TypeUrl, entry.Payload.TypeUrl);
+        Assert.Equal(Event.KindOneofCase.QuotaSet, TransactionCodec.Decode(entry).Events.Single().KindCase);
+    }
+
+    [Fact]
+    public async Task A_restart_after_a_snapshot_replays_only_the_tail()
+    {
+        using var fixture = new StoreFixture();
+        ulong snapshotPosition;
+        byte[] hash;
+        using (var store = fixture.Open())
+        {
+            await store.ExecuteAsync(new SetQuota("www-data", Configs.Quota(10, 10240, 10240)), "admin");
+            await store.ExecuteAsync(new CreateJob(Configs.Job(instances: 2)), "alice");
+            var snapshot = await store.TakeSnapshotAsync();
+            Assert.NotNull(snapshot);
+            snapshotPosition = snapshot.Position;
+            await store.ExecuteAsync(new CreateJob(Configs.Job(Configs.Key(name: "other"), instances: 1)), "bob");
+            hash = store.StateHash();
+        }
+
+        using var reopened = fixture.Open();
+
+        Assert.Equal(snapshotPosition, reopened.Recovery.Snapshot?.Position);
+        // The SnapshotCommitted marker and the second job.
+        Assert.Equal(2, reopened.Recovery.EntriesReplayed);
+        Assert.Equal(hash, reopened.StateHash());
+    }
+
+    [Fact]
+    public async Task A_snapshot_is_marked_in_the_log_with_its_state_hash_and_not_repeated_when_nothing_changed()
+    {
+        using var fixture = new StoreFixture();
+        using var store = fixture.Open();
+        await store.ExecuteAsync(new SetQuota("www-data", Configs.Quota(10, 10240, 10240)), "admin");
+        var hashBefore = store.StateHash();
+
+        var first = await store.TakeSnapshotAsync();
+        var second = await store.TakeSnapshotAsync();
+
+        Assert.NotNull(first);
+        Assert.Null(second);
+        var marker = TransactionCodec.Decode(store.Log.Read(2, 2).Single()).Events.Single().SnapshotCommitted;
+        Assert.Equal(1ul, marker.Position);
+        Assert.Equal(hashBefore, marker.StateHash.ToByteArray());
+        Assert.Equal(SchedulerStore.SchedulerPrincipal, store.Log.Read(2, 2).Single().Principal);
+    }
+
+    [Fact]
+    public async Task Snapshots_truncate_the_log_behind_the_oldest_snapshot_kept()
+    {
+        using var fixture = new StoreFixture();
+        var options = fixture.Options() with { SnapshotRetainCount = 2, LogSegmentSize = 64 << 10, MaxEntrySize = 16 << 10 };
+        using var store = fixture.Open(options);
+        var big = Configs.Job(instances: 1);
+        big.Task.Metadata.Add(new Metadata { Key = "padding", Value = new string('x', 4000) });
+        await store.ExecuteAsync(new SetQuota("www-data", Configs.Quota(1000, 1 << 30, 1 << 30)), "admin");
+        for (var round = 0; round < 4; round++)
+        {
+            for (var i = 0; i < 40; i++)
+            {
+                var job = big.Clone();
+                job.Key = Configs.Key(name: $"job-{round}-{i}");
+                job.Task.Job = job.Key;
+                await store.ExecuteAsync(new CreateJob(job), "alice");
+            }
+
+            await store.TakeSnapshotAsync();
+        }
+
+        var kept = store.Snapshots.List();
+        var hash = store.StateHash();
+        Assert.Equal(2, kept.Count);
+        Assert.True(store.Log.FirstRetainedPosition > 1, "the log was not truncated");
+        Assert.True(store.Log.FirstRetainedPosition <= kept.Min(s => s.Position) + 1, "entries after the oldest snapshot were removed");
+        store.Dispose();
+
+        using var reopened = fixture.Open(options);
+        Assert.Equal(hash, reopened.StateHash());
+    }
+
+    [Fact]
+    public async Task Periodic_snapshots_follow_the_snapshot_interval()
+    {
+        using var fixture = new StoreFixture();
+        using var store = fixture.Open();
+        await using var scheduler = new SnapshotScheduler(store, fixture.Time, TimeSpan.FromHours(1));
+        scheduler.Start();
+        await store.ExecuteAsync(new SetQuota("www-data", Configs.Quota(1, 1, 1)), "admin");
+
+        fixture.Time.Advance(TimeSpan.FromMinutes(59));
+        Assert.Empty(store.Snapshots.List());
+        fixture.Time.Advance(TimeSpan.FromMinutes(1));
+        await WaitFor(() => scheduler.Taken == 1);
+        // Nothing new since: the next tick writes nothing.
+        fixture.Time.Advance(TimeSpan.FromHours(1));
+        await WaitFor(() => scheduler.Taken + scheduler.Failed >= 1);
+
+        Assert.Equal(1, scheduler.Taken);
+        Assert.Equal(0, scheduler.Failed);
+        Assert.Equal(1ul, Assert.Single(store.Snapshots.List()).Position);
+    }
+
+    [Fact]
+    public async Task Reads_see_whole_transactions_while_commands_commit()
+    {
+        using var fixture = new StoreFixture();
+        using var store = fixture.Open();
+        await store.ExecuteAsync(new SetQuota("www-data", Configs.Quota(1000, 1 << 30, 1 << 30)), "admin");
+        using var stop = new CancellationTokenSource();
+        var reader = Task.Run(() =>
+        {
+            var torn = 0;
+            while (!stop.IsCancellationRequested)
+            {
+                // Each job is created with 5 tasks in one transaction: a reader never sees a part of one.
+                torn += store.Read(s => s.TaskCount % 5 == 0 ? 0 : 1);
+            }
+
+            return torn;
+        });
+
+        for (var i = 0; i < 50; i++)
+        {
+            await store.ExecuteAsync(new CreateJob(Configs.Job(Configs.Key(name: $"job-{i}"), instances: 5)), "alice");
+        }
+
+        await stop.CancelAsync();
+        Assert.Equal(0, await reader);
+        Assert.Equal(250, store.Read(s => s.TaskCount));
+    }
+
+    [Fact]
+    public async Task History_pruning_runs_periodically_and_is_logged_as_events()
+    {
+        using var fixture = new StoreFixture();
+        using var store = fixture.Open();
+        await using var pruner = PeriodicCommand.TaskHistoryPruner(store, fixture.Time);
+        pruner.Start();
+        await store.ExecuteAsync(new CreateJob(Configs.Job(instances: 1, service: false, tier: "preemptible")), "alice");
+        var task = store.Read(s => s.ActiveInstances(Configs.Key())[0].TaskId);
+        await store.ExecuteAsync(new AssignTask(task, "agent-1", "host-1", []), "scheduler");
+        await store.ExecuteAsync(new ChangeTaskState(task, ScheduleStatus.Running), "agent");
+        await store.ExecuteAsync(new ChangeTaskState(task, ScheduleStatus.Finished), "agent");
+
+        // Aurora's -history_prune_threshold: finished tasks are kept for two days.
+        fixture.Time.Advance(TimeSpan.FromDays(2) - TimeSpan.FromMinutes(1));
+        Assert.NotNull(store.Read(s => s.FindTask(task)));
+        fixture.Time.Advance(TimeSpan.FromMinutes(1));
+        await WaitFor(() => pruner.Executed == 1);
+
+        Assert.Null(store.Read(s => s.FindTask(task)));
+        var last = store.Log.Read(store.Log.LastDurablePosition, store.Log.LastDurablePosition).Single();
+        Assert.Equal(SchedulerStore.SchedulerPrincipal, last.Principal);
+        Assert.Equal([task], TransactionCodec.Decode(last).Events.Single().TasksPruned.TaskIds);
+    }
+
+    private static async Task WaitFor(Func<bool> condition)
+    {
+        // The snapshot runs asynchronously after the timer fires (it awaits a durable append).
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "timed out waiting for the snapshot scheduler");
+            await Task.Delay(10);
+        }
+    }
+}
