@@ -5,10 +5,10 @@ using Google.Protobuf.WellKnownTypes;
 namespace Aurora.LogTool;
 
 /// <summary>
-/// How <c>aurora-log dump</c> shows an entry's payload. Storage only knows payloads as typed,
-/// opaque bytes; once the scheduler's event types are registered, an implementation backed by a
-/// protobuf <c>TypeRegistry</c> (<c>JsonFormatter</c> with it) can print known types as JSON and
-/// fall back to <see cref="OpaquePayloadFormatter"/> for the rest.
+/// How <c>aurora-log dump</c> shows the payload of an entry that is not a scheduler transaction
+/// (those are decoded and printed event by event, see <see cref="EventFormatter"/>): storage only
+/// knows payloads as typed, opaque bytes, so other types print through this seam,
+/// <see cref="OpaquePayloadFormatter"/> by default.
 /// </summary>
 internal interface IPayloadFormatter
 {

@@ -40,6 +40,7 @@ public static class Program
         InfoCommand.Command,
         VerifyCommand.Command,
         DumpCommand.Command,
+        StateCommand.Command,
         BackupsCommand.Command,
     ];
 
@@ -128,7 +129,7 @@ public static class Program
     internal static string Usage()
     {
         var text = new StringBuilder();
-        text.Append(Name).Append(": prepare and inspect an Aurora.NET replica's local log.\n\n");
+        text.Append(Name).Append(": prepare and inspect an Aurora.NET replica's local log, and audit the scheduler's history in it.\n\n");
         text.Append("Usage: ").Append(Name).Append(" COMMAND --path=DIR [flags]\n\nCommands:\n");
         foreach (var command in Commands)
         {

@@ -10,7 +10,7 @@ public class BadInputTests
         { [], "no command given" },
         { ["info"], "missing flag --path: aurora-log info --path=DIR" },
         { ["dump", "--json"], "missing flag --path" },
-        { ["frobnicate", "--path={dir}"], "unknown command 'frobnicate'; the commands are initialize, info, verify, dump" },
+        { ["frobnicate", "--path={dir}"], "unknown command 'frobnicate'; the commands are initialize, info, verify, dump, state, backups" },
         { ["--path={dir}", "info"], "the command comes first" },
         { ["info", "--path={dir}", "--bogus"], "unknown flag --bogus for command info" },
         { ["info", "--path={dir}", "-bogus=1"], "unknown flag -bogus for command info" },
@@ -35,6 +35,24 @@ public class BadInputTests
         { ["dump", "--path={dir}/file"], "--path={dir}/file is a file" },
         { ["initialize", "--path={dir}/file"], "--path={dir}/file is a file" },
         { ["info", "--path={dir}/file/below"], "log directory {dir}/file/below does not exist" },
+        { ["dump", "--path={dir}", "--job=hello"], "--job=hello is not a job key ROLE/ENV/NAME: Job key 'hello' is not of the form role/environment/name." },
+        { ["dump", "--path={dir}", "--job=www-data//hello"], "--job=www-data//hello is not a job key ROLE/ENV/NAME: Job environment '' is invalid" },
+        { ["dump", "--path={dir}", "--role=a/b"], "--role=a/b is not a role: it must match" },
+        { ["dump", "--path={dir}", "--job=a/b/c", "--role=x"], "--job=a/b/c is not a job of --role=x, so nothing could match" },
+        { ["dump", "--path={dir}", "--since=yesterday"], "--since=yesterday is not a time: use ISO-8601 such as 2026-01-01T00:00:00Z, or a date such as 2026-01-01" },
+        { ["dump", "--path={dir}", "--until=2026-13-01"], "--until=2026-13-01 is not a time" },
+        { ["dump", "--path={dir}", "--until=01/02/2026"], "--until=01/02/2026 is not a time" },
+        { ["dump", "--path={dir}", "--since=2026-01-02", "--until=2026-01-01T12:00:00Z"], "--since=2026-01-02 is after --until=2026-01-01T12:00:00Z" },
+        { ["dump", "--path={dir}", "--principal"], "flag --principal needs a value: --principal=NAME" },
+        { ["dump", "--path={dir}", "--verbose=yes"], "flag --verbose is a switch" },
+        { ["state"], "missing flag --path: aurora-log state --path=DIR" },
+        { ["state", "--path={dir}", "--at=abc"], "--at=abc is neither a position nor a time: use a whole number, or ISO-8601" },
+        { ["state", "--path={dir}", "--at=-3"], "--at=-3 is neither a position nor a time" },
+        { ["state", "--path={dir}", "--at=0"], "positions start at 1; got --at=0" },
+        { ["state", "--path={dir}", "--at=99999999999999999999999"], "--at=99999999999999999999999 is not a position: it is too large" },
+        { ["state", "--path={dir}", "--from=1"], "unknown flag --from for command state" },
+        { ["state", "--path={dir}/missing"], "log directory {dir}/missing does not exist" },
+        { ["state", "--path={dir}/file"], "--path={dir}/file is a file" },
     };
 
     [Theory]
@@ -69,6 +87,7 @@ public class BadInputTests
     [InlineData("info")]
     [InlineData("verify")]
     [InlineData("dump")]
+    [InlineData("state")]
     public void An_unreadable_directory_fails_in_one_line_instead_of_looking_empty(string command)
     {
         using var dir = new TempDirectory();

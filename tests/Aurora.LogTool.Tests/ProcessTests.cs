@@ -48,6 +48,29 @@ public class ProcessTests
         Assert.StartsWith("position=2 term=1 time=2024-05-17T12:30:47.000000Z ", result.OutLines[0], StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Apply_is_deterministic_across_processes_so_a_child_rebuilds_the_stores_state_hash()
+    {
+        using var dir = new TempDirectory();
+        using var log = SchedulerLog.Create(dir.Path);
+        var story = await Story.WriteAsync(log);
+        await story.WriteSnapshotAndTailAsync(log);
+
+        // The store is still open: state reads a live log.
+        var latest = await RunAsync("state", $"--path={dir.Path}", "--json");
+        var early = await RunAsync("state", "--json", "-path", dir.Path, "-at", "9");
+
+        Assert.True(latest.ExitCode == 0, latest.ToString());
+        Assert.True(early.ExitCode == 0, early.ToString());
+        using var latestJson = System.Text.Json.JsonDocument.Parse(latest.Out);
+        using var earlyJson = System.Text.Json.JsonDocument.Parse(early.Out);
+        Assert.Equal(log.Hash, latestJson.RootElement.GetProperty("stateHash").GetString());
+        Assert.Equal(16UL, latestJson.RootElement.GetProperty("position").GetUInt64());
+        Assert.Equal(12UL, latestJson.RootElement.GetProperty("snapshot").GetProperty("position").GetUInt64());
+        Assert.Equal(story.Hashes[9], earlyJson.RootElement.GetProperty("stateHash").GetString());
+        Assert.Equal(latest.Out, Tool.Run("state", $"--path={dir.Path}", "--json").Out);
+    }
+
     private static async Task<ToolResult> RunAsync(params string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "aurora-log.dll");

@@ -34,6 +34,9 @@ public sealed class StoreFixture : IDisposable
         Directory = Directory,
         Time = Time,
         Ids = new SeededIdGenerator(seed),
+        // Small segments: each store would otherwise zero-fill two 64 MiB files.
+        LogSegmentSize = 1 << 20,
+        MaxEntrySize = 256 << 10,
         OnFatalError = e => throw new InvalidOperationException("fatal log error in a test", e),
     };
 
