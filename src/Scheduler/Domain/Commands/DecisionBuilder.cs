@@ -21,6 +21,7 @@ public sealed partial class DecisionBuilder
     private readonly Dictionary<string, MaintenanceMode> _hostModes = new(StringComparer.Ordinal);
     private readonly HashSet<JobKey> _cronLaunchPending = [];
     private readonly HashSet<JobKey> _cronLaunched = [];
+    private readonly HashSet<string> _interrupted = new(StringComparer.Ordinal);
 
     public DecisionBuilder(SchedulerState state, CommandContext context)
     {
@@ -79,6 +80,12 @@ public sealed partial class DecisionBuilder
     public bool TryChangeState(TaskRecord task, ScheduleStatus to, string? message, string? host = null)
     {
         var from = StatusOf(task);
+        if (from == ScheduleStatus.Pending && to == ScheduleStatus.Assigned)
+        {
+            // Placement is AssignTask's: it picks the host and ports and applies the vetoes.
+            return false;
+        }
+
         var outcome = TaskStateMachine.Evaluate(from, to, task.Facts);
         if (outcome.Has(TransitionEffects.Kill))
         {
@@ -98,6 +105,10 @@ public sealed partial class DecisionBuilder
         else if (outcome.Has(TransitionEffects.SaveState))
         {
             _statuses[task.TaskId] = to;
+            if (FlappingPenalty.IsInterruption(to))
+            {
+                _interrupted.Add(task.TaskId);
+            }
             Add(new Event
             {
                 TaskStateChanged = new TaskStateChanged { TaskId = task.TaskId, From = from, To = to, Message = message ?? string.Empty, Host = host ?? string.Empty },
@@ -123,11 +134,15 @@ public sealed partial class DecisionBuilder
     /// <summary>A KILL_EXISTING cron trigger in this decision: the run launches once the job's active tasks are gone.</summary>
     public void MarkCronLaunchPending(JobKey job) => _cronLaunchPending.Add(job);
 
-    /// <summary>Like <see cref="TryChangeState"/>, but an illegal transition rejects the command with the reason.</summary>
+    /// <summary>
+    /// Like <see cref="TryChangeState"/>, but an illegal transition rejects the command with the
+    /// reason — unless it is a zombie's (a terminal task reported alive), which only asks for a kill.
+    /// </summary>
     public void ChangeState(TaskRecord task, ScheduleStatus to, string? message, string? host = null)
     {
         var from = StatusOf(task);
-        if (!TryChangeState(task, to, message, host))
+        var kills = _kills.Count;
+        if (!TryChangeState(task, to, message, host) && _kills.Count == kills)
         {
             throw CommandRejectedException.Invalid(
                 $"Task {task.TaskId} cannot move from {TaskStatuses.Name(from)} to {TaskStatuses.Name(to)}.");
@@ -163,7 +178,7 @@ public sealed partial class DecisionBuilder
 
     private void Reschedule(TaskRecord task, int failureCount)
     {
-        var penalty = FlappingPenalty.Of(State, task, Context.NowMicros, Context.Settings);
+        var penalty = FlappingPenalty.Of(State, task, Context.NowMicros, Context.Settings, _interrupted.Contains(task.TaskId));
         var throttled = penalty > TimeSpan.Zero;
         var penaltyMs = (long)penalty.TotalMilliseconds;
         Add(new Event

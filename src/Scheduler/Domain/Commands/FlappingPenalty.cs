@@ -1,3 +1,4 @@
+using Aurora.Scheduler.Model;
 using Aurora.Scheduler.Protos;
 using Aurora.Scheduler.Settings;
 using Aurora.Scheduler.State;
@@ -12,17 +13,19 @@ namespace Aurora.Scheduler.Commands;
 /// </summary>
 public static class FlappingPenalty
 {
-    /// <summary>The penalty for rescheduling <paramref name="task"/>, which terminates at <paramref name="nowMicros"/>.</summary>
-    public static TimeSpan Of(SchedulerState state, TaskRecord task, long nowMicros, SchedulerSettings settings)
+    /// <summary>
+    /// The penalty for rescheduling <paramref name="task"/>, which terminates at <paramref name="nowMicros"/>;
+    /// <paramref name="interruptedNow"/> when the decision moving it on also restarted, killed or drained it.
+    /// </summary>
+    public static TimeSpan Of(SchedulerState state, TaskRecord task, long nowMicros, SchedulerSettings settings, bool interruptedNow = false)
     {
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(task);
         ArgumentNullException.ThrowIfNull(settings);
         var penalty = TimeSpan.Zero;
-        TaskRecord? current = task;
+        TaskRecord? current = interruptedNow ? null : task;
         var endMicros = nowMicros;
-        var visited = 0;
-        while (current is not null && Flapped(current, endMicros, settings.FlappingTaskThreshold) && visited++ < 64)
+        for (var generation = 0; current is not null && generation < 64 && Flapped(current, endMicros, settings.FlappingTaskThreshold); generation++)
         {
             penalty = penalty == TimeSpan.Zero
                 ? settings.InitialFlappingTaskDelay
@@ -34,28 +37,30 @@ public static class FlappingPenalty
         return penalty > settings.MaxFlappingTaskDelay ? settings.MaxFlappingTaskDelay : penalty;
     }
 
+    /// <summary>Aurora's interruptions: a generation the scheduler restarted, killed or drained never flapped.</summary>
+    public static bool IsInterruption(ScheduleStatus status) =>
+        status is ScheduleStatus.Restarting or ScheduleStatus.Killing or ScheduleStatus.Draining;
+
     /// <summary>
-    /// A generation flapped when it reached RUNNING, was never interrupted by the scheduler
-    /// (restart, kill, drain, preemption), and ended less than the threshold after it started running.
+    /// As Aurora's RescheduleCalculator: a generation flapped when it was never interrupted and ended
+    /// less than the threshold after its last active-state event (the one before its terminal event).
     /// </summary>
     private static bool Flapped(TaskRecord task, long endMicros, TimeSpan threshold)
     {
-        long? runningSince = null;
+        long? lastActive = null;
         foreach (var e in task.Events)
         {
-            switch (e.Status)
+            if (IsInterruption(e.Status))
             {
-                case ScheduleStatus.Restarting:
-                case ScheduleStatus.Killing:
-                case ScheduleStatus.Draining:
-                case ScheduleStatus.Preempting:
-                    return false;
-                case ScheduleStatus.Running:
-                    runningSince ??= e.TimeMicros;
-                    break;
+                return false;
+            }
+
+            if (TaskStatuses.IsActive(e.Status))
+            {
+                lastActive = e.TimeMicros;
             }
         }
 
-        return runningSince is { } start && endMicros - start < threshold.Ticks / TimeSpan.TicksPerMicrosecond;
+        return lastActive is { } start && endMicros - start < threshold.Ticks / TimeSpan.TicksPerMicrosecond;
     }
 }

@@ -91,7 +91,8 @@ public sealed record ChangeHostMaintenance(IReadOnlyCollection<string> Hosts, Ma
             }
         }
 
-        if (tasks.All(t => !TaskStatuses.IsAgentAssigned(decision.StatusOf(t))))
+        // The last task may have left within this decision (a partitioned task goes LOST at once).
+        if (decision.ModeOf(host) == MaintenanceMode.Draining && tasks.All(t => !TaskStatuses.IsAgentAssigned(decision.StatusOf(t))))
         {
             decision.SetHostMode(host, MaintenanceMode.Drained);
         }

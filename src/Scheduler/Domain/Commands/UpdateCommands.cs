@@ -30,7 +30,7 @@ public sealed record StartJobUpdate(JobUpdateRequest Request, string? Message = 
         }
 
         var settings = Request.Settings ?? new JobUpdateSettings();
-        ValidateSettings(settings, Request.InstanceCount, context);
+        ValidateSettings(settings, Request.InstanceCount, Request.Task.SlaPolicy, context);
         var desiredConfig = ConfigurationValidator.ValidateTask(Request.Task, Request.InstanceCount, context.Settings);
         var job = desiredConfig.Job;
         if (state.FindCronJob(job) is not null)
@@ -75,7 +75,7 @@ public sealed record StartJobUpdate(JobUpdateRequest Request, string? Message = 
         return decision.Build(value: key);
     }
 
-    private static void ValidateSettings(JobUpdateSettings settings, int instanceCount, CommandContext context)
+    private static void ValidateSettings(JobUpdateSettings settings, int instanceCount, SlaPolicy? taskSlaPolicy, CommandContext context)
     {
         IReadOnlyList<int> groupSizes = settings.Strategy?.KindCase switch
         {
@@ -117,6 +117,11 @@ public sealed record StartJobUpdate(JobUpdateRequest Request, string? Message = 
         if (settings.BlockIfNoPulsesAfterMs < 0)
         {
             throw CommandRejectedException.Invalid("blockIfNoPulsesAfterMs must be positive.");
+        }
+
+        if (settings.SlaAware && taskSlaPolicy is null)
+        {
+            throw CommandRejectedException.Invalid("slaAware is true, but no task slaPolicy is specified.");
         }
     }
 
@@ -175,8 +180,12 @@ public enum JobUpdateUserAction
     Rollback,
 }
 
-/// <summary>Aurora's pauseJobUpdate, resumeJobUpdate, abortJobUpdate and rollbackJobUpdate.</summary>
-public sealed record ChangeJobUpdate(JobUpdateKey Key, JobUpdateUserAction Action, string? Message = null) : SchedulerCommand
+/// <summary>
+/// Aurora's pauseJobUpdate, resumeJobUpdate, abortJobUpdate and rollbackJobUpdate. Resuming a
+/// coordinated update goes back to awaiting a pulse unless <paramref name="PulseFresh"/> says the
+/// caller (who tracks pulses in memory, as Aurora does) received one within its timeout.
+/// </summary>
+public sealed record ChangeJobUpdate(JobUpdateKey Key, JobUpdateUserAction Action, string? Message = null, bool PulseFresh = false) : SchedulerCommand
 {
     public override Decision Decide(SchedulerState state, CommandContext context)
     {
@@ -184,11 +193,11 @@ public sealed record ChangeJobUpdate(JobUpdateKey Key, JobUpdateUserAction Actio
         var update = RequireUpdate(state, Key, Action == JobUpdateUserAction.Resume ? "Update does not exist: " : "Update does not exist ");
         var from = update.Status;
         var backward = from is JobUpdateStatus.RollingBack or JobUpdateStatus.RollBackPaused or JobUpdateStatus.RollBackAwaitingPulse;
-        var coordinated = update.Instructions.Settings?.BlockIfNoPulsesAfterMs > 0;
+        var awaitPulse = update.Instructions.Settings?.BlockIfNoPulsesAfterMs > 0 && !PulseFresh;
         var to = Action switch
         {
             JobUpdateUserAction.Pause => backward ? JobUpdateStatus.RollBackPaused : JobUpdateStatus.RollForwardPaused,
-            JobUpdateUserAction.Resume when coordinated => backward ? JobUpdateStatus.RollBackAwaitingPulse : JobUpdateStatus.RollForwardAwaitingPulse,
+            JobUpdateUserAction.Resume when awaitPulse => backward ? JobUpdateStatus.RollBackAwaitingPulse : JobUpdateStatus.RollForwardAwaitingPulse,
             JobUpdateUserAction.Resume => backward ? JobUpdateStatus.RollingBack : JobUpdateStatus.RollingForward,
             JobUpdateUserAction.Abort => JobUpdateStatus.Aborted,
             _ => JobUpdateStatus.RollingBack,

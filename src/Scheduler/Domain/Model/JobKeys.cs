@@ -57,6 +57,8 @@ public static partial class JobKeys
         return null;
     }
 
-    [GeneratedRegex(IdentifierPattern, RegexOptions.CultureInvariant)]
+    // Aurora matches the whole string (Java's Pattern.matches) with an ASCII \w; .NET's $ would also
+    // match before a trailing newline and its \w takes any letter, so the class is spelled out.
+    [GeneratedRegex(@"\A[A-Za-z0-9_\-\.]+\z", RegexOptions.CultureInvariant)]
     private static partial Regex GoodIdentifier();
 }

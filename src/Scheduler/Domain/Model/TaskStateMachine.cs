@@ -113,7 +113,8 @@ public static class TaskStateMachine
                 return to switch
                 {
                     ScheduleStatus.Finished or ScheduleStatus.Failed or ScheduleStatus.Killed => Legal(Save | Reschedule),
-                    ScheduleStatus.Killing => Legal(Save | Kill),
+                    // The kill was already sent on entering this state.
+                    ScheduleStatus.Killing => Legal(Save),
                     ScheduleStatus.Lost => Legal(Save | Kill | Reschedule),
                     ScheduleStatus.Partitioned => Legal(Save | ToLost),
                     _ => Illegal(),

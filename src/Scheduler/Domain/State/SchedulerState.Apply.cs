@@ -107,6 +107,12 @@ public sealed partial class SchedulerState
             throw new EventApplyException(tx.Position, "TasksCreated without a configuration or job key");
         }
 
+        if (created.Tasks.Count == 0)
+        {
+            return;
+        }
+
+        var config = _configs.Acquire(created.Config, created.Tasks.Count);
         foreach (var newTask in created.Tasks)
         {
             if (_tasks.ContainsKey(newTask.TaskId))
@@ -120,7 +126,7 @@ public sealed partial class SchedulerState
             }
 
             var ancestor = string.IsNullOrEmpty(newTask.AncestorId) ? null : (FindTask(newTask.AncestorId)?.TaskId ?? newTask.AncestorId);
-            var task = new TaskRecord(newTask.TaskId, _configs.Acquire(created.Config), newTask.InstanceId, ancestor, newTask.FailureCount, newTask.PenaltyMs)
+            var task = new TaskRecord(newTask.TaskId, config, newTask.InstanceId, ancestor, newTask.FailureCount, newTask.PenaltyMs)
             {
                 Status = newTask.Status,
             };
@@ -153,7 +159,7 @@ public sealed partial class SchedulerState
         }
 
         var outcome = TaskStateMachine.Evaluate(changed.From, changed.To, task.Facts);
-        if (!outcome.IsLegal || !outcome.Has(TransitionEffects.SaveState))
+        if (!outcome.IsLegal || !outcome.Has(TransitionEffects.SaveState) || changed.From == ScheduleStatus.Pending)
         {
             throw new EventApplyException(tx.Position, $"task {task.TaskId}: {TaskStatuses.Name(changed.From)} -> {TaskStatuses.Name(changed.To)} is not a recordable transition");
         }

@@ -152,6 +152,7 @@ public sealed partial class SchedulerState
 
         FrameworkId = string.IsNullOrEmpty(snapshot.FrameworkId) ? null : snapshot.FrameworkId;
         var configs = snapshot.TaskConfigs;
+        var users = new int[configs.Count];
         foreach (var t in snapshot.Tasks)
         {
             if (t.ConfigIndex >= configs.Count)
@@ -159,12 +160,26 @@ public sealed partial class SchedulerState
                 throw new InvalidDataException($"Snapshot task {t.TaskId} refers to configuration {t.ConfigIndex} of {configs.Count}.");
             }
 
+            users[t.ConfigIndex]++;
+        }
+
+        // Interned once per distinct configuration: hashing a whole configuration per task would
+        // dominate the load.
+        var shared = new TaskConfig[configs.Count];
+        for (var i = 0; i < configs.Count; i++)
+        {
+            shared[i] = users[i] == 0 ? configs[i] : _configs.Acquire(configs[i], users[i]);
+        }
+
+        foreach (var t in snapshot.Tasks)
+        {
+
             if (_tasks.ContainsKey(t.TaskId) || t.Events.Count == 0 || t.Status == ScheduleStatus.Unspecified)
             {
                 throw new InvalidDataException($"Snapshot task {t.TaskId} is duplicated, has no history or no status.");
             }
 
-            var task = new TaskRecord(t.TaskId, _configs.Acquire(configs[(int)t.ConfigIndex]), t.InstanceId, NullIfEmpty(t.AncestorId), t.FailureCount, t.PenaltyMs)
+            var task = new TaskRecord(t.TaskId, shared[t.ConfigIndex], t.InstanceId, NullIfEmpty(t.AncestorId), t.FailureCount, t.PenaltyMs)
             {
                 Status = t.Status,
                 AgentId = _strings.Share(t.AgentId),

@@ -40,7 +40,8 @@ public static class ConfigurationValidator
             throw Invalid("Instance count must be positive.");
         }
 
-        if (!Regex.IsMatch(populated.Key.Environment, settings.AllowedJobEnvironments, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1)))
+        // The whole name must match, as Java's Pattern.matches; ECMAScript keeps \d and \w ASCII as in Java.
+        if (!Regex.IsMatch(populated.Key.Environment, $@"\A(?:{settings.AllowedJobEnvironments})\z", RegexOptions.ECMAScript, TimeSpan.FromSeconds(1)))
         {
             throw Invalid($"Job environment {populated.Key.Environment} doesn't match: {settings.AllowedJobEnvironments}");
         }

@@ -41,6 +41,9 @@ public static class QuotaCalculator
         }
 
         var jobs = state.JobsOfRole(role).ToHashSet();
+
+        // An update may be creating a job that has no tasks yet; what it reserves counts all the same.
+        jobs.UnionWith(state.ActiveUpdates.Select(u => u.Job).Where(job => job.Role == role));
         if (forecast is not null && forecast.Job.Role == role)
         {
             jobs.Add(forecast.Job);
