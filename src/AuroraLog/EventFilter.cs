@@ -109,10 +109,14 @@ internal sealed class TaskJobs
         ArgumentNullException.ThrowIfNull(e);
         switch (e.KindCase)
         {
-            case Event.KindOneofCase.TasksCreated when e.TasksCreated.Config?.Job is { } job:
+            case Event.KindOneofCase.TasksCreated:
                 foreach (var task in e.TasksCreated.Tasks)
                 {
-                    _jobs[task.TaskId] = job;
+                    // A reschedule carries no configuration: the task belongs to its ancestor's job.
+                    if ((e.TasksCreated.Config?.Job ?? JobOf(task.AncestorId)) is { } job)
+                    {
+                        _jobs[task.TaskId] = job;
+                    }
                 }
 
                 break;

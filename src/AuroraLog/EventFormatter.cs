@@ -221,8 +221,17 @@ internal static class EventFormatter
 
     private static void TasksCreated(FieldWriter f, TasksCreated created)
     {
-        f.Add("job", Job(created.Config?.Job));
-        TaskConfig(f, created.Config);
+        if (created.Config is null)
+        {
+            // A reschedule: each new task runs its ancestor's configuration.
+            f.Add("config", "ancestor's");
+        }
+        else
+        {
+            f.Add("job", Job(created.Config.Job));
+            TaskConfig(f, created.Config);
+        }
+
         var tasks = created.Tasks.Select(t =>
         {
             var details = new List<string> { $"instance {Number(t.InstanceId)}", TaskStatuses.Name(t.Status) };

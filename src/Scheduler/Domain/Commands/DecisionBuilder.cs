@@ -183,9 +183,9 @@ public sealed partial class DecisionBuilder
         var penaltyMs = (long)penalty.TotalMilliseconds;
         Add(new Event
         {
+            // No config: the new generation runs its ancestor's (see TasksCreated in events.proto).
             TasksCreated = new TasksCreated
             {
-                Config = task.Config,
                 Tasks =
                 {
                     new NewTask

@@ -33,6 +33,9 @@ internal sealed class ConfigInterner
         return config;
     }
 
+    /// <summary>One more reference to a shared instance returned by <see cref="Acquire"/>.</summary>
+    public void AddReference(TaskConfig shared) => _byReference[shared].References++;
+
     /// <summary>Drops one reference to a shared instance returned by <see cref="Acquire"/>.</summary>
     public void Release(TaskConfig shared)
     {

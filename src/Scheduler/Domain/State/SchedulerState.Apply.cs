@@ -102,36 +102,43 @@ public sealed partial class SchedulerState
 
     private void ApplyTasksCreated(TransactionInfo tx, TasksCreated created)
     {
-        if (created.Config?.Job is null)
-        {
-            throw new EventApplyException(tx.Position, "TasksCreated without a configuration or job key");
-        }
-
         if (created.Tasks.Count == 0)
         {
             return;
         }
 
-        var config = _configs.Acquire(created.Config, created.Tasks.Count);
+        if (created.Config is not null && created.Config.Job is null)
+        {
+            throw new EventApplyException(tx.Position, "TasksCreated with a configuration that names no job");
+        }
+
+        var shared = created.Config is null ? null : _configs.Acquire(created.Config, created.Tasks.Count);
         foreach (var newTask in created.Tasks)
         {
-            if (_tasks.ContainsKey(newTask.TaskId))
-            {
-                throw new EventApplyException(tx.Position, $"task {newTask.TaskId} already exists");
-            }
-
             if (newTask.Status is not (ScheduleStatus.Pending or ScheduleStatus.Throttled))
             {
                 throw new EventApplyException(tx.Position, $"task {newTask.TaskId} created in {TaskStatuses.Name(newTask.Status)}, not PENDING or THROTTLED");
             }
 
-            var ancestor = string.IsNullOrEmpty(newTask.AncestorId) ? null : (FindTask(newTask.AncestorId)?.TaskId ?? newTask.AncestorId);
-            var task = new TaskRecord(newTask.TaskId, config, newTask.InstanceId, ancestor, newTask.FailureCount, newTask.PenaltyMs)
+            var ancestor = newTask.AncestorId.Length == 0 ? null : FindTask(newTask.AncestorId);
+            var config = shared ?? ancestor?.Config
+                ?? throw new EventApplyException(tx.Position, $"task {newTask.TaskId} has no configuration and no ancestor in the store to take it from");
+            if (shared is null)
+            {
+                _configs.AddReference(config);
+            }
+
+            var task = new TaskRecord(newTask.TaskId, config, newTask.InstanceId, ancestor?.TaskId ?? NullIfEmpty(newTask.AncestorId), newTask.FailureCount, newTask.PenaltyMs)
             {
                 Status = newTask.Status,
             };
             task.AddEvent(new TaskEvent(tx.TimeMicros, newTask.Status, _strings.Share(newTask.Message), null));
-            AddTask(task);
+            if (!_tasks.TryAdd(task.TaskId, task))
+            {
+                throw new EventApplyException(tx.Position, $"task {newTask.TaskId} already exists");
+            }
+
+            IndexTask(task);
         }
     }
 
@@ -278,6 +285,11 @@ public sealed partial class SchedulerState
     private void AddTask(TaskRecord task)
     {
         _tasks.Add(task.TaskId, task);
+        IndexTask(task);
+    }
+
+    private void IndexTask(TaskRecord task)
+    {
         if (!_tasksByJob.TryGetValue(task.Job, out var jobTasks))
         {
             jobTasks = [];
@@ -286,7 +298,8 @@ public sealed partial class SchedulerState
         }
 
         jobTasks.Add(task);
-        _tasksByStatus[(int)task.Status].Add(task);
+        _tasksByStatus[(int)task.Status]?.Add(task);
+        _countByStatus[(int)task.Status]++;
         if (task.Host is not null && TaskStatuses.IsAgentAssigned(task.Status))
         {
             TasksOnHostFor(task.Host).Add(task);
@@ -296,7 +309,8 @@ public sealed partial class SchedulerState
     private void RemoveTask(TaskRecord task)
     {
         _tasks.Remove(task.TaskId);
-        _tasksByStatus[(int)task.Status].Remove(task);
+        _tasksByStatus[(int)task.Status]?.Remove(task);
+        _countByStatus[(int)task.Status]--;
         RemoveFromHost(task);
         var jobTasks = _tasksByJob[task.Job];
         jobTasks.Remove(task);
@@ -311,10 +325,13 @@ public sealed partial class SchedulerState
 
     private void SetStatus(TaskRecord task, ScheduleStatus status)
     {
-        _tasksByStatus[(int)task.Status].Remove(task);
+        var from = task.Status;
+        _tasksByStatus[(int)from]?.Remove(task);
+        _countByStatus[(int)from]--;
         task.Status = status;
-        _tasksByStatus[(int)status].Add(task);
-        if (task.Host is null)
+        _tasksByStatus[(int)status]?.Add(task);
+        _countByStatus[(int)status]++;
+        if (task.Host is null || TaskStatuses.IsAgentAssigned(from) == TaskStatuses.IsAgentAssigned(status))
         {
             return;
         }

@@ -127,8 +127,10 @@ public sealed partial class SchedulerState
         _tasksByHost.Clear();
         foreach (var byStatus in _tasksByStatus)
         {
-            byStatus.Clear();
+            byStatus?.Clear();
         }
+
+        Array.Clear(_countByStatus);
 
         _jobsByRole.Clear();
         _quotas.Clear();

@@ -1,0 +1,94 @@
+using Aurora.Scheduler.Benchmarks.Generation;
+using Aurora.Scheduler.Persistence;
+using Aurora.Scheduler.Protos;
+using Aurora.Scheduler.State;
+using Aurora.Storage.Log;
+using Aurora.Storage.Snapshots;
+using Google.Protobuf;
+
+namespace Aurora.Scheduler.Benchmarks.Harness;
+
+/// <summary>
+/// <c>snapshot</c>: the generated state as a snapshot. ToSnapshot and serialization (what the
+/// writer lock is held for), the fsync'd write through <see cref="SnapshotStore"/>, and the load a
+/// restart pays: read the file (header and CRC checked), parse, <see cref="SchedulerState.FromSnapshot(SchedulerSnapshot)"/>.
+/// </summary>
+internal static class SnapshotBench
+{
+    private const double GoalLoadSeconds = 1.0;
+
+    public static void Run(Workload workload, int reps, string directory, Report report, CancellationToken cancellationToken)
+    {
+        var state = workload.State;
+        var expectedHash = state.StateHash();
+        var position = (ulong)workload.Entries.Count;
+
+        SchedulerSnapshot snapshot = new();
+        var toSnapshot = Timings.BestOf(reps, () => snapshot = state.ToSnapshot(), cancellationToken);
+        var blob = Array.Empty<byte>();
+        var serialize = Timings.BestOf(reps, () => blob = snapshot.ToByteArray(), cancellationToken);
+
+        var store = new SnapshotStore(new SnapshotOptions { Directory = directory, RetainCount = 1 });
+        SnapshotInfo? info = null;
+        var write = Timings.BestOf(reps, () => info = store.Write(position, LogWriter.Term, SchedulerState.SnapshotBlobType, blob), cancellationToken);
+        var path = info!.Path;
+
+        var read = Timings.BestOf(reps, () => store.Read(path), cancellationToken);
+        var parse = Timings.BestOf(reps, () => SchedulerSnapshot.Parser.ParseFrom(blob), cancellationToken);
+        var parsed = SchedulerSnapshot.Parser.ParseFrom(blob);
+        var build = Timings.BestOf(reps, () => SchedulerState.FromSnapshot(parsed), cancellationToken);
+
+        // FromSnapshot interns every task's configuration, and a protobuf message's hash code is
+        // computed over the whole message each time: what that costs on its own.
+        var hashing = Timings.BestOf(reps, () =>
+        {
+            var sum = 0;
+            foreach (var t in parsed.Tasks)
+            {
+                sum += parsed.TaskConfigs[(int)t.ConfigIndex].GetHashCode();
+            }
+
+            GC.KeepAlive(sum);
+        }, cancellationToken);
+        SchedulerState? loaded = null;
+        var load = Timings.BestOf(reps, () => loaded = SchedulerState.FromSnapshot(SchedulerSnapshot.Parser.ParseFrom(store.Read(path).Blob)), cancellationToken);
+        if (!loaded!.StateHash().AsSpan().SequenceEqual(expectedHash))
+        {
+            throw new InvalidOperationException("the snapshot did not load back into the same state (hash mismatch)");
+        }
+
+        loaded = null;
+        var options = workload.LogOptions ?? throw new InvalidOperationException("the workload was not written to disk");
+        using var log = SegmentedLog.Open(options);
+        ReplayResult? recovered = null;
+        var recovery = Timings.BestOf(reps, () => recovered = StateReplayer.Replay(log, store, ReplayTarget.Latest), cancellationToken);
+        if (recovered!.Snapshot?.Position != position || recovered.EntriesReplayed != 0)
+        {
+            throw new InvalidOperationException("the recovery did not start from the snapshot");
+        }
+
+        recovered = null;
+        var tasks = state.TaskCount;
+        report.Line($"---- snapshot: {tasks} tasks, {state.DistinctConfigCount} distinct configs, {snapshot.Hosts.Count} hosts, {snapshot.JobUpdates.Count} job updates; best of {reps} after a warm-up ----");
+        report.Line($"  snapshot size: {blob.Length} bytes ({blob.Length / 1048576.0:F1} MiB, {blob.Length / (double)tasks:F0} bytes/task); task configs {snapshot.TaskConfigs.Sum(c => c.CalculateSize()) / 1048576.0:F2} MiB, tasks {snapshot.Tasks.Sum(t => t.CalculateSize()) / 1048576.0:F1} MiB, updates {snapshot.JobUpdates.Sum(u => u.CalculateSize()) / 1048576.0:F1} MiB");
+        report.Line($"  {"step",-52} {"best_s",7} {"median_s",8} {"cpu_s",6} {"gc0/1/2",9}");
+        void Row(string name, List<Timed> runs)
+        {
+            var best = runs.Best();
+            report.Line($"  {name,-52} {best.Wall,7:F3} {runs.Median(),8:F3} {best.Cpu,6:F2} {best.Collections,9}");
+        }
+
+        Row("ToSnapshot (state -> message)", toSnapshot);
+        Row("serialize (message -> bytes)", serialize);
+        Row("SnapshotStore.Write (temp file, fdatasync, rename)", write);
+        Row("  load: SnapshotStore.Read (file + header + CRC)", read);
+        Row("  load: parse (bytes -> message)", parse);
+        Row("  load: SchedulerState.FromSnapshot (message -> state)", build);
+        Row("    of which TaskConfig.GetHashCode once per task", hashing);
+        Row("load: read + parse + FromSnapshot", load);
+        Row("StateReplayer.Replay from this snapshot (0 tail)", recovery);
+        var loadSeconds = load.Best().Wall;
+        var per100K = loadSeconds * 100_000 / tasks;
+        report.Line($"  goal: snapshot load of 100,000 tasks < 1 s: {loadSeconds:F3} s for {tasks} tasks ({per100K:F3} s per 100,000; process CPU {load.Best().Cpu:F3} s) {report.Goal(per100K < GoalLoadSeconds && loadSeconds < GoalLoadSeconds)}");
+    }
+}

@@ -1,0 +1,62 @@
+using Aurora.Scheduler.Benchmarks.Harness;
+using Aurora.Scheduler.Benchmarks.Micro;
+
+namespace Aurora.Scheduler.Benchmarks;
+
+internal static class Program
+{
+    private const string Usage = """
+        usage: Aurora.Scheduler.Benchmarks <mode> [options]
+
+          replay     events/s of folding the generated log into a state: in memory (decode + apply)
+                     and from disk (StateReplayer.Replay); goal >= 1,000,000 events/s
+          snapshot   ToSnapshot, serialization, fsync'd write and load of the generated state;
+                     goal: load of 100,000 tasks < 1 s
+          memory     heap bytes per task, by replay and by snapshot load, with and without shared
+                     configurations; goal < 2 KiB per task
+          all        the three above on one generated log
+            options of the four modes above:
+              --seed N    generator seed (default 42)
+              --jobs N    jobs (default 10000: 70% services, 20% ad-hoc, 10% cron)
+              --tasks N   instances over all jobs (default 100000)
+              --roles N   roles (default 200)
+              --hosts N   hosts (default 1000)
+              --hours N   hours of churn after the jobs are up (default 48)
+              --reps N    measured runs after a warm-up; the best is reported (default 5)
+              --dir DIR   where the scratch directory goes (default: the temp dir)
+          micro      BenchmarkDotNet micro benchmarks of Apply and decode (in process); any further
+                     arguments go to BenchmarkDotNet, e.g. micro --filter '*status*'
+
+        The log and snapshots are written under a fresh scratch directory deleted at the end.
+        """;
+
+    public static async Task<int> Main(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            Console.WriteLine(Usage);
+            return args.Length == 0 ? 2 : 0;
+        }
+
+        try
+        {
+            return args[0] switch
+            {
+                "replay" or "snapshot" or "memory" or "all" => await SchedulerHarness.RunAsync(args[0], SchedulerHarness.Settings.Parse(args[1..])),
+                "micro" => MicroBenchmarks.Run(args[1..]),
+                _ => throw new ArgumentException($"unknown mode '{args[0]}'"),
+            };
+        }
+        catch (OperationCanceledException)
+        {
+            // A signal stopped the run; the scratch directory was deleted on the way out.
+            return 130;
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine(Usage);
+            return 2;
+        }
+    }
+}
