@@ -116,8 +116,8 @@ internal static class DumpCommand
             job,
             role,
             flags.GetString(PrincipalFlag.Name),
-            since is { } s ? TimeArgument.ToMicros(s) : null,
-            until is { } u ? TimeArgument.ToMicros(u) : null);
+            since is { } s ? Aurora.Scheduler.Model.Micros.Of(s) : null,
+            until is { } u ? Aurora.Scheduler.Model.Micros.Of(u) : null);
     }
 
     /// <summary>

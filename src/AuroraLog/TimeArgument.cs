@@ -29,8 +29,4 @@ internal static class TimeArgument
             CultureInfo.InvariantCulture,
             DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal,
             out time);
-
-    /// <summary>Microseconds since the Unix epoch: the resolution of log entry timestamps.</summary>
-    public static long ToMicros(DateTimeOffset time) =>
-        (time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / TimeSpan.TicksPerMicrosecond;
 }

@@ -350,7 +350,7 @@ internal sealed class ClusterGenerator
 
         _versions[job.Key] = version;
         Updates++;
-        var instances = QuotaCalculator.Expand(_log.State.FindUpdate(key)!.Instructions.DesiredState.Instances).Order().ToList();
+        var instances = Ranges.Expand(_log.State.FindUpdate(key)!.Instructions.DesiredState.Instances).Order().ToList();
         foreach (var group in instances.Chunk(groupSize))
         {
             _log.Advance(Millis(100, 1_000));

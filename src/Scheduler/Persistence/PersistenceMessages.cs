@@ -22,10 +22,6 @@ internal static partial class PersistenceMessages
     public static partial void Diverged(ILogger logger, Exception exception, ulong position);
 
     [LoggerMessage(EventId = 2004, Level = LogLevel.Error,
-        Message = "Periodic snapshot failed: {Reason}. Retrying at the next interval ({Interval})")]
-    public static partial void SnapshotFailed(ILogger logger, Exception exception, string reason, TimeSpan interval);
-
-    [LoggerMessage(EventId = 2005, Level = LogLevel.Error,
         Message = "Periodic {Name} failed: {Reason}. Retrying at the next interval ({Interval})")]
-    public static partial void PeriodicCommandFailed(ILogger logger, Exception exception, string name, string reason, TimeSpan interval);
+    public static partial void HousekeepingFailed(ILogger logger, Exception exception, string name, string reason, TimeSpan interval);
 }

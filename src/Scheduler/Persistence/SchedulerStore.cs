@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Aurora.Scheduler.Commands;
 using Aurora.Scheduler.Protos;
 using Aurora.Scheduler.State;
@@ -186,7 +185,7 @@ public sealed class SchedulerStore : IDisposable
         }
 
         var info = Snapshots.Write(position, _options.Term, SchedulerState.SnapshotBlobType, blob);
-        var hash = SHA256.HashData(blob);
+        var hash = SchedulerState.HashOf(blob);
         PersistenceMessages.SnapshotWritten(_logger, position, blob.Length, SchedulerState.FormatHash(hash));
         var marker = await ExecuteAsync(new RecordSnapshot(position, hash), SchedulerPrincipal, cancellationToken).ConfigureAwait(false);
         if (marker.ChangesState)

@@ -1,3 +1,4 @@
+using Aurora.Scheduler.Model;
 using Aurora.Scheduler.Protos;
 using Aurora.Scheduler.State;
 using Aurora.Storage.Log;
@@ -58,13 +59,13 @@ public static class StateReplayer
             ReplayTarget.PositionTarget p => p.Position,
             _ => last,
         };
-        var until = target is ReplayTarget.TimeTarget t ? ToMicros(t.Time) : long.MaxValue;
+        var until = target is ReplayTarget.TimeTarget t ? Micros.Of(t.Time) : long.MaxValue;
 
         var skipped = new List<SnapshotProblem>();
         var (start, snapshot) = StartingPoint(log, snapshots, limit, until, skipped);
         var state = start;
         var position = snapshot?.Position ?? 0;
-        var time = snapshot is null ? 0 : ToMicros(snapshot.CreatedAt);
+        var time = snapshot is null ? 0 : Micros.Of(snapshot.CreatedAt);
         if (position + 1 < log.FirstRetainedPosition && position < limit)
         {
             throw new ReplayUnavailableException(
@@ -153,8 +154,6 @@ public static class StateReplayer
         }
 
         // The entry is gone; the snapshot was taken after it, so its creation time bounds it.
-        return ToMicros(info.CreatedAt) <= until;
+        return Micros.Of(info.CreatedAt) <= until;
     }
-
-    private static long ToMicros(DateTimeOffset time) => (time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / TimeSpan.TicksPerMicrosecond;
 }

@@ -157,19 +157,19 @@ public class SchedulerStoreTests
     {
         using var fixture = new StoreFixture();
         using var store = fixture.Open();
-        await using var scheduler = new SnapshotScheduler(store, fixture.Time, TimeSpan.FromHours(1));
+        await using var scheduler = Housekeeping.Snapshots(store, fixture.Time, TimeSpan.FromHours(1));
         scheduler.Start();
         await store.ExecuteAsync(new SetQuota("www-data", Configs.Quota(1, 1, 1)), "admin");
 
         fixture.Time.Advance(TimeSpan.FromMinutes(59));
         Assert.Empty(store.Snapshots.List());
         fixture.Time.Advance(TimeSpan.FromMinutes(1));
-        await WaitFor(() => scheduler.Taken == 1);
+        await WaitFor(() => scheduler.Done == 1);
         // Nothing new since: the next tick writes nothing.
         fixture.Time.Advance(TimeSpan.FromHours(1));
-        await WaitFor(() => scheduler.Taken + scheduler.Failed >= 1);
+        await WaitFor(() => scheduler.Done + scheduler.Failed >= 1);
 
-        Assert.Equal(1, scheduler.Taken);
+        Assert.Equal(1, scheduler.Done);
         Assert.Equal(0, scheduler.Failed);
         Assert.Equal(1ul, Assert.Single(store.Snapshots.List()).Position);
     }
@@ -208,7 +208,7 @@ public class SchedulerStoreTests
     {
         using var fixture = new StoreFixture();
         using var store = fixture.Open();
-        await using var pruner = PeriodicCommand.TaskHistoryPruner(store, fixture.Time);
+        await using var pruner = Housekeeping.TaskHistoryPruner(store, fixture.Time);
         pruner.Start();
         await store.ExecuteAsync(new CreateJob(Configs.Job(instances: 1, service: false, tier: "preemptible")), "alice");
         var task = store.Read(s => s.ActiveInstances(Configs.Key())[0].TaskId);
@@ -220,7 +220,7 @@ public class SchedulerStoreTests
         fixture.Time.Advance(TimeSpan.FromDays(2) - TimeSpan.FromMinutes(1));
         Assert.NotNull(store.Read(s => s.FindTask(task)));
         fixture.Time.Advance(TimeSpan.FromMinutes(1));
-        await WaitFor(() => pruner.Executed == 1);
+        await WaitFor(() => pruner.Done == 1);
 
         Assert.Null(store.Read(s => s.FindTask(task)));
         var last = store.Log.Read(store.Log.LastDurablePosition, store.Log.LastDurablePosition).Single();

@@ -1,3 +1,4 @@
+using Aurora.Scheduler.Model;
 using Aurora.Scheduler.Settings;
 
 namespace Aurora.Scheduler.Commands;
@@ -29,5 +30,5 @@ public sealed class SeededIdGenerator(int seed) : IIdGenerator
 /// <summary>Who asks, when, under which settings, and where new ids come from: every input of a decision besides the state.</summary>
 public sealed record CommandContext(string Principal, DateTimeOffset Now, SchedulerSettings Settings, IIdGenerator Ids)
 {
-    public long NowMicros => (Now.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / TimeSpan.TicksPerMicrosecond;
+    public long NowMicros => Micros.Of(Now);
 }

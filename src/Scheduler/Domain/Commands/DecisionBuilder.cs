@@ -50,19 +50,7 @@ public sealed partial class DecisionBuilder
         _hostModes.TryGetValue(host, out var mode) ? mode : State.FindHost(host)?.Mode ?? MaintenanceMode.None;
 
     /// <summary>The job's active tasks by instance id, as of this decision so far.</summary>
-    public SortedDictionary<int, TaskRecord> ActiveInstances(JobKey job)
-    {
-        var instances = new SortedDictionary<int, TaskRecord>();
-        foreach (var task in State.TasksOf(job))
-        {
-            if (IsActive(task))
-            {
-                instances[task.InstanceId] = task;
-            }
-        }
-
-        return instances;
-    }
+    public SortedDictionary<int, TaskRecord> ActiveInstances(JobKey job) => State.ActiveInstances(job, IsActive);
 
     public void SetHostMode(string host, MaintenanceMode mode, HostMaintenanceRequest? request = null)
     {

@@ -61,6 +61,6 @@ public static class FlappingPenalty
             }
         }
 
-        return lastActive is { } start && endMicros - start < threshold.Ticks / TimeSpan.TicksPerMicrosecond;
+        return lastActive is { } start && endMicros - start < Micros.Of(threshold);
     }
 }

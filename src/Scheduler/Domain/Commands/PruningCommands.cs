@@ -17,8 +17,8 @@ public sealed record PruneTaskHistory : SchedulerCommand
         ArgumentNullException.ThrowIfNull(context);
         var settings = context.Settings;
         var now = context.NowMicros;
-        var minRetention = Micros(settings.HistoryMinRetentionThreshold);
-        var maxAge = Micros(settings.HistoryPruneThreshold);
+        var minRetention = Micros.Of(settings.HistoryMinRetentionThreshold);
+        var maxAge = Micros.Of(settings.HistoryPruneThreshold);
         var pruned = new List<string>();
         foreach (var job in state.JobKeys.OrderBy(j => j.Canonical(), StringComparer.Ordinal))
         {
@@ -45,8 +45,6 @@ public sealed record PruneTaskHistory : SchedulerCommand
         decision.Add(new Event { TasksPruned = e });
         return decision.Build();
     }
-
-    internal static long Micros(TimeSpan span) => span.Ticks / TimeSpan.TicksPerMicrosecond;
 }
 
 /// <summary>
@@ -61,7 +59,7 @@ public sealed record PruneJobUpdateHistory : SchedulerCommand
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(context);
         var settings = context.Settings;
-        var oldest = context.NowMicros - PruneTaskHistory.Micros(settings.JobUpdateHistoryPruningThreshold);
+        var oldest = context.NowMicros - Micros.Of(settings.JobUpdateHistoryPruningThreshold);
         var pruned = new List<JobUpdateKey>();
         foreach (var group in state.Updates.Where(u => !u.IsActive).GroupBy(u => u.Job))
         {

@@ -131,7 +131,7 @@ public sealed record StartJobUpdate(JobUpdateRequest Request, string? Message = 
         var active = state.ActiveInstances(desiredConfig.Job);
         var desired = Enumerable.Range(0, Request.InstanceCount).ToHashSet();
         var relevant = desired.Union(active.Keys).ToHashSet();
-        var scope = settings.UpdateOnlyTheseInstances.Count > 0 ? QuotaCalculator.Expand(settings.UpdateOnlyTheseInstances) : null;
+        var scope = settings.UpdateOnlyTheseInstances.Count > 0 ? Ranges.Expand(settings.UpdateOnlyTheseInstances) : null;
         if (scope is not null)
         {
             var irrelevant = scope.Where(i => !relevant.Contains(i)).Order().ToList();

@@ -23,4 +23,19 @@ public static class Ranges
 
         return ranges;
     }
+
+    /// <summary>Every instance id the ranges cover.</summary>
+    public static HashSet<int> Expand(IEnumerable<Range> ranges)
+    {
+        var instances = new HashSet<int>();
+        foreach (var range in ranges)
+        {
+            for (var i = range.First; i <= range.Last; i++)
+            {
+                instances.Add(i);
+            }
+        }
+
+        return instances;
+    }
 }

@@ -23,7 +23,7 @@ public sealed partial class SchedulerState
     public SchedulerSnapshot ToSnapshot()
     {
         var snapshot = new SchedulerSnapshot { FormatVersion = SnapshotFormatVersion, FrameworkId = FrameworkId ?? string.Empty };
-        var configIndexes = new Dictionary<TaskConfig, uint>(ReferenceEqualityComparer.Instance as IEqualityComparer<TaskConfig> ?? throw new InvalidOperationException());
+        var configIndexes = new Dictionary<TaskConfig, uint>(ReferenceEqualityComparer.Instance);
         var tasks = _tasks.Values.ToArray();
         Array.Sort(tasks, static (a, b) => string.CompareOrdinal(a.TaskId, b.TaskId));
         foreach (var task in tasks)
@@ -86,7 +86,10 @@ public sealed partial class SchedulerState
     public static SchedulerState FromSnapshot(ReadOnlySpan<byte> blob) => FromSnapshot(SchedulerSnapshot.Parser.ParseFrom(blob));
 
     /// <summary>SHA-256 of the canonical snapshot encoding: equal exactly when the states are equal.</summary>
-    public byte[] StateHash() => SHA256.HashData(ToSnapshot().ToByteArray());
+    public byte[] StateHash() => HashOf(ToSnapshot().ToByteArray());
+
+    /// <summary>The state hash of an encoded snapshot (what <see cref="StateHash"/> computes).</summary>
+    public static byte[] HashOf(ReadOnlySpan<byte> snapshotBlob) => SHA256.HashData(snapshotBlob);
 
     public static string FormatHash(ReadOnlySpan<byte> hash) => Convert.ToHexStringLower(hash);
 

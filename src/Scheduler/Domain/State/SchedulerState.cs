@@ -75,12 +75,16 @@ public sealed partial class SchedulerState
     public int CountIn(ScheduleStatus status) => _countByStatus[(int)status];
 
     /// <summary>The job's active tasks by instance id (at most one per instance in a consistent state).</summary>
-    public SortedDictionary<int, TaskRecord> ActiveInstances(JobKey job)
+    public SortedDictionary<int, TaskRecord> ActiveInstances(JobKey job) => ActiveInstances(job, static t => t.IsActive);
+
+    /// <summary>The job's tasks that <paramref name="isActive"/> counts as active, by instance id.</summary>
+    public SortedDictionary<int, TaskRecord> ActiveInstances(JobKey job, Func<TaskRecord, bool> isActive)
     {
+        ArgumentNullException.ThrowIfNull(isActive);
         var instances = new SortedDictionary<int, TaskRecord>();
         foreach (var task in TasksOf(job))
         {
-            if (task.IsActive)
+            if (isActive(task))
             {
                 instances[task.InstanceId] = task;
             }

@@ -123,14 +123,14 @@ public static class QuotaCalculator
             var after = Empty();
             foreach (var group in update.InitialState)
             {
-                var instances = Expand(group.Instances);
+                var instances = Ranges.Expand(group.Instances);
                 touched.UnionWith(instances);
                 AddTo(before, group.Task, instances.Count);
             }
 
             if (update.DesiredState is { } desired)
             {
-                var instances = Expand(desired.Instances);
+                var instances = Ranges.Expand(desired.Instances);
                 touched.UnionWith(instances);
                 AddTo(after, desired.Task, instances.Count);
             }
@@ -156,19 +156,5 @@ public static class QuotaCalculator
     {
         var index = (config.Production ? 0 : 1) + (ConfigurationValidator.IsDedicated(config) ? 2 : 0);
         buckets[index] = ResourceMath.Add(buckets[index], ResourceMath.Scale(config.Resources, count));
-    }
-
-    public static HashSet<int> Expand(IEnumerable<Protos.Range> ranges)
-    {
-        var instances = new HashSet<int>();
-        foreach (var range in ranges)
-        {
-            for (var i = range.First; i <= range.Last; i++)
-            {
-                instances.Add(i);
-            }
-        }
-
-        return instances;
     }
 }
