@@ -1,16 +1,13 @@
 using System.Globalization;
 using System.Text;
 
-namespace Aurora.LogTool;
-
-// Aurora-style flags, kept self-contained here for now: the scheduler and the other tools will
-// need the same parser, and this file should then move to a small shared library as it is.
+namespace Aurora.CommandLine;
 
 /// <summary>A flag a command accepts.</summary>
 /// <param name="Name">Without dashes, e.g. <c>path</c> for <c>--path=DIR</c> or <c>-path=DIR</c>.</param>
 /// <param name="ValueName">Shown in usage (<c>--path=DIR</c>); null for a boolean switch.</param>
 /// <param name="Default">Shown in usage when set; the parser itself never fills it in.</param>
-internal sealed record FlagSpec(string Name, string Help, string? ValueName = null, string? Default = null)
+public sealed record FlagSpec(string Name, string Help, string? ValueName = null, string? Default = null)
 {
     public bool IsSwitch => ValueName is null;
 
@@ -18,7 +15,7 @@ internal sealed record FlagSpec(string Name, string Help, string? ValueName = nu
 }
 
 /// <summary>Bad command-line input: the message is shown as is, with exit code 2.</summary>
-internal sealed class UsageException(string message) : Exception(message);
+public sealed class UsageException(string message) : Exception(message);
 
 /// <summary>
 /// Parses <c>--name=value</c>, <c>--name value</c>, <c>-name=value</c> and <c>-name value</c>
@@ -27,7 +24,7 @@ internal sealed class UsageException(string message) : Exception(message);
 /// <see cref="UsageException"/>s naming the flag.
 /// </summary>
 /// <remarks>Immutable once built; safe to share.</remarks>
-internal sealed class Flags
+public sealed class Flags
 {
     private readonly Dictionary<string, FlagSpec> _specs;
 
@@ -131,7 +128,7 @@ internal sealed class Flags
 }
 
 /// <summary>The flags and positional arguments of one command line.</summary>
-internal sealed class ParsedFlags(IReadOnlyDictionary<string, string> values, IReadOnlyList<string> positionals)
+public sealed class ParsedFlags(IReadOnlyDictionary<string, string> values, IReadOnlyList<string> positionals)
 {
     public IReadOnlyList<string> Positionals { get; } = positionals;
 

@@ -1,4 +1,4 @@
-namespace Aurora.LogTool.Tests;
+namespace Aurora.CommandLine.Tests;
 
 public class FlagsTests
 {
