@@ -32,6 +32,19 @@ internal static class InitializeCommand
     private static int Run(ParsedFlags flags, ToolContext context)
     {
         var directory = LogDirectory.FullPath(flags, "initialize");
+        var metadata = Initialize(directory, context);
+        context.Out.WriteLine($"Initialized replica {directory}: status VOTING, log id {metadata.LogId}.");
+        context.Out.WriteLine($"Initialize a quorum of replicas (for example 2 of 3) before starting the schedulers; '{Program.Name} info --path={directory}' shows the result.");
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>
+    /// Makes <paramref name="directory"/> a VOTING replica with an empty log and returns its new
+    /// metadata; <c>recover</c> uses it too.
+    /// </summary>
+    /// <exception cref="InitializeRefusedException">The directory already holds something.</exception>
+    internal static ReplicaMetadata Initialize(string directory, ToolContext context)
+    {
         var fs = context.FileSystem;
         if (fs.FileExists(directory))
         {
@@ -72,9 +85,7 @@ internal static class InitializeCommand
             metadataStore.Save(metadata);
         }
 
-        context.Out.WriteLine($"Initialized replica {directory}: status VOTING, log id {metadata.LogId}.");
-        context.Out.WriteLine($"Initialize a quorum of replicas (for example 2 of 3) before starting the schedulers; '{Program.Name} info --path={directory}' shows the result.");
-        return ExitCodes.Ok;
+        return metadata;
     }
 
     private static void RefuseIfNotEmpty(string directory, ToolContext context, SegmentedLog? openLog)
@@ -87,7 +98,8 @@ internal static class InitializeCommand
         }
     }
 
-    private static string? WhyNotEmpty(string directory, ToolContext context, SegmentedLog? openLog)
+    /// <summary>Why <paramref name="directory"/> cannot be initialized (it holds something); null when it can.</summary>
+    internal static string? WhyNotEmpty(string directory, ToolContext context, SegmentedLog? openLog)
     {
         var fs = context.FileSystem;
         var metadataStore = new ReplicaMetadataStore(fs, directory);

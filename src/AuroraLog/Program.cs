@@ -25,7 +25,7 @@ internal static class ExitCodes
     /// <summary>verify found problems, or the operation failed (I/O error, corrupt log).</summary>
     public const int Failed = 1;
 
-    /// <summary>Bad command line, or initialize refused to touch a non-empty log.</summary>
+    /// <summary>Bad command line, or initialize or recover refused to touch a non-empty log.</summary>
     public const int Usage = 2;
 }
 
@@ -42,6 +42,7 @@ public static class Program
         DumpCommand.Command,
         StateCommand.Command,
         BackupsCommand.Command,
+        RecoverCommand.Command,
     ];
 
     public static int Main(string[] args)
@@ -77,7 +78,7 @@ public static class Program
         {
             return Fail(context, e.Message + $" (see '{Name} --help')", ExitCodes.Usage);
         }
-        catch (InitializeRefusedException e)
+        catch (Exception e) when (e is InitializeRefusedException or RecoverRefusedException)
         {
             return Fail(context, e.Message, ExitCodes.Usage);
         }
@@ -129,7 +130,7 @@ public static class Program
     internal static string Usage()
     {
         var text = new StringBuilder();
-        text.Append(Name).Append(": prepare and inspect an Aurora.NET replica's local log, and audit the scheduler's history in it.\n\n");
+        text.Append(Name).Append(": prepare and inspect an Aurora.NET replica's local log, audit the scheduler's history in it, and rebuild it from a backup.\n\n");
         text.Append("Usage: ").Append(Name).Append(" COMMAND --path=DIR [flags]\n\nCommands:\n");
         foreach (var command in Commands)
         {
@@ -140,7 +141,7 @@ public static class Program
 
         text.Append("  help\n      Show this text (also --help or -help).\n\n");
         text.Append("Flags are accepted as --name=value, --name value, -name=value and -name value.\n");
-        text.Append("Exit codes: 0 ok; 1 problems found or the operation failed; 2 usage error or initialize refused.\n");
+        text.Append("Exit codes: 0 ok; 1 problems found or the operation failed; 2 usage error, or initialize or recover refused.\n");
         text.Append("See docs/aurora-log.md for output examples and troubleshooting.\n");
         return text.ToString();
     }

@@ -10,7 +10,7 @@ public class BadInputTests
         { [], "no command given" },
         { ["info"], "missing flag --path: aurora-log info --path=DIR" },
         { ["dump", "--json"], "missing flag --path" },
-        { ["frobnicate", "--path={dir}"], "unknown command 'frobnicate'; the commands are initialize, info, verify, dump, state, backups" },
+        { ["frobnicate", "--path={dir}"], "unknown command 'frobnicate'; the commands are initialize, info, verify, dump, state, backups, recover" },
         { ["--path={dir}", "info"], "the command comes first" },
         { ["info", "--path={dir}", "--bogus"], "unknown flag --bogus for command info" },
         { ["info", "--path={dir}", "-bogus=1"], "unknown flag -bogus for command info" },
@@ -145,7 +145,7 @@ public class BadInputTests
             }
         }
 
-        Assert.Contains("Exit codes: 0 ok; 1 problems found or the operation failed; 2 usage error or initialize refused.", result.Out, StringComparison.Ordinal);
+        Assert.Contains("Exit codes: 0 ok; 1 problems found or the operation failed; 2 usage error, or initialize or recover refused.", result.Out, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -71,7 +71,7 @@ public class ProcessTests
         Assert.Equal(latest.Out, Tool.Run("state", $"--path={dir.Path}", "--json").Out);
     }
 
-    private static async Task<ToolResult> RunAsync(params string[] args)
+    internal static async Task<ToolResult> RunAsync(params string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "aurora-log.dll");
         Assert.True(File.Exists(dll), $"{dll} is missing: the test project must reference the tool's project");
