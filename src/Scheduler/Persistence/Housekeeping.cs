@@ -39,13 +39,13 @@ public sealed class Housekeeping : IAsyncDisposable
     public static Housekeeping Snapshots(SchedulerStore store, TimeProvider time, TimeSpan interval) =>
         new(store, time, interval, "snapshot", async () => await store.TakeSnapshotAsync().ConfigureAwait(false) is not null);
 
-    /// <summary>Task history pruning, every minute so the per-job limit holds soon after tasks terminate.</summary>
-    public static Housekeeping TaskHistoryPruner(SchedulerStore store, TimeProvider time) =>
-        Command(store, time, TimeSpan.FromMinutes(1), "task history pruning", () => new PruneTaskHistory());
+    /// <summary>Task history pruning, by default every minute so the per-job limit holds soon after tasks terminate.</summary>
+    public static Housekeeping TaskHistoryPruner(SchedulerStore store, TimeProvider time, TimeSpan? interval = null) =>
+        Command(store, time, interval ?? TimeSpan.FromMinutes(1), "task history pruning", () => new PruneTaskHistory());
 
-    /// <summary>Job update history pruning, every <c>-job_update_history_pruning_interval</c> (15 minutes).</summary>
-    public static Housekeeping JobUpdateHistoryPruner(SchedulerStore store, TimeProvider time) =>
-        Command(store, time, TimeSpan.FromMinutes(15), "job update history pruning", () => new PruneJobUpdateHistory());
+    /// <summary>Job update history pruning, every <c>-job_update_history_pruning_interval</c> (15 minutes by default).</summary>
+    public static Housekeeping JobUpdateHistoryPruner(SchedulerStore store, TimeProvider time, TimeSpan? interval = null) =>
+        Command(store, time, interval ?? TimeSpan.FromMinutes(15), "job update history pruning", () => new PruneJobUpdateHistory());
 
     /// <summary>Ticks that changed something (wrote a snapshot, committed events).</summary>
     public long Done => Interlocked.Read(ref _done);

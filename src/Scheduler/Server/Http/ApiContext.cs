@@ -1,0 +1,80 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Aurora.Scheduler.Commands;
+using Aurora.Scheduler.Persistence;
+using Aurora.Scheduler.State;
+
+namespace Aurora.Scheduler.Server.Http;
+
+/// <summary>Who leads the cluster, as far as this replica knows (the replication issue fills this in).</summary>
+internal interface ILeadership
+{
+    /// <summary>True when this replica accepts writes.</summary>
+    bool IsLeader { get; }
+
+    /// <summary>The leader's HTTP base URI when another replica leads; null when none is known or this one leads.</summary>
+    Uri? Leader { get; }
+}
+
+/// <summary>A single replica leads exactly when its storage is ready.</summary>
+internal sealed class SingleReplicaLeadership(SchedulerRuntime runtime) : ILeadership
+{
+    public bool IsLeader => runtime.IsLeader;
+
+    public Uri? Leader => null;
+}
+
+/// <summary>What every API handler needs: the runtime, security and leadership, and the write path.</summary>
+internal sealed class ApiContext(SchedulerRuntime runtime, RequestSecurity security, ILeadership leadership)
+{
+    public SchedulerRuntime Runtime => runtime;
+
+    public RequestSecurity Security => security;
+
+    public ILeadership Leadership => leadership;
+
+    /// <summary>Largest body a write accepts: what fits in one log entry.</summary>
+    public long MaxBodyBytes => runtime.Options.MaxEntrySize;
+
+    /// <summary>Runs <paramref name="read"/> on the applied state.</summary>
+    public T Read<T>(Func<SchedulerState, T> read) => runtime.Store.Read(read);
+
+    /// <summary>
+    /// The write path: authorizes <paramref name="permission"/>, executes the command as the caller,
+    /// and answers the decision's message and log position merged into <paramref name="view"/>'s object.
+    /// </summary>
+    public Task<IResult> ExecuteAsync(HttpContext http, string permission, SchedulerCommand command, Func<Decision, JsonObject>? view = null) =>
+        ExecuteAsync(http, permission, () => command, view);
+
+    /// <summary>As above, with the command built only once the caller is authorized (it may reveal state).</summary>
+    public async Task<IResult> ExecuteAsync(HttpContext http, string permission, Func<SchedulerCommand> buildCommand, Func<Decision, JsonObject>? view = null)
+    {
+        var principal = security.Authorize(http, permission);
+        var command = buildCommand();
+        var decision = await runtime.ExecuteAsync(command, principal, http.RequestAborted).ConfigureAwait(false);
+        var answer = view?.Invoke(decision) ?? [];
+        answer["message"] = decision.Message ?? (decision.ChangesState ? "OK" : "Nothing to do.");
+        answer["position"] = decision.ChangesState ? runtime.Store.AppliedPosition : 0;
+        return Json(answer);
+    }
+
+    public static IResult Json(JsonNode node, HttpStatusCode status = HttpStatusCode.OK) =>
+        Results.Content(node.ToJsonString(ApiJson.Options), "application/json", System.Text.Encoding.UTF8, (int)status);
+
+    /// <summary>The error body of docs/api.md for any exception a handler let through.</summary>
+    public static (HttpStatusCode Status, string Code, string Message) Classify(Exception error) => error switch
+    {
+        ApiException api => (api.Status, api.Code, api.Message),
+        CommandRejectedException { Code: ErrorCode.NotFound } rejected => (HttpStatusCode.NotFound, "NOT_FOUND", rejected.Message),
+        CommandRejectedException { Code: ErrorCode.JobUpdating } rejected => (HttpStatusCode.Conflict, "JOB_UPDATING", rejected.Message),
+        CommandRejectedException rejected => (HttpStatusCode.BadRequest, "INVALID_REQUEST", rejected.Message),
+        StorageNotReadyException notReady => (HttpStatusCode.ServiceUnavailable, "STORAGE_NOT_READY", notReady.Message),
+        BadHttpRequestException bad => (HttpStatusCode.BadRequest, "INVALID_REQUEST", bad.Message),
+        _ => (HttpStatusCode.InternalServerError, "INTERNAL", $"Internal error: {error.Message}"),
+    };
+
+    public static JsonObject ErrorBody(string code, string message) => new()
+    {
+        ["error"] = new JsonObject { ["code"] = code, ["message"] = message },
+    };
+}

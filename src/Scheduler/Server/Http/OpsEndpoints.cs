@@ -1,0 +1,201 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Aurora.Scheduler.Model;
+using Aurora.Scheduler.Protos;
+using Aurora.Scheduler.Server.Auth;
+using Aurora.Scheduler.State;
+
+namespace Aurora.Scheduler.Server.Http;
+
+/// <summary>The operator's endpoints beside the API: health, leadership, metrics, state views and lifecycle.</summary>
+internal static class OpsEndpoints
+{
+    public static void Map(IEndpointRouteBuilder app, ApiContext api, Action quit, Action abort)
+    {
+        var runtime = api.Runtime;
+
+        // Healthy while the process serves, ready or not: a supervisor restarts only a process that is stuck or gone.
+        app.MapGet("/health", () => runtime.State == StorageState.Failed
+            ? Results.Text("FAILED\n", "text/plain", statusCode: 503)
+            : Results.Text("OK\n", "text/plain"));
+        app.MapGet("/leaderhealth", () => api.Leadership.IsLeader
+            ? Results.Text("OK\n", "text/plain")
+            : api.Leadership.Leader is not null
+                ? Results.Text("not the leader\n", "text/plain", statusCode: 503)
+                : Results.Text("no leader is known\n", "text/plain", statusCode: 502));
+
+        app.MapGet("/vars", () => Results.Text(VarsText(runtime), "text/plain"));
+        app.MapGet("/vars.json", () => ApiContext.Json(VarsJson(runtime)));
+        app.MapGet("/metrics", () => Results.Text(Prometheus(runtime), "text/plain; version=0.0.4"));
+
+        app.MapGet("/quotas", (HttpRequest request) => ApiContext.Json(api.Read(state =>
+        {
+            IEnumerable<string> roles = request.Query["role"].FirstOrDefault() is { Length: > 0 } role ? [role] : state.Quotas.Keys.Order(StringComparer.Ordinal);
+            var quotas = new JsonObject();
+            foreach (var name in roles)
+            {
+                var quota = state.QuotaOf(name);
+                quotas[name] = new JsonObject { ["cpu_cores"] = quota.NumCpus, ["ram_mb"] = quota.RamMb, ["disk_mb"] = quota.DiskMb };
+            }
+
+            return quotas;
+        })));
+        app.MapGet("/maintenance", () => ApiContext.Json(api.Read(MaintenanceView)));
+        app.MapGet("/offers", () => ApiContext.Json(new JsonArray()));
+        app.MapGet("/pendingtasks", () => ApiContext.Json(api.Read(PendingTasks)));
+        app.MapGet("/state", () => ApiContext.Json(api.Read(StateView)));
+
+        app.MapPost("/quitquitquit", (HttpContext http) =>
+        {
+            api.Security.Authorize(http, LifecyclePermission("quitquitquit"));
+            ServerMessages.LifecycleRequested(runtime.Loggers.CreateLogger("Aurora.Scheduler"), "Graceful shutdown", http.Connection.RemoteIpAddress?.ToString());
+            quit();
+            return Results.Text("Shutting down.\n", "text/plain");
+        });
+        app.MapPost("/abortabortabort", (HttpContext http) =>
+        {
+            api.Security.Authorize(http, LifecyclePermission("abortabortabort"));
+            ServerMessages.LifecycleRequested(runtime.Loggers.CreateLogger("Aurora.Scheduler"), "Abort", http.Connection.RemoteIpAddress?.ToString());
+            abort();
+            return Results.Text("Aborting.\n", "text/plain");
+        });
+    }
+
+    /// <summary>
+    /// Aurora leaves its lifecycle endpoints open; with authentication on, stopping a replica is an
+    /// admin act here (<c>thrift.AuroraAdmin:quitquitquit</c>), since anyone who reaches the port could otherwise stop it.
+    /// </summary>
+    private static string LifecyclePermission(string endpoint) => $"{Permissions.AdminDomain}:{endpoint}";
+
+    /// <summary>Every flag (as <c>flag_NAME</c>) and every metric, sorted.</summary>
+    public static SortedDictionary<string, string> Vars(SchedulerRuntime runtime)
+    {
+        var vars = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (name, value) in runtime.Options.Flags)
+        {
+            vars[$"flag_{name}"] = value ?? string.Empty;
+        }
+
+        foreach (var (name, value) in runtime.Metrics.Numbers())
+        {
+            vars[name] = ServerMetrics.Format(value);
+        }
+
+        var (cumulative, count, sum) = runtime.Metrics.CommitLatency.Read();
+        vars["log_append_latency_count"] = count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        vars["log_append_latency_sum_seconds"] = ServerMetrics.Format(sum);
+        for (var i = 0; i < LatencyHistogram.Bounds.Length; i++)
+        {
+            vars[$"log_append_latency_le_{ServerMetrics.Format(LatencyHistogram.Bounds[i])}"] = cumulative[i].ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return vars;
+    }
+
+    private static string VarsText(SchedulerRuntime runtime)
+    {
+        var text = new StringBuilder();
+        foreach (var (name, value) in Vars(runtime))
+        {
+            text.Append(name).Append(' ').Append(value).Append('\n');
+        }
+
+        return text.ToString();
+    }
+
+    private static JsonObject VarsJson(SchedulerRuntime runtime)
+    {
+        var json = new JsonObject();
+        var numbers = runtime.Metrics.Numbers();
+        foreach (var (name, value) in Vars(runtime))
+        {
+            json[name] = numbers.TryGetValue(name, out var number) ? JsonValue.Create(number) : JsonValue.Create(value);
+        }
+
+        return json;
+    }
+
+    private static string Prometheus(SchedulerRuntime runtime)
+    {
+        var text = new StringBuilder();
+        foreach (var (name, value) in runtime.Metrics.Numbers())
+        {
+            var metric = "aurora_" + name;
+            text.Append("# TYPE ").Append(metric).Append(name.EndsWith("_total", StringComparison.Ordinal) ? " counter\n" : " gauge\n");
+            text.Append(metric).Append(' ').Append(ServerMetrics.Format(value)).Append('\n');
+        }
+
+        var (cumulative, count, sum) = runtime.Metrics.CommitLatency.Read();
+        const string histogram = "aurora_log_append_latency_seconds";
+        text.Append("# HELP ").Append(histogram).Append(" Time to decide a command, append its entry durably and apply it.\n");
+        text.Append("# TYPE ").Append(histogram).Append(" histogram\n");
+        for (var i = 0; i < cumulative.Length; i++)
+        {
+            var bound = i < LatencyHistogram.Bounds.Length ? ServerMetrics.Format(LatencyHistogram.Bounds[i]) : "+Inf";
+            text.Append(histogram).Append("_bucket{le=\"").Append(bound).Append("\"} ").Append(cumulative[i]).Append('\n');
+        }
+
+        text.Append(histogram).Append("_sum ").Append(ServerMetrics.Format(sum)).Append('\n');
+        text.Append(histogram).Append("_count ").Append(count).Append('\n');
+        return text.ToString();
+    }
+
+    /// <summary>Aurora's /maintenance: {DRAINED: [hosts], SCHEDULED: [hosts], DRAINING: {host: [taskIds]}}.</summary>
+    private static JsonObject MaintenanceView(SchedulerState state)
+    {
+        var hosts = state.Hosts.OrderBy(h => h.Host, StringComparer.Ordinal).ToList();
+        var draining = new JsonObject();
+        foreach (var host in hosts.Where(h => h.Mode == MaintenanceMode.Draining))
+        {
+            draining[host.Host] = new JsonArray([.. state.TasksOnHost(host.Host).Where(t => t.IsActive).Select(t => (JsonNode)t.TaskId)]);
+        }
+
+        return new JsonObject
+        {
+            ["DRAINED"] = new JsonArray([.. hosts.Where(h => h.Mode == MaintenanceMode.Drained).Select(h => (JsonNode)h.Host)]),
+            ["SCHEDULED"] = new JsonArray([.. hosts.Where(h => h.Mode == MaintenanceMode.Scheduled).Select(h => (JsonNode)h.Host)]),
+            ["DRAINING"] = draining,
+        };
+    }
+
+    /// <summary>PENDING tasks grouped by job and configuration, each group with why it is not placed.</summary>
+    private static JsonArray PendingTasks(SchedulerState state)
+    {
+        var groups = state.TasksIn(ScheduleStatus.Pending)
+            .GroupBy(t => (Job: t.Job.Canonical(), t.Config))
+            .OrderBy(g => g.Key.Job, StringComparer.Ordinal);
+        return new JsonArray([.. groups.Select(g => (JsonNode)new JsonObject
+        {
+            ["name"] = g.Key.Job,
+            ["taskIds"] = new JsonArray([.. g.Select(t => t.TaskId).Order(StringComparer.Ordinal).Select(id => (JsonNode)id)]),
+            ["penaltyMs"] = g.Max(t => t.PenaltyMs),
+            ["reason"] = Views.PendingReason(state),
+        })]);
+    }
+
+    private static JsonObject StateView(SchedulerState state)
+    {
+        var byStatus = new JsonObject();
+        foreach (var status in TaskStatuses.All)
+        {
+            byStatus[TaskStatuses.Name(status)] = state.CountIn(status);
+        }
+
+        return new JsonObject
+        {
+            ["frameworkId"] = state.FrameworkId,
+            ["stateHash"] = SchedulerState.FormatHash(state.StateHash()),
+            ["tasksByStatus"] = byStatus,
+            ["jobs"] = new JsonArray([.. state.JobKeys.OrderBy(k => k.Canonical(), StringComparer.Ordinal).Select(k => (JsonNode)Views.JobSummary(state, k))]),
+            ["quotas"] = new JsonObject([.. state.Quotas.OrderBy(q => q.Key, StringComparer.Ordinal).Select(q => KeyValuePair.Create(q.Key, (JsonNode?)Views.Resources(q.Value)))]),
+            ["hosts"] = new JsonArray([.. state.Hosts.OrderBy(h => h.Host, StringComparer.Ordinal).Select(h => (JsonNode)new JsonObject
+            {
+                ["host"] = h.Host,
+                ["agentId"] = h.Attributes.AgentId,
+                ["mode"] = ProtoNames.Of(h.Mode),
+                ["attributes"] = ApiJson.Node(h.Attributes),
+            })]),
+            ["activeUpdates"] = new JsonArray([.. state.ActiveUpdates.Select(u => (JsonNode)Views.UpdateSummary(u))]),
+        };
+    }
+}

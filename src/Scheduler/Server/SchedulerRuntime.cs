@@ -1,0 +1,296 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using Aurora.Scheduler.Commands;
+using Aurora.Scheduler.Persistence;
+using Aurora.Storage;
+using Aurora.Storage.Backups;
+using Aurora.Storage.IO;
+using Aurora.Storage.Protos;
+using Aurora.Storage.Replica;
+using Aurora.Storage.Snapshots;
+
+namespace Aurora.Scheduler.Server;
+
+/// <summary>Where the replica's storage is in its life; the API serves only <see cref="Ready"/>.</summary>
+internal enum StorageState
+{
+    /// <summary>Opening the log and rebuilding the state.</summary>
+    Recovering,
+
+    /// <summary>The replica was never initialized; retried until the operator runs aurora-log initialize.</summary>
+    Empty,
+
+    Ready,
+
+    /// <summary>A fatal storage error: the process is exiting for its supervisor to restart it.</summary>
+    Failed,
+}
+
+/// <summary>
+/// One replica's scheduler: opens its store in the background (the HTTP server answers meanwhile,
+/// with 503 "Storage is not READY"), runs the periodic snapshots, pruning and backups, executes
+/// commands with timing, and ends the process on fatal storage errors, as Aurora does, so that its
+/// supervisor restarts it.
+/// </summary>
+internal sealed partial class SchedulerRuntime : IAsyncDisposable
+{
+    /// <summary>How often an EMPTY replica looks again for the initialization the operator must do.</summary>
+    private static readonly TimeSpan EmptyRetryInterval = TimeSpan.FromSeconds(2);
+
+    private readonly ServerOptions _options;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly Action<int> _exit;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly List<IAsyncDisposable> _background = [];
+    private volatile SchedulerStore? _store;
+    private volatile string _notReadyReason = "recovering the state from the log";
+    private volatile StorageState _state = StorageState.Recovering;
+    private Task _opening = Task.CompletedTask;
+
+    /// <param name="exit">Ends the process with the code; Aurora's supervision model (tests substitute it).</param>
+    public SchedulerRuntime(ServerOptions options, ILoggerFactory loggers, TimeProvider time, Action<int> exit)
+    {
+        _options = options;
+        _logger = loggers.CreateLogger("Aurora.Scheduler");
+        Loggers = loggers;
+        _time = time;
+        _exit = exit;
+        Backups = new BackupManager(BackupOptions());
+        Recovery = new RecoveryArea(Backups);
+        Metrics = new ServerMetrics(this, time);
+    }
+
+    public ServerOptions Options => _options;
+
+    public ILoggerFactory Loggers { get; }
+
+    public TimeProvider Time => _time;
+
+    public BackupManager Backups { get; }
+
+    public RecoveryArea Recovery { get; }
+
+    public ServerMetrics Metrics { get; }
+
+    public StorageState State => _state;
+
+    /// <summary>Why the storage cannot serve, for 503 answers; null once ready.</summary>
+    public string? NotReadyReason => _state == StorageState.Ready ? null : _notReadyReason;
+
+    /// <summary>This build serves one replica, which leads once its storage is ready.</summary>
+    public bool IsLeader => _state == StorageState.Ready;
+
+    /// <summary>The store, or <see cref="StorageNotReadyException"/> saying why there is none to serve from.</summary>
+    public SchedulerStore Store => _store is { } store && _state == StorageState.Ready
+        ? store
+        : throw new StorageNotReadyException(_notReadyReason);
+
+    /// <summary>The store whatever its state, for metrics; null before it opened.</summary>
+    public SchedulerStore? StoreIfOpen => _store;
+
+    /// <summary>Starts opening the store in the background; the HTTP server may answer meanwhile.</summary>
+    public void Start()
+    {
+        if (_options.DevDirectory is { } devDirectory)
+        {
+            InitializeDevLogIfNew(devDirectory);
+        }
+
+        _opening = Task.Run(OpenLoopAsync);
+    }
+
+    /// <summary>Waits until the store opened, failed, or <paramref name="timeout"/> passed (tests, start-up logs).</summary>
+    public Task WaitOpenedAsync(TimeSpan timeout) => _opening.WaitAsync(timeout);
+
+    /// <summary>Executes a command as <paramref name="principal"/>, timing the commit.</summary>
+    public async Task<Decision> ExecuteAsync(SchedulerCommand command, string principal, CancellationToken cancellationToken = default)
+    {
+        var store = Store;
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var decision = await store.ExecuteAsync(command, principal, cancellationToken).ConfigureAwait(false);
+            Metrics.CommandCommitted(Stopwatch.GetElapsedTime(started), decision.ChangesState);
+            return decision;
+        }
+        catch (CommandRejectedException)
+        {
+            Metrics.CommandRejected();
+            throw;
+        }
+        catch (StorageNotReadyException e)
+        {
+            // The store refuses for good once the log and the state diverged.
+            Fatal(e);
+            throw;
+        }
+    }
+
+    /// <summary>Snapshot now; returns it, or null when nothing changed since the last one.</summary>
+    public async Task<SnapshotInfo?> SnapshotAsync(CancellationToken cancellationToken = default)
+    {
+        return await Store.TakeSnapshotAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Aurora's performBackup: a snapshot of the state now, copied to the backup directory.</summary>
+    public async Task<BackupInfo> BackupNowAsync(CancellationToken cancellationToken = default)
+    {
+        await SnapshotAsync(cancellationToken).ConfigureAwait(false);
+        return Backups.BackupNewestSnapshot(Store.Snapshots)
+            ?? throw new StorageNotReadyException("there is no snapshot to back up yet");
+    }
+
+    /// <summary>Ends the process non-zero after a storage error the replica cannot serve through.</summary>
+    public void Fatal(Exception error)
+    {
+        if (_state == StorageState.Failed)
+        {
+            return;
+        }
+
+        _notReadyReason = $"a fatal storage error stopped this replica: {error.Message}";
+        _state = StorageState.Failed;
+        ServerMessages.FatalStorageError(_logger, error, error.Message);
+        _exit(ExitCodes.FatalStorageError);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _opening.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Already logged where it happened.
+        }
+
+        foreach (var work in _background)
+        {
+            await work.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _store?.Dispose();
+        _stopping.Dispose();
+    }
+
+    private async Task OpenLoopAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            try
+            {
+                _state = StorageState.Recovering;
+                _notReadyReason = "recovering the state from the log";
+                var store = SchedulerStore.Open(StoreOptions());
+                _store = store;
+                StartBackgroundWork(store);
+                _state = StorageState.Ready;
+                ServerMessages.StorageReady(_logger, store.AppliedPosition, store.Recovery.EntriesReplayed);
+                return;
+            }
+            catch (StorageNotReadyException e) when (e.InnerException is null && IsEmptyReplica())
+            {
+                // Aurora's "Replicated log not initialized": wait for the operator, saying what to do.
+                if (_state != StorageState.Empty)
+                {
+                    ServerMessages.ReplicaEmpty(_logger, e.Message);
+                }
+
+                _notReadyReason = e.Reason;
+                _state = StorageState.Empty;
+            }
+            catch (Exception e) when (e is StorageNotReadyException or IOException or InvalidDataException or UnauthorizedAccessException)
+            {
+                Fatal(e);
+                return;
+            }
+
+            try
+            {
+                await Task.Delay(EmptyRetryInterval, _time, _stopping.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private bool IsEmptyReplica()
+    {
+        var metadata = new ReplicaMetadataStore(PhysicalFileSystem.Instance, _options.LogDirectory);
+        return !metadata.Exists || metadata.Load().Status != ReplicaStatus.Voting;
+    }
+
+    private void StartBackgroundWork(SchedulerStore store)
+    {
+        var snapshots = Housekeeping.Snapshots(store, _time, _options.SnapshotInterval);
+        var taskPruner = Housekeeping.TaskHistoryPruner(store, _time, _options.TaskHistoryPruningInterval);
+        var updatePruner = Housekeeping.JobUpdateHistoryPruner(store, _time, _options.JobUpdateHistoryPruningInterval);
+        var backups = new BackupScheduler(Backups, store.Snapshots, BackupOptions());
+        Metrics.Watch(snapshots, backups);
+        _background.AddRange([snapshots, taskPruner, updatePruner, backups]);
+        snapshots.Start();
+        taskPruner.Start();
+        updatePruner.Start();
+        backups.Start();
+    }
+
+    private SchedulerStoreOptions StoreOptions() => new()
+    {
+        Directory = _options.LogDirectory,
+        Settings = _options.Settings,
+        Time = _time,
+        Logger = Loggers.CreateLogger("Aurora.Scheduler.Store"),
+        MaxEntrySize = _options.MaxEntrySize,
+        OnFatalError = Fatal,
+    };
+
+    private BackupOptions BackupOptions() => new()
+    {
+        BackupDirectory = _options.BackupDirectory,
+        ClusterName = _options.ClusterName,
+        Interval = _options.BackupInterval,
+        MaxSavedBackups = _options.MaxSavedBackups,
+        Time = _time,
+        Logger = Loggers.CreateLogger("Aurora.Scheduler.Backups"),
+    };
+
+    /// <summary>
+    /// <c>-dev</c> initialises its log only when its directory does not exist yet, so an existing
+    /// cluster's data is never overwritten. The replica is built in a side directory and renamed
+    /// into place: a crash part-way leaves no half-initialised replica behind.
+    /// </summary>
+    private void InitializeDevLogIfNew(string devDirectory)
+    {
+        var logInside = Path.GetRelativePath(devDirectory, _options.LogDirectory);
+        if (Directory.Exists(devDirectory) || logInside.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(logInside))
+        {
+            // An existing dev cluster, or a log the operator placed elsewhere: never initialised implicitly.
+            return;
+        }
+
+        var parent = Path.GetDirectoryName(devDirectory) ?? ".";
+        Directory.CreateDirectory(parent);
+        var staging = Path.Combine(parent, $".{Path.GetFileName(devDirectory)}.init-{Environment.ProcessId}");
+        if (Directory.Exists(staging))
+        {
+            Directory.Delete(staging, recursive: true);
+        }
+
+        var stagedLog = Path.Combine(staging, logInside);
+        Directory.CreateDirectory(stagedLog);
+        new ReplicaMetadataStore(PhysicalFileSystem.Instance, stagedLog).Save(new ReplicaMetadata
+        {
+            Status = ReplicaStatus.Voting,
+            LogId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)),
+            InitializedMicros = (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks / TimeSpan.TicksPerMicrosecond,
+        });
+        Directory.Move(staging, devDirectory);
+        PhysicalFileSystem.Instance.SyncDirectory(parent);
+        ServerMessages.DevLogInitialized(_logger, _options.LogDirectory);
+    }
+}

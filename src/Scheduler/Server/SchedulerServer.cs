@@ -1,0 +1,191 @@
+using System.Net;
+using Aurora.Scheduler.Server.Http;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+
+namespace Aurora.Scheduler.Server;
+
+/// <summary>
+/// <c>aurora-scheduler</c> as a running thing: the runtime (store, housekeeping, backups) behind one
+/// Kestrel server on <c>-http_port</c>. Started by <see cref="Program"/> and, in-process, by tests.
+/// </summary>
+internal sealed class SchedulerServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task? _shutdown;
+
+    private SchedulerServer(WebApplication app, SchedulerRuntime runtime)
+    {
+        _app = app;
+        Runtime = runtime;
+    }
+
+    public SchedulerRuntime Runtime { get; }
+
+    /// <summary>Where the HTTP server listens, e.g. <c>http://127.0.0.1:8081/</c>.</summary>
+    public Uri BaseUri { get; private set; } = new("http://127.0.0.1/");
+
+    /// <summary>Completes with the exit code once the server stopped (quit, abort, fatal error or disposal).</summary>
+    public Task<int> Exited => _exited.Task;
+
+    /// <param name="leadership">Who leads; a single replica when null.</param>
+    public static async Task<SchedulerServer> StartAsync(ServerOptions options, ILoggerFactory? loggers = null, TimeProvider? time = null, ILeadership? leadership = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.Logging.ClearProviders();
+        if (loggers is null)
+        {
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z' ";
+                o.UseUtcTimestamp = true;
+            });
+            builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+            builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+        }
+        else
+        {
+            builder.Services.AddSingleton(loggers);
+        }
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = Math.Max(options.MaxEntrySize * 2L, 1 << 20);
+            if (options.BindAddress is { } address)
+            {
+                kestrel.Listen(address, options.HttpPort);
+            }
+            else
+            {
+                kestrel.ListenAnyIP(options.HttpPort);
+            }
+        });
+
+        var app = builder.Build();
+        var loggerFactory = app.Services.GetRequiredService<ILoggerFactory>();
+        SchedulerServer? server = null;
+
+        // The runtime may end the process before StartAsync returns (a log that cannot be opened).
+        var runtime = new SchedulerRuntime(options, loggerFactory, time ?? TimeProvider.System, code => server!.Stop(code));
+        server = new SchedulerServer(app, runtime);
+        var api = new ApiContext(runtime, new RequestSecurity(options.Security), leadership ?? new SingleReplicaLeadership(runtime));
+        ConfigurePipeline(app, api);
+        OpsEndpoints.Map(app, api, quit: () => server.Stop(ExitCodes.Ok), abort: () => server.Stop(ExitCodes.Aborted));
+        JobEndpoints.Map(app, api);
+        AdminEndpoints.Map(app, api);
+
+        try
+        {
+            // Serve first: while the store opens, requests are answered 503 "Storage is not READY".
+            await app.StartAsync().ConfigureAwait(false);
+            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+            server.BaseUri = new Uri(address.Replace("://[::]", "://127.0.0.1", StringComparison.Ordinal).Replace("://0.0.0.0", "://127.0.0.1", StringComparison.Ordinal).TrimEnd('/') + "/");
+            ServerMessages.Listening(loggerFactory.CreateLogger("Aurora.Scheduler"), options.ClusterName, address);
+            runtime.Start();
+        }
+        catch
+        {
+            await server.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return server;
+    }
+
+    /// <summary>Stops serving and ends with <paramref name="exitCode"/>; the first request to stop wins.</summary>
+    public void Stop(int exitCode) => _ = ShutdownAsync(exitCode);
+
+    public async ValueTask DisposeAsync() => await ShutdownAsync(ExitCodes.Ok).ConfigureAwait(false);
+
+    private Task ShutdownAsync(int exitCode)
+    {
+        lock (_exited)
+        {
+            return _shutdown ??= Task.Run(async () =>
+            {
+                try
+                {
+                    await _app.StopAsync().ConfigureAwait(false);
+                    await Runtime.DisposeAsync().ConfigureAwait(false);
+                    await _app.DisposeAsync().ConfigureAwait(false);
+                }
+                finally
+                {
+                    _exited.TrySetResult(exitCode);
+                }
+            });
+        }
+    }
+
+    private static void ConfigurePipeline(WebApplication app, ApiContext api)
+    {
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Aurora.Scheduler.Http");
+        app.Use(async (http, next) =>
+        {
+            api.Runtime.Metrics.HttpRequest();
+            try
+            {
+                if (RedirectToLeader(http, api))
+                {
+                    return;
+                }
+
+                await next(http).ConfigureAwait(false);
+            }
+            catch (Exception e) when (!http.Response.HasStarted)
+            {
+                var (status, code, message) = ApiContext.Classify(e);
+                if (status == HttpStatusCode.InternalServerError)
+                {
+                    ServerMessages.RequestFailed(logger, e, http.Request.Method, http.Request.Path);
+                }
+
+                http.Response.Clear();
+                if (status == HttpStatusCode.Unauthorized)
+                {
+                    http.Response.Headers.WWWAuthenticate = Auth.HttpSecurity.Challenge;
+                }
+
+                http.Response.StatusCode = (int)status;
+                http.Response.ContentType = "application/json";
+                await http.Response.WriteAsync(ApiContext.ErrorBody(code, message).ToJsonString(ApiJson.Options)).ConfigureAwait(false);
+            }
+        });
+        app.Use(async (http, next) =>
+        {
+            await next(http).ConfigureAwait(false);
+
+            // Routing answers unknown paths and wrong methods without a body; the API always says why.
+            if (http.Response is { HasStarted: false, StatusCode: 404 or 405 } response && response.ContentLength is null)
+            {
+                var code = response.StatusCode == 404 ? "NOT_FOUND" : "METHOD_NOT_ALLOWED";
+                var message = response.StatusCode == 404
+                    ? $"No endpoint {http.Request.Path}; docs/api.md lists them."
+                    : $"{http.Request.Method} is not allowed on {http.Request.Path}.";
+                response.ContentType = "application/json";
+                await response.WriteAsync(ApiContext.ErrorBody(code, message).ToJsonString(ApiJson.Options)).ConfigureAwait(false);
+            }
+        });
+    }
+
+    /// <summary>Writes on a replica that does not lead go to the leader (307 keeps the method and body), as in Aurora.</summary>
+    private static bool RedirectToLeader(HttpContext http, ApiContext api)
+    {
+        var request = http.Request;
+        if (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)
+            || !request.Path.StartsWithSegments("/api", StringComparison.Ordinal)
+            || api.Leadership.IsLeader || api.Leadership.Leader is not { } leader
+            || string.Equals(request.Headers["Bypass-Leader-Redirect"], "true", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        var target = new Uri(leader, request.Path.Value + request.QueryString.Value);
+        http.Response.StatusCode = (int)HttpStatusCode.TemporaryRedirect;
+        http.Response.Headers.Location = target.ToString();
+        return true;
+    }
+}

@@ -1,0 +1,52 @@
+namespace Aurora.Scheduler.Server;
+
+/// <summary>Process exit codes a supervisor can tell apart.</summary>
+internal static class ExitCodes
+{
+    public const int Ok = 0;
+
+    /// <summary>A fatal storage error (the log cannot be written, or it and the state diverged).</summary>
+    public const int FatalStorageError = 1;
+
+    /// <summary>Bad flags: the message names the flag.</summary>
+    public const int Usage = 2;
+
+    /// <summary>Stopped by POST /abortabortabort.</summary>
+    public const int Aborted = 3;
+}
+
+/// <summary>The server's log messages, with stable event ids (3000-3049).</summary>
+internal static partial class ServerMessages
+{
+    [LoggerMessage(EventId = 3000, Level = LogLevel.Information,
+        Message = "Storage is READY at log position {Position} ({Entries} entries replayed); serving as leader")]
+    public static partial void StorageReady(ILogger logger, ulong position, long entries);
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Error,
+        Message = "Replicated log not initialized. {Reason} Waiting for it; every request is answered 503 until then")]
+    public static partial void ReplicaEmpty(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Critical,
+        Message = "Fatal storage error, exiting for the supervisor to restart this replica: {Reason}")]
+    public static partial void FatalStorageError(ILogger logger, Exception exception, string reason);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Information,
+        Message = "Initialized a new dev log at {Path}")]
+    public static partial void DevLogInitialized(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Information,
+        Message = "aurora-scheduler for cluster {Cluster} listening on {Urls}")]
+    public static partial void Listening(ILogger logger, string cluster, string urls);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Warning,
+        Message = "{Action} requested over HTTP from {Remote}")]
+    public static partial void LifecycleRequested(ILogger logger, string action, string? remote);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Error,
+        Message = "{Method} {Path} failed")]
+    public static partial void RequestFailed(ILogger logger, Exception exception, string method, string path);
+
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Information,
+        Message = "Recovery from backup {BackupId} committed by {Principal} at log position {Position}")]
+    public static partial void RecoveryCommitted(ILogger logger, string backupId, string principal, ulong position);
+}

@@ -1,0 +1,185 @@
+using System.Globalization;
+using Aurora.Scheduler.Model;
+using Aurora.Scheduler.Persistence;
+using Aurora.Scheduler.Protos;
+using Aurora.Storage.Backups;
+
+namespace Aurora.Scheduler.Server;
+
+/// <summary>A latency histogram with fixed buckets (seconds), Prometheus-shaped; lock-free updates.</summary>
+internal sealed class LatencyHistogram
+{
+    /// <summary>From 0.5 ms (a fast disk's fsync) to 10 s (a stalled one).</summary>
+    public static readonly double[] Bounds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
+
+    private readonly long[] _counts = new long[Bounds.Length + 1];
+    private long _sumMicros;
+
+    public void Record(TimeSpan elapsed)
+    {
+        var seconds = elapsed.TotalSeconds;
+        var bucket = Array.FindIndex(Bounds, bound => seconds <= bound);
+        Interlocked.Increment(ref _counts[bucket < 0 ? Bounds.Length : bucket]);
+        Interlocked.Add(ref _sumMicros, (long)(elapsed.Ticks / TimeSpan.TicksPerMicrosecond));
+    }
+
+    /// <summary>Cumulative counts per upper bound (the last is +Inf), the total and the sum in seconds.</summary>
+    public (long[] Cumulative, long Count, double SumSeconds) Read()
+    {
+        var cumulative = new long[_counts.Length];
+        long running = 0;
+        for (var i = 0; i < _counts.Length; i++)
+        {
+            running += Interlocked.Read(ref _counts[i]);
+            cumulative[i] = running;
+        }
+
+        return (cumulative, running, Interlocked.Read(ref _sumMicros) / 1e6);
+    }
+}
+
+/// <summary>
+/// Every number <c>/vars</c>, <c>/vars.json</c> and <c>/metrics</c> publish: log positions,
+/// snapshots and backups, command latency, leadership, task counts by state, and the process.
+/// Gauges are read at scrape time from the store, never cached.
+/// </summary>
+internal sealed class ServerMetrics(SchedulerRuntime runtime, TimeProvider time)
+{
+    private readonly DateTimeOffset _started = time.GetUtcNow();
+    private readonly LatencyHistogram _commitLatency = new();
+    private long _commandsCommitted;
+    private long _commandsUnchanged;
+    private long _commandsRejected;
+    private long _httpRequests;
+    private Housekeeping? _snapshots;
+    private BackupScheduler? _backups;
+
+    public LatencyHistogram CommitLatency => _commitLatency;
+
+    public void CommandCommitted(TimeSpan elapsed, bool changedState)
+    {
+        if (changedState)
+        {
+            Interlocked.Increment(ref _commandsCommitted);
+            _commitLatency.Record(elapsed);
+        }
+        else
+        {
+            Interlocked.Increment(ref _commandsUnchanged);
+        }
+    }
+
+    public void CommandRejected() => Interlocked.Increment(ref _commandsRejected);
+
+    public void HttpRequest() => Interlocked.Increment(ref _httpRequests);
+
+    public void Watch(Housekeeping snapshots, BackupScheduler backups)
+    {
+        _snapshots = snapshots;
+        _backups = backups;
+    }
+
+    /// <summary>Every numeric metric, by name, sorted; names are Prometheus-safe.</summary>
+    public SortedDictionary<string, double> Numbers()
+    {
+        var n = new SortedDictionary<string, double>(StringComparer.Ordinal)
+        {
+            ["uptime_seconds"] = Math.Round((time.GetUtcNow() - _started).TotalSeconds, 3),
+            ["scheduler_lifecycle_is_leader"] = runtime.IsLeader ? 1 : 0,
+            ["storage_ready"] = runtime.State == StorageState.Ready ? 1 : 0,
+            ["storage_replica_empty"] = runtime.State == StorageState.Empty ? 1 : 0,
+            ["native_log_quorum_size"] = runtime.Options.QuorumSize,
+            ["commands_committed_total"] = Interlocked.Read(ref _commandsCommitted),
+            ["commands_unchanged_total"] = Interlocked.Read(ref _commandsUnchanged),
+            ["commands_rejected_total"] = Interlocked.Read(ref _commandsRejected),
+            ["http_requests_total"] = Interlocked.Read(ref _httpRequests),
+            ["snapshots_written_total"] = _snapshots?.Done ?? 0,
+            ["snapshots_failed_total"] = _snapshots?.Failed ?? 0,
+            ["scheduled_backups_written_total"] = _backups?.Taken ?? 0,
+            ["scheduled_backups_failed_total"] = _backups?.Failed ?? 0,
+            ["recovery_staged"] = runtime.Recovery.IsStaged ? 1 : 0,
+        };
+
+        using (var process = System.Diagnostics.Process.GetCurrentProcess())
+        {
+            n["process_resident_memory_bytes"] = process.WorkingSet64;
+        }
+
+        n["process_managed_heap_bytes"] = GC.GetTotalMemory(false);
+        n["process_gc_gen0_collections_total"] = GC.CollectionCount(0);
+        n["process_gc_gen2_collections_total"] = GC.CollectionCount(2);
+
+        if (runtime.StoreIfOpen is { } store && runtime.State == StorageState.Ready)
+        {
+            AddStore(n, store);
+        }
+
+        AddBackups(n);
+        return n;
+    }
+
+    private static void AddStore(SortedDictionary<string, double> n, SchedulerStore store)
+    {
+        var durable = store.Log.LastDurablePosition;
+
+        // One replica: an entry is committed once it is durable here.
+        n["log_position_appended"] = durable;
+        n["log_position_committed"] = durable;
+        n["log_position_applied"] = store.AppliedPosition;
+        n["log_position_first_retained"] = store.Log.FirstRetainedPosition;
+        n["log_term"] = store.Log.LastDurableTerm;
+        n["log_segments"] = store.Log.Segments.Count;
+        n["log_bytes"] = store.Log.Segments.Sum(s => s.FileBytes);
+
+        var snapshots = store.Snapshots.List();
+        n["snapshots_kept"] = snapshots.Count;
+        if (snapshots.MaxBy(s => s.Position) is { } newest)
+        {
+            n["snapshot_last_position"] = newest.Position;
+            n["snapshot_last_time_seconds"] = newest.CreatedAt.ToUnixTimeMilliseconds() / 1000.0;
+            n["snapshot_last_size_bytes"] = newest.BlobLength;
+        }
+
+        store.Read(state =>
+        {
+            foreach (var status in Enum.GetValues<ScheduleStatus>())
+            {
+                if (status != ScheduleStatus.Unspecified)
+                {
+                    n[$"task_store_{TaskStatuses.Name(status)}"] = state.CountIn(status);
+                }
+            }
+
+            n["task_store_total"] = state.TaskCount;
+            n["jobs_total"] = state.JobKeys.Count();
+            n["cron_jobs_total"] = state.CronJobs.Count;
+            n["job_updates_active"] = state.ActiveUpdates.Count;
+            n["quotas_total"] = state.Quotas.Count;
+            n["hosts_total"] = state.Hosts.Count;
+            return 0;
+        });
+    }
+
+    private void AddBackups(SortedDictionary<string, double> n)
+    {
+        IReadOnlyList<BackupInfo> backups;
+        try
+        {
+            backups = runtime.Backups.List();
+        }
+        catch (IOException)
+        {
+            return;
+        }
+
+        n["backups_kept"] = backups.Count;
+        if (backups.MaxBy(b => b.CreatedAt) is { } newest)
+        {
+            n["backup_last_time_seconds"] = newest.CreatedAt.ToUnixTimeMilliseconds() / 1000.0;
+            n["backup_last_position"] = newest.Position;
+            n["backup_last_size_bytes"] = newest.BlobLength;
+        }
+    }
+
+    public static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,124 @@
+using System.Text.Json.Nodes;
+using Aurora.Scheduler.Server.Http;
+using Aurora.Scheduler.Server.Tests.Support;
+
+namespace Aurora.Scheduler.Server.Tests;
+
+/// <summary>Storage readiness, leadership, restarts and shutdown of a real server.</summary>
+public sealed class LifecycleTests
+{
+    [Fact]
+    public async Task An_uninitialized_replica_answers_503_until_it_is_initialized()
+    {
+        await using var server = await ServerHarness.StartAsync(initialize: false, waitReady: false);
+        await WaitUntilAsync(() => server.Server.Runtime.State == StorageState.Empty);
+
+        var (status, body) = await server.GetAsync("/api/jobs");
+        Assert.Equal(503, status);
+        Assert.Equal("STORAGE_NOT_READY", body!["error"]!["code"]!.GetValue<string>());
+        var message = body["error"]!["message"]!.GetValue<string>();
+        Assert.Contains("Storage is not READY", message, StringComparison.Ordinal);
+        Assert.Contains("aurora-log initialize --path=", message, StringComparison.Ordinal);
+
+        (status, body) = await server.PostAsync("/api/jobs", new JsonObject { ["config"] = ServerHarness.Proto(ServerHarness.Job()) });
+        Assert.Equal(503, status);
+        Assert.Equal(200, (await server.GetAsync("/health")).Status);
+        Assert.Equal(502, (await server.GetAsync("/leaderhealth")).Status);
+        var (_, scheduler) = await server.GetAsync("/api/scheduler");
+        Assert.Equal("EMPTY", scheduler!["replica"]!["status"]!.GetValue<string>());
+
+        ServerHarness.Initialize(server.LogDirectory);
+        await WaitUntilAsync(() => server.Server.Runtime.State == StorageState.Ready);
+        (status, _) = await server.PostAsync("/api/jobs", new JsonObject { ["config"] = ServerHarness.Proto(ServerHarness.Job()) });
+        Assert.Equal(200, status);
+    }
+
+    [Fact]
+    public async Task A_replica_that_does_not_lead_redirects_writes_to_the_leader_and_serves_reads()
+    {
+        var leader = new Uri("http://127.0.0.1:9/");
+        await using var server = await ServerHarness.StartAsync(leadership: new FixedLeadership(false, leader));
+
+        var (status, _) = await server.PostAsync("/api/jobs/www-data/prod/hello/kill", new JsonObject());
+        Assert.Equal(307, status);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "api/jobs/www-data/prod/hello/kill?x=1");
+        using var response = await server.Http.SendAsync(request);
+        Assert.Equal(new Uri("http://127.0.0.1:9/api/jobs/www-data/prod/hello/kill?x=1"), response.Headers.Location);
+
+        Assert.Equal(200, (await server.GetAsync("/api/jobs")).Status);
+        Assert.Equal(503, (await server.GetAsync("/leaderhealth")).Status);
+
+        using var bypass = new HttpRequestMessage(HttpMethod.Post, "api/jobs/www-data/prod/hello/kill");
+        bypass.Headers.Add("Bypass-Leader-Redirect", "true");
+        using var bypassed = await server.Http.SendAsync(bypass);
+        Assert.NotEqual(307, (int)bypassed.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_restarted_scheduler_serves_the_state_it_acknowledged()
+    {
+        using var directory = new TempDirectory();
+        string hash;
+        await using (var first = await ServerHarness.StartAsync(directory.Path))
+        {
+            Assert.Equal(200, (await first.PostAsync("/api/jobs", new JsonObject { ["config"] = ServerHarness.Proto(ServerHarness.Job()) })).Status);
+            Assert.Equal(200, (await first.PostAsync("/api/snapshot")).Status);
+            Assert.Equal(200, (await first.PostAsync("/api/jobs/www-data/prod/hello/kill", new JsonObject { ["instances"] = new JsonArray(0) })).Status);
+            hash = (await first.GetAsync("/state")).Body!["stateHash"]!.GetValue<string>();
+        }
+
+        await using var second = await ServerHarness.StartAsync(directory.Path);
+        Assert.Equal(hash, (await second.GetAsync("/state")).Body!["stateHash"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Quitquitquit_stops_the_server_with_exit_code_zero()
+    {
+        await using var server = await ServerHarness.StartAsync();
+        var (status, _) = await server.PostAsync("/quitquitquit");
+        Assert.Equal(200, status);
+        Assert.Equal(ExitCodes.Ok, await server.Server.Exited.WaitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public async Task Abortabortabort_stops_the_server_with_its_own_exit_code()
+    {
+        await using var server = await ServerHarness.StartAsync();
+        Assert.Equal(200, (await server.PostAsync("/abortabortabort")).Status);
+        Assert.Equal(ExitCodes.Aborted, await server.Server.Exited.WaitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public async Task A_log_that_cannot_be_opened_is_a_fatal_error_with_a_non_zero_exit()
+    {
+        using var directory = new TempDirectory();
+        var log = Path.Combine(directory.Path, "log");
+        ServerHarness.Initialize(log);
+
+        // Replica metadata that fails its checksum: the replica cannot know what it promised.
+        var metadata = Path.Combine(log, "replica.meta");
+        var bytes = File.ReadAllBytes(metadata);
+        bytes[^1] ^= 0xFF;
+        File.WriteAllBytes(metadata, bytes);
+        await using var server = await ServerHarness.StartAsync(directory.Path, waitReady: false);
+        var code = await server.Server.Exited.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(ExitCodes.FatalStorageError, code);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not reached within 30 s");
+            await Task.Delay(50);
+        }
+    }
+
+    private sealed class FixedLeadership(bool isLeader, Uri? leader) : ILeadership
+    {
+        public bool IsLeader => isLeader;
+
+        public Uri? Leader => leader;
+    }
+}
