@@ -8,6 +8,9 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 # Every project that produces an executable for operators and users.
 executables=(
   src/AuroraLog/Aurora.LogTool.csproj
+  src/Scheduler/Server/Aurora.Scheduler.Server.csproj
+  src/Client/Aurora/Aurora.Cli.csproj
+  src/Client/Admin/Aurora.Admin.csproj
 )
 
 version=$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props | head -n 1)
@@ -25,6 +28,7 @@ mkdir -p "$staging/aurora-$version"
 cp -r dist/bin "$staging/aurora-$version/bin"
 cp README.md "$staging/aurora-$version/"
 [ -d docs ] && cp -r docs "$staging/aurora-$version/docs"
+[ -d examples ] && cp -r examples "$staging/aurora-$version/examples"
 (cd "$staging" && zip -qr "aurora-$version.zip" "aurora-$version")
 mv "$staging/aurora-$version.zip" dist/
 echo "==> dist/bin: $(ls dist/bin | grep -v '\.' | tr '\n' ' ')"

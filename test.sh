@@ -8,9 +8,9 @@ cd "$(dirname "$0")"
 log() { printf '==> %s\n' "$*"; }
 
 # Debian packages the integration tests need, as "command:package" pairs; installed only when
-# missing. None yet: the storage tests need only the SDK. ZooKeeper and PostgreSQL join with the
+# missing. build.sh packs the distribution with zip; ZooKeeper and PostgreSQL join with the
 # replication and PostgreSQL-backend issues (e.g. "zkServer.sh:zookeeper").
-required_packages=()
+required_packages=("zip:zip")
 
 ensure_packages() {
   local missing=() pair
@@ -45,6 +45,12 @@ fi
 
 log "build"
 if ! dotnet build Aurora.sln -c Release --no-restore --nologo -v quiet; then
+  echo "0 passed, $((extra_failures + 1)) failed"
+  exit 1
+fi
+
+log "publish dist/bin (the CLI tests run the executables as users do)"
+if ! ./build.sh >/dev/null; then
   echo "0 passed, $((extra_failures + 1)) failed"
   exit 1
 fi

@@ -13,12 +13,14 @@ public sealed class ChildProcess : IDisposable
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _lines = new();
     private readonly SemaphoreSlim _lineAdded = new(0);
+    private readonly System.Text.StringBuilder _stdout = new();
+    private readonly System.Text.StringBuilder _stderr = new();
 
     private ChildProcess(Process process)
     {
         _process = process;
-        process.OutputDataReceived += (_, e) => Add(e.Data);
-        process.ErrorDataReceived += (_, e) => Add(e.Data);
+        process.OutputDataReceived += (_, e) => Add(e.Data, _stdout);
+        process.ErrorDataReceived += (_, e) => Add(e.Data, _stderr);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
     }
@@ -31,6 +33,30 @@ public sealed class ChildProcess : IDisposable
     public IReadOnlyList<string> Lines => [.. _lines];
 
     public string Output => string.Join('\n', _lines);
+
+    /// <summary>Stdout alone, lines ended by '\n'; complete once <see cref="WaitForExitAsync"/> returned.</summary>
+    public string StandardOutput
+    {
+        get
+        {
+            lock (_stdout)
+            {
+                return _stdout.ToString();
+            }
+        }
+    }
+
+    /// <summary>Stderr alone, lines ended by '\n'; complete once <see cref="WaitForExitAsync"/> returned.</summary>
+    public string StandardError
+    {
+        get
+        {
+            lock (_stderr)
+            {
+                return _stderr.ToString();
+            }
+        }
+    }
 
     /// <summary>Starts <paramref name="program"/>; a path ending in <c>.dll</c> runs under the dotnet host running the tests.</summary>
     public static ChildProcess Start(string program, IEnumerable<string> args, IDictionary<string, string>? environment = null, string? workingDirectory = null)
@@ -159,10 +185,15 @@ public sealed class ChildProcess : IDisposable
         kill?.WaitForExit();
     }
 
-    private void Add(string? line)
+    private void Add(string? line, System.Text.StringBuilder stream)
     {
         if (line is not null)
         {
+            lock (stream)
+            {
+                stream.Append(line).Append('\n');
+            }
+
             _lines.Enqueue(line);
             _lineAdded.Release();
         }

@@ -1,0 +1,1 @@
+return await Aurora.Admin.AdminCli.App.RunProcessAsync(args).ConfigureAwait(false);

@@ -1,0 +1,1 @@
+return await Aurora.Cli.AuroraCli.App.RunProcessAsync(args).ConfigureAwait(false);

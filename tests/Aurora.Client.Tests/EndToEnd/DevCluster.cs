@@ -1,0 +1,130 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+
+namespace Aurora.Client.Tests.EndToEnd;
+
+/// <summary>What a client run printed and how it ended.</summary>
+public sealed record ClientRun(int ExitCode, string Out, string Err)
+{
+    public JsonNode Json => JsonNode.Parse(Out) ?? throw new InvalidOperationException($"no JSON on stdout:\n{Out}\n{Err}");
+
+    public override string ToString() => $"exit {ExitCode}\nstdout:\n{Out}\nstderr:\n{Err}";
+}
+
+/// <summary>
+/// The built executables in dist/bin (./build.sh, run by ./test.sh before the tests) and a real
+/// <c>aurora-scheduler -dev</c> they talk to, with its own clusters.json, home directory and ports.
+/// </summary>
+public partial class DevCluster : IAsyncLifetime
+{
+    private readonly TempDirectory _directory = new();
+    private ChildProcess? _scheduler;
+
+    private static readonly Lazy<string> Dist = new(() => FindDistBin());
+
+    public static string DistBin => Dist.Value;
+
+    public string Root => _directory.Path;
+
+    public string Home => _directory.Sub("home");
+
+    public string ConfigRoot => _directory.Sub("config");
+
+    public string DevDirectory => _directory.Sub("dev");
+
+    public Uri SchedulerUri { get; private set; } = null!;
+
+    /// <summary>Scheduler flags beyond -dev; a subclass adds authentication.</summary>
+    protected virtual IEnumerable<string> ExtraFlags => [];
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(Home);
+        Directory.CreateDirectory(ConfigRoot);
+        _scheduler = ChildProcess.Start(Path.Combine(DistBin, "aurora-scheduler"), ["-dev", $"-dev_dir={DevDirectory}", "-http_port=0", .. ExtraFlags]);
+        var listening = await _scheduler.WaitForLineAsync(Listening(), TimeSpan.FromMinutes(2));
+        SchedulerUri = new Uri(listening.Groups["url"].Value.TrimEnd('/') + "/");
+        await _scheduler.WaitForLineAsync(Ready(), TimeSpan.FromMinutes(2));
+        WriteClusters(new JsonArray(
+            new JsonObject { ["name"] = "devcluster", ["scheduler_uri"] = SchedulerUri.ToString().TrimEnd('/'), ["auth_mechanism"] = AuthMechanism },
+            new JsonObject { ["name"] = "downcluster", ["scheduler_uri"] = "http://127.0.0.1:9" }));
+    }
+
+    protected virtual string AuthMechanism => "UNAUTHENTICATED";
+
+    public void WriteClusters(JsonArray clusters) =>
+        File.WriteAllText(Path.Combine(ConfigRoot, "clusters.json"), clusters.ToJsonString());
+
+    public Task DisposeAsync()
+    {
+        _scheduler?.Dispose();
+        _directory.Dispose();
+        return Task.CompletedTask;
+    }
+
+    public Task<ClientRun> AuroraAsync(params string[] args) => RunAsync("aurora", args);
+
+    public Task<ClientRun> AdminAsync(params string[] args) => RunAsync("aurora_admin", args);
+
+    /// <summary>Writes a job file into the cluster's directory and returns its path.</summary>
+    public string JobFile(string name, string content)
+    {
+        var path = Path.Combine(Root, name);
+        File.WriteAllText(path, content);
+        return path;
+    }
+
+    private async Task<ClientRun> RunAsync(string tool, string[] args)
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["AURORA_CONFIG_ROOT"] = ConfigRoot,
+            ["HOME"] = Home,
+            ["USER"] = "tester",
+            ["NO_COLOR"] = "1",
+            ["COLUMNS"] = "200",
+        };
+        using var process = ChildProcess.Start(Path.Combine(DistBin, tool), args, environment, Root);
+        var code = await process.WaitForExitAsync(TimeSpan.FromMinutes(2));
+        return new ClientRun(code, process.StandardOutput, process.StandardError);
+    }
+
+    /// <summary>dist/bin of the checkout these tests belong to: above the test binaries, or above this source file when they were built elsewhere (--artifacts-path).</summary>
+    private static string FindDistBin([System.Runtime.CompilerServices.CallerFilePath] string sourceFile = "")
+    {
+        foreach (var start in new[] { AppContext.BaseDirectory, Path.GetDirectoryName(sourceFile) ?? "/" })
+        {
+            var root = RepositoryRootAbove(start);
+            if (root is null)
+            {
+                continue;
+            }
+
+            var bin = Path.Combine(root, "dist", "bin");
+            return File.Exists(Path.Combine(bin, "aurora")) && File.Exists(Path.Combine(bin, "aurora-scheduler"))
+                ? bin
+                : throw new InvalidOperationException($"{bin} has no aurora executables: run ./build.sh first (./test.sh does)");
+        }
+
+        throw new InvalidOperationException($"no Aurora.sln above {AppContext.BaseDirectory} or {sourceFile}");
+    }
+
+    private static string? RepositoryRootAbove(string start)
+    {
+        for (var directory = new DirectoryInfo(start); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "Aurora.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        return null;
+    }
+
+    [GeneratedRegex(@"listening on (?<url>http://\S+)")]
+    private static partial Regex Listening();
+
+    [GeneratedRegex("Storage is READY")]
+    private static partial Regex Ready();
+}
