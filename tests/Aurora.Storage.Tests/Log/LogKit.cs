@@ -68,9 +68,24 @@ public static class LogKit
     };
 
     /// <summary>A deterministic entry; <paramref name="id"/> is stored in the type URL so tests can recognise it.</summary>
+    /// <summary>
+    /// FNV-1a of the id: the same in every run, unlike <see cref="string.GetHashCode()"/>, which .NET
+    /// randomizes per process, so that the bytes a test writes (and any failure) are replayable.
+    /// </summary>
+    public static int StableHash(string id)
+    {
+        var hash = 2166136261u;
+        foreach (var c in id)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+
+        return (int)hash;
+    }
+
     public static LogEntry Entry(string id, int size, PayloadKind kind = PayloadKind.Random, string principal = "tester", ulong term = 1, int seed = 0, bool lastByteNonZero = false)
     {
-        var bytes = Payload(size, kind, seed == 0 ? id.GetHashCode(StringComparison.Ordinal) : seed);
+        var bytes = Payload(size, kind, seed == 0 ? StableHash(id) : seed);
         if (lastByteNonZero && bytes.Length > 0 && bytes[^1] == 0)
         {
             bytes[^1] = 0x5A;
@@ -80,7 +95,7 @@ public static class LogKit
         {
             Term = term,
             Principal = principal,
-            TimestampMicros = 1_700_000_000_000_000 + (long)(uint)id.GetHashCode(StringComparison.Ordinal),
+            TimestampMicros = 1_700_000_000_000_000 + (long)(uint)StableHash(id),
             Payload = new Any { TypeUrl = "type.test/" + id, Value = ByteString.CopyFrom(bytes) },
         };
     }

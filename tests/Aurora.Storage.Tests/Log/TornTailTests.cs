@@ -48,7 +48,7 @@ public class TornTailTests
                 stream.SetLength(cut);
             }
 
-            await AssertRecovers(options, entries, last, last.End, cut, $"truncated at {cut}");
+            await AssertRecovers(options, entries, pristine[last.File], last, last.End, cut, $"truncated at {cut}");
         }
     }
 
@@ -139,7 +139,7 @@ public class TornTailTests
             }
 
             fs.Overwrite(path, damaged);
-            await AssertRecovers(options with { FileSystem = fs }, entries, first, lastRecord.End, at, $"{damage} at {at}");
+            await AssertRecovers(options with { FileSystem = fs }, entries, bytes, first, lastRecord.End, at, $"{damage} at {at}");
         }
     }
 
@@ -148,10 +148,17 @@ public class TornTailTests
     /// inside it, it is torn; at its end it is whole. Every offset is checked read-only (the same
     /// scan, without the repair); some also with the repair and an append after it.
     /// </summary>
-    private static async Task AssertRecovers(LogOptions options, List<LogEntry> entries, RecordLayout first, long end, long at, string context)
+    /// <remarks>
+    /// What survives of a torn record may be only zero bytes (a header whose CRC begins with a zero
+    /// byte, cut right after it). That is indistinguishable from the unwritten end of a segment,
+    /// and is read as one: no torn tail, and the same entries. The header CRC covers the entry's
+    /// timestamp, so which runs meet this case varies.
+    /// </remarks>
+    private static async Task AssertRecovers(LogOptions options, List<LogEntry> entries, byte[] segment, RecordLayout first, long end, long at, string context)
     {
         var intact = at >= end ? entries : entries[..^1];
-        var torn = at > first.Offset && at < end;
+        var survivingBytes = segment.AsSpan((int)first.Offset, (int)(Math.Min(at, end) - first.Offset));
+        var torn = at > first.Offset && at < end && survivingBytes.ContainsAnyExcept((byte)0);
         using (var readOnly = SegmentedLog.Open(options with { ReadOnly = true }))
         {
             AssertTornTail(readOnly, torn, first, context + ", read-only");
