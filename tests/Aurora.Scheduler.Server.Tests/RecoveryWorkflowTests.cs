@@ -65,7 +65,11 @@ public sealed class RecoveryWorkflowTests
     public async Task Recovery_calls_without_a_staged_backup_or_with_a_bad_id_say_so()
     {
         await using var server = await ServerHarness.StartAsync();
-        var (status, body) = await server.PostAsync("/api/recovery/commit");
+        var (status, body) = await server.PostAsync("/api/backups");
+        Assert.Equal(400, status);
+        Assert.Contains("Nothing to back up yet", body!["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        (status, body) = await server.PostAsync("/api/recovery/commit");
         Assert.Equal(404, status);
         Assert.Contains("scheduler_stage_recovery", body!["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
 

@@ -138,7 +138,7 @@ internal sealed partial class SchedulerRuntime : IAsyncDisposable
     {
         await SnapshotAsync(cancellationToken).ConfigureAwait(false);
         return Backups.BackupNewestSnapshot(Store.Snapshots)
-            ?? throw new StorageNotReadyException("there is no snapshot to back up yet");
+            ?? throw CommandRejectedException.Invalid("Nothing to back up yet: the log holds no entry.");
     }
 
     /// <summary>Ends the process non-zero after a storage error the replica cannot serve through.</summary>

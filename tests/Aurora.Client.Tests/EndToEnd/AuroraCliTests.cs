@@ -89,6 +89,9 @@ public sealed class AuroraCliTests(DevCluster cluster) : IClassFixture<DevCluste
         Assert.True(info.ExitCode == 0, info.ToString());
         Assert.Contains("ROLL_FORWARD_PAUSED", info.Out, StringComparison.Ordinal);
 
+        var rolledBack = await cluster.AuroraAsync("update", "rollback", "devcluster/www-data/prod/web");
+        Assert.True(rolledBack.ExitCode == 0, rolledBack.ToString());
+        Assert.Contains("ROLLING_BACK", (await cluster.AuroraAsync("update", "info", "devcluster/www-data/prod/web", "--json")).Out, StringComparison.Ordinal);
         Assert.Equal(0, (await cluster.AuroraAsync("update", "abort", "devcluster/www-data/prod/web")).ExitCode);
 
         // The update ended without rolling forward: wait says so with a failure exit code.
