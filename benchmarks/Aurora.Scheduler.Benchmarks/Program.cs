@@ -24,6 +24,13 @@ internal static class Program
               --hours N   hours of churn after the jobs are up (default 48)
               --reps N    measured runs after a warm-up; the best is reported (default 5)
               --dir DIR   where the scratch directory goes (default: the temp dir)
+          api        end to end through HTTP against dist/bin/aurora-scheduler -dev (run ./build.sh
+                     first): job creations from 1 client, then from several; reads; latency
+                     percentiles, throughput and their ratio
+              --writes N  creations per phase (default 400); reads are 4x that
+              --clients N concurrent clients (default 8)
+              --bin DIR   where aurora-scheduler is (default: dist/bin above the current directory)
+              --dir DIR   where the scratch directory goes (default: the temp dir)
           micro      BenchmarkDotNet micro benchmarks of Apply and decode (in process); any further
                      arguments go to BenchmarkDotNet, e.g. micro --filter '*status*'
 
@@ -44,6 +51,7 @@ internal static class Program
             {
                 "replay" or "snapshot" or "memory" or "all" => await SchedulerHarness.RunAsync(args[0], SchedulerHarness.Settings.Parse(args[1..])),
                 "micro" => MicroBenchmarks.Run(args[1..]),
+                "api" => await ApiBench.RunAsync(args[1..]),
                 _ => throw new ArgumentException($"unknown mode '{args[0]}'"),
             };
         }
