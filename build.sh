@@ -29,7 +29,12 @@ cp -r dist/bin "$staging/aurora-$version/bin"
 cp README.md "$staging/aurora-$version/"
 [ -d docs ] && cp -r docs "$staging/aurora-$version/docs"
 [ -d examples ] && cp -r examples "$staging/aurora-$version/examples"
-(cd "$staging" && zip -qr "aurora-$version.zip" "aurora-$version")
-mv "$staging/aurora-$version.zip" dist/
 echo "==> dist/bin: $(ls dist/bin | grep -v '\.' | tr '\n' ' ')"
-echo "==> dist/aurora-$version.zip"
+if command -v zip >/dev/null 2>&1; then
+  (cd "$staging" && zip -qr "aurora-$version.zip" "aurora-$version")
+  mv "$staging/aurora-$version.zip" dist/
+  echo "==> dist/aurora-$version.zip"
+else
+  # dist/bin is complete without it; ./test.sh installs zip, or: apt-get install -y zip
+  echo "==> zip is not installed: dist/aurora-$version.zip not packed (apt-get install -y zip)"
+fi
