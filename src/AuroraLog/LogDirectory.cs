@@ -33,18 +33,23 @@ internal static class LogDirectory
     public static string RequireExisting(ParsedFlags flags, ToolContext context, string command) =>
         RequireExistingDirectory(FullPath(flags, command), context, "--path", "log directory");
 
-    /// <summary>The <paramref name="what"/> named by <paramref name="flag"/>, which must exist and be readable.</summary>
-    public static string RequireExistingDirectory(string path, ToolContext context, string flag, string what)
+    /// <summary>The absolute form of a path given as <paramref name="flag"/>, or a usage error naming the flag.</summary>
+    public static string UsablePath(string flag, string path)
     {
-        string directory;
         try
         {
-            directory = Path.GetFullPath(path);
+            return Path.GetFullPath(path);
         }
         catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
         {
             throw new UsageException($"{flag}={path} is not a usable path: {e.Message}");
         }
+    }
+
+    /// <summary>The <paramref name="what"/> named by <paramref name="flag"/>, which must exist and be readable.</summary>
+    public static string RequireExistingDirectory(string path, ToolContext context, string flag, string what)
+    {
+        var directory = UsablePath(flag, path);
 
         var fs = context.FileSystem;
         if (fs.FileExists(directory))

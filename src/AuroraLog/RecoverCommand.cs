@@ -74,15 +74,7 @@ internal static class RecoverCommand
     private static string RequireBackupFile(ParsedFlags flags, ToolContext context)
     {
         var given = flags.RequireString(BackupFlag.Name, $"{Program.Name} recover --backup=FILE --path=DIR");
-        string path;
-        try
-        {
-            path = Path.GetFullPath(given);
-        }
-        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
-        {
-            throw new UsageException($"--backup={given} is not a usable path: {e.Message}");
-        }
+        var path = LogDirectory.UsablePath("--backup", given);
 
         var fs = context.FileSystem;
         if (fs.DirectoryExists(path))

@@ -216,8 +216,7 @@ internal static class UpdateCommands
             ("Created", Views.Time(summary, "createdAt")),
             ("Last modified", Views.Time(summary, "lastModifiedAt")),
             ("Message", Views.String(summary, "message")),
-            ("Instances", InstancesText(details["instances"] as JsonArray
-                ?? Views.Child(Views.Child(details, "instructions"), "desiredState")?["instances"] as JsonArray)),
+            ("Instances", InstancesText(Views.Child(Views.Child(details, "instructions"), "desiredState")?["instances"] as JsonArray)),
             ("Link", UpdateLink(client.Cluster, key, id)),
         ]);
         if (details["events"] is JsonArray { Count: > 0 } events)
@@ -229,7 +228,7 @@ internal static class UpdateCommands
                 events.OfType<JsonObject>().Select(e => (IReadOnlyList<string?>)
                 [
                     StatusName(e),
-                    Views.Time(e, Views.String(e, "time") is null ? "timestamp" : "time"),
+                    Views.Time(e, "time"),
                     Views.String(e, "user"),
                     Views.String(e, "message"),
                 ]));
@@ -245,7 +244,7 @@ internal static class UpdateCommands
                 [
                     Views.Long(e, "instance")?.ToString(CultureInfo.InvariantCulture),
                     Views.EnumName(Views.String(e, "action"), "JOB_UPDATE_ACTION_"),
-                    Views.Time(e, Views.String(e, "time") is null ? "timestamp" : "time"),
+                    Views.Time(e, "time"),
                 ]));
         }
 

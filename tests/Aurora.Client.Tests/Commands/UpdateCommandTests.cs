@@ -188,7 +188,7 @@ public sealed class UpdateCommandTests : FakeSchedulerTests
         var details = Canned.Update("u-1", "ROLLING_FORWARD");
         details["events"] = new JsonArray(new JsonObject { ["status"] = "ROLLING_FORWARD", ["time"] = "2026-12-02T20:15:00.000Z", ["user"] = "alice" });
         details["instanceEvents"] = new JsonArray(new JsonObject { ["instance"] = 0, ["action"] = "INSTANCE_UPDATING", ["time"] = "2026-12-02T20:15:01.000Z" });
-        details["instances"] = new JsonArray(new JsonObject { ["first"] = 0, ["last"] = 3 });
+        details["instructions"] = new JsonObject { ["desiredState"] = new JsonObject { ["instances"] = new JsonArray(new JsonObject { ["first"] = 0, ["last"] = 3 }) } };
         Scheduler.On("GET", UpdatePath, details.ToJsonString());
 
         var text = await Cli.AuroraAsync("update", "info", Key, "u-1");
