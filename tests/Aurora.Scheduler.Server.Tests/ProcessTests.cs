@@ -81,6 +81,60 @@ public sealed partial class ProcessTests
         Assert.Equal([1], job["tasks"]!.AsArray().Select(t => t!["instance"]!.GetValue<int>()));
     }
 
+    [Fact]
+    public async Task Every_write_acknowledged_before_kill_9_is_there_after_a_restart()
+    {
+        using var directory = new TempDirectory();
+        string[] args = ["-dev", $"-dev_dir={directory.Sub("dev")}", "-http_port=0"];
+        var acknowledged = new System.Collections.Concurrent.ConcurrentBag<string>();
+        using (var victim = ChildProcess.Start(Dll, args))
+        {
+            using var http = new HttpClient { BaseAddress = await BaseUriAsync(victim) };
+            await WaitReadyAsync(http);
+            using var stop = new CancellationTokenSource();
+            var writers = Enumerable.Range(0, 4).Select(writer => Task.Run(async () =>
+            {
+                for (var i = 0; !stop.IsCancellationRequested; i++)
+                {
+                    var name = $"w{writer}n{i}";
+                    try
+                    {
+                        using var response = await http.PostAsync("api/jobs", JsonContent.Create(new JsonObject { ["config"] = ServerHarness.Proto(ServerHarness.Job(name, instances: 1)) }));
+                        if ((int)response.StatusCode == 200)
+                        {
+                            acknowledged.Add(name);
+                        }
+                    }
+                    catch (HttpRequestException)
+                    {
+                        // The process died under this request: not acknowledged, so it may or may not exist.
+                        return;
+                    }
+                }
+            })).ToList();
+
+            // Writes are in flight on every writer when the process dies.
+            while (acknowledged.Count < 40)
+            {
+                await Task.Delay(10);
+            }
+
+            victim.Kill();
+            await victim.WaitForExitAsync(Patience);
+            await stop.CancelAsync();
+            await Task.WhenAll(writers);
+        }
+
+        using var restarted = ChildProcess.Start(Dll, args);
+        using var client = new HttpClient { BaseAddress = await BaseUriAsync(restarted) };
+        await WaitReadyAsync(client);
+        var jobs = JsonNode.Parse(await client.GetStringAsync("api/jobs?role=www-data"))!["jobs"]!.AsArray()
+            .Select(j => j!["job"]!["name"]!.GetValue<string>())
+            .ToHashSet(StringComparer.Ordinal);
+        var lost = acknowledged.Where(name => !jobs.Contains(name)).ToList();
+        Assert.True(lost.Count == 0, $"acknowledged but lost: {string.Join(", ", lost)}");
+    }
+
     private static async Task<Uri> BaseUriAsync(ChildProcess process)
     {
         var match = await process.WaitForLineAsync(Listening(), Patience);
