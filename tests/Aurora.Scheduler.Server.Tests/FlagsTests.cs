@@ -62,6 +62,7 @@ public sealed class FlagsTests
     [InlineData("-zk_endpoints=127.0.0.1:2181", "ZooKeeper")]
     [InlineData("-tier_config=/nonexistent/tiers.json", "/nonexistent/tiers.json")]
     [InlineData("-ip=not-an-ip", "-ip=not-an-ip")]
+    [InlineData("-cron_timezone=Mars/Olympus", "-cron_timezone=Mars/Olympus is not a known time zone")]
     public void Bad_flags_are_named_in_one_line(string flag, string expected)
     {
         var message = Refused([.. Required, flag]);

@@ -24,4 +24,8 @@ internal static partial class PersistenceMessages
     [LoggerMessage(EventId = 2004, Level = LogLevel.Error,
         Message = "Periodic {Name} failed: {Reason}. Retrying at the next interval ({Interval})")]
     public static partial void HousekeepingFailed(ILogger logger, Exception exception, string name, string reason, TimeSpan interval);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Warning,
+        Message = "Cron job {Job} could not be triggered: {Reason}")]
+    public static partial void CronTriggerFailed(ILogger logger, Exception exception, string job, string reason);
 }

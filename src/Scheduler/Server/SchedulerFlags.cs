@@ -47,6 +47,7 @@ internal static class SchedulerFlags
         new("job_update_history_pruning_interval", "15mins", "How often job update history is pruned.", "DURATION"),
         new("job_update_history_pruning_threshold", "30days", "Terminal updates older than this are pruned.", "DURATION"),
         new("job_update_history_per_job_threshold", "10", "Terminal updates kept per job.", "N"),
+        new("cron_timezone", "GMT", "Time zone cron schedules are read in (an IANA name, e.g. Europe/Berlin).", "ZONE"),
         new("log_backend", "native", "Where the log lives: native (local disk). postgres arrives with the PostgreSQL backend.", "BACKEND"),
         new("dev", "false", "Single-node cluster for trying things out: log, backups and (later) an agent under -dev_dir, initialised on first start.", string.Empty),
         new("dev_dir", "./.aurora-dev", "Where -dev keeps its state.", "DIR"),

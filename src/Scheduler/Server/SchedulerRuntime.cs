@@ -231,8 +231,10 @@ internal sealed partial class SchedulerRuntime : IAsyncDisposable
         var taskPruner = Housekeeping.TaskHistoryPruner(store, _time, _options.TaskHistoryPruningInterval);
         var updatePruner = Housekeeping.JobUpdateHistoryPruner(store, _time, _options.JobUpdateHistoryPruningInterval);
         var backups = new BackupScheduler(Backups, store.Snapshots, BackupOptions());
-        Metrics.Watch(snapshots, backups);
-        _background.AddRange([snapshots, taskPruner, updatePruner, backups]);
+        var cron = new CronTrigger(store, _time, _options.CronTimeZone);
+        Metrics.Watch(snapshots, backups, cron);
+        _background.AddRange([snapshots, taskPruner, updatePruner, backups, cron]);
+        cron.Start();
         snapshots.Start();
         taskPruner.Start();
         updatePruner.Start();

@@ -53,6 +53,7 @@ internal sealed class ServerMetrics(SchedulerRuntime runtime, TimeProvider time)
     private long _httpRequests;
     private Housekeeping? _snapshots;
     private BackupScheduler? _backups;
+    private CronTrigger? _cron;
 
     public LatencyHistogram CommitLatency => _commitLatency;
 
@@ -73,10 +74,11 @@ internal sealed class ServerMetrics(SchedulerRuntime runtime, TimeProvider time)
 
     public void HttpRequest() => Interlocked.Increment(ref _httpRequests);
 
-    public void Watch(Housekeeping snapshots, BackupScheduler backups)
+    public void Watch(Housekeeping snapshots, BackupScheduler backups, CronTrigger cron)
     {
         _snapshots = snapshots;
         _backups = backups;
+        _cron = cron;
     }
 
     /// <summary>Every numeric metric, by name, sorted; names are Prometheus-safe.</summary>
@@ -98,6 +100,8 @@ internal sealed class ServerMetrics(SchedulerRuntime runtime, TimeProvider time)
             ["scheduled_backups_written_total"] = _backups?.Taken ?? 0,
             ["scheduled_backups_failed_total"] = _backups?.Failed ?? 0,
             ["recovery_staged"] = runtime.Recovery.IsStaged ? 1 : 0,
+            ["cron_jobs_triggered_total"] = _cron?.Fired ?? 0,
+            ["cron_jobs_trigger_failed_total"] = _cron?.Failed ?? 0,
         };
 
         using (var process = System.Diagnostics.Process.GetCurrentProcess())

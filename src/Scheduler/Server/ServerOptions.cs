@@ -74,6 +74,8 @@ internal sealed record ServerOptions
 
     public required TimeSpan JobUpdateHistoryPruningInterval { get; init; }
 
+    public required TimeZoneInfo CronTimeZone { get; init; }
+
     /// <summary>Set with <c>-dev</c>: the log directory may be initialised on first start.</summary>
     public string? DevDirectory { get; init; }
 
@@ -158,11 +160,29 @@ internal sealed record ServerOptions
             Settings = settings,
             TaskHistoryPruningInterval = SchedulerFlags.Duration(flags, "task_history_pruning_interval"),
             JobUpdateHistoryPruningInterval = SchedulerFlags.Duration(flags, "job_update_history_pruning_interval"),
+            CronTimeZone = CronZone(flags["cron_timezone"]!),
             DevDirectory = devDirectory,
         };
     }
 
     private static string? Nonempty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
+
+    private static TimeZoneInfo CronZone(string name)
+    {
+        if (name is "GMT" or "UTC")
+        {
+            return TimeZoneInfo.Utc;
+        }
+
+        try
+        {
+            return TimeZoneInfo.FindSystemTimeZoneById(name);
+        }
+        catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException)
+        {
+            throw new UsageException($"-cron_timezone={name} is not a known time zone (e.g. GMT, Europe/Berlin, America/New_York)");
+        }
+    }
 
     private static TierSettings LoadTiers(string? path)
     {

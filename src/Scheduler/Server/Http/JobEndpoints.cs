@@ -217,7 +217,7 @@ internal static class JobEndpoints
             {
                 var record = state.FindCronJob(job) ?? throw ApiException.NotFound($"No cron job {job.Canonical()}.");
                 DateTimeOffset? next = CronSchedule.TryParse(record.Config.CronSchedule, out var schedule, out _)
-                    ? schedule!.NextAfter(now, TimeZoneInfo.Utc)
+                    ? schedule.NextAfter(now, api.Runtime.Options.CronTimeZone)
                     : null;
                 return new JsonObject
                 {
