@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Aurora.Storage.IO;
 using Aurora.Storage.Log;
 using Aurora.Storage.Protos;
@@ -58,13 +57,7 @@ internal static class InitializeCommand
 
         fs.CreateDirectory(directory);
         var metadataStore = new ReplicaMetadataStore(fs, directory);
-        var metadata = new ReplicaMetadata
-        {
-            Status = ReplicaStatus.Voting,
-            PromisedTerm = 0,
-            LogId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)),
-            InitializedMicros = (context.Time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks / TimeSpan.TicksPerMicrosecond,
-        };
+        var metadata = ReplicaMetadataStore.NewVoting(context.Time.GetUtcNow());
 
         var options = new LogOptions
         {

@@ -113,7 +113,7 @@ public sealed class Flags
         foreach (var spec in list)
         {
             output.Append(indent).Append(spec.Usage.PadRight(width + 2)).Append(spec.Help);
-            if (spec.Default is { } defaultValue)
+            if (spec.Default is { Length: > 0 } defaultValue)
             {
                 output.Append(" (default: ").Append(defaultValue).Append(')');
             }

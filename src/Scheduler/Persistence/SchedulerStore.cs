@@ -64,16 +64,15 @@ public sealed class SchedulerStore : IDisposable
     public ulong AppliedPosition => Volatile.Read(ref _appliedPosition);
 
     /// <summary>Opens the replica's log and rebuilds the state from its newest snapshot and the tail.</summary>
-    /// <exception cref="StorageNotReadyException">The replica is not initialized, or its state cannot be rebuilt; the message says what to do.</exception>
+    /// <exception cref="ReplicaEmptyException">The replica is not initialized.</exception>
+    /// <exception cref="StorageNotReadyException">The state cannot be rebuilt; the message says what to do.</exception>
     public static SchedulerStore Open(SchedulerStoreOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         var metadata = LoadMetadata(options);
         if (metadata.Status != ReplicaStatus.Voting)
         {
-            throw new StorageNotReadyException(
-                $"the replica at {options.Directory} is EMPTY (its log was never initialized). "
-                + $"Run `aurora-log initialize --path={options.Directory}` once, on a quorum of replicas, then restart.");
+            throw new ReplicaEmptyException(options.Directory);
         }
 
         var log = SegmentedLog.Open(options.LogOptions());
@@ -104,7 +103,11 @@ public sealed class SchedulerStore : IDisposable
     /// <summary>Decides the command; commits and applies its events; returns the decision once durable and applied.</summary>
     /// <exception cref="CommandRejectedException">The command was refused; nothing was written.</exception>
     /// <exception cref="IOException">The append failed; nothing was applied, and the command may be retried.</exception>
-    public async Task<Decision> ExecuteAsync(SchedulerCommand command, string principal, CancellationToken cancellationToken = default)
+    public async Task<Decision> ExecuteAsync(SchedulerCommand command, string principal, CancellationToken cancellationToken = default) =>
+        (await CommitAsync(command, principal, cancellationToken).ConfigureAwait(false)).Decision;
+
+    /// <summary>As <see cref="ExecuteAsync"/>, also saying which log entry recorded the decision.</summary>
+    public async Task<Committed> CommitAsync(SchedulerCommand command, string principal, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(command);
         ArgumentException.ThrowIfNullOrEmpty(principal);
@@ -118,7 +121,7 @@ public sealed class SchedulerStore : IDisposable
             var decision = command.Decide(_state, context);
             if (!decision.ChangesState)
             {
-                return decision;
+                return new Committed(decision, 0);
             }
 
             var transaction = new Transaction();
@@ -126,7 +129,7 @@ public sealed class SchedulerStore : IDisposable
             var entry = TransactionCodec.Encode(transaction, principal, context.NowMicros, _options.Term);
             var position = await _log.AppendAsync(entry, CancellationToken.None).ConfigureAwait(false);
             ApplyCommitted(new TransactionInfo(position, context.NowMicros, principal), transaction);
-            return decision;
+            return new Committed(decision, position);
         }
         finally
         {
@@ -187,10 +190,10 @@ public sealed class SchedulerStore : IDisposable
         var info = Snapshots.Write(position, _options.Term, SchedulerState.SnapshotBlobType, blob);
         var hash = SchedulerState.HashOf(blob);
         PersistenceMessages.SnapshotWritten(_logger, position, blob.Length, SchedulerState.FormatHash(hash));
-        var marker = await ExecuteAsync(new RecordSnapshot(position, hash), SchedulerPrincipal, cancellationToken).ConfigureAwait(false);
-        if (marker.ChangesState)
+        var marker = await CommitAsync(new RecordSnapshot(position, hash), SchedulerPrincipal, cancellationToken).ConfigureAwait(false);
+        if (marker.Decision.ChangesState)
         {
-            Volatile.Write(ref _lastMarkerPosition, AppliedPosition);
+            Volatile.Write(ref _lastMarkerPosition, marker.Position);
         }
 
         if (_options.TruncateLogBehindSnapshots && Snapshots.List() is { Count: > 0 } kept)
@@ -254,3 +257,6 @@ public sealed class SchedulerStore : IDisposable
         }
     }
 }
+
+/// <summary>A command's decision and the log position of the entry that recorded it (0 when it changed nothing).</summary>
+public readonly record struct Committed(Decision Decision, ulong Position);

@@ -15,3 +15,12 @@ public class StorageNotReadyException : InvalidOperationException
 
     public string Reason { get; }
 }
+
+/// <summary>
+/// The replica was never initialized (Aurora's "Replicated log not initialized"): the one not-ready
+/// state the operator ends by running <c>aurora-log initialize</c>, so a server may wait for it.
+/// </summary>
+public sealed class ReplicaEmptyException(string directory)
+    : StorageNotReadyException(
+        $"the replica at {directory} is EMPTY (its log was never initialized). "
+        + $"Run `aurora-log initialize --path={directory}` once, on a quorum of replicas, then restart.");

@@ -1,4 +1,5 @@
 using Aurora.Scheduler.Commands;
+using Aurora.Scheduler.Model;
 using Aurora.Scheduler.Protos;
 using Aurora.Scheduler.State;
 using Aurora.Storage.Backups;
@@ -35,12 +36,17 @@ internal sealed class RecoveryArea(BackupManager backups)
             throw new CommandRejectedException(ErrorCode.NotFound, $"No backup {backupId} in {backups.Directory}.");
         }
 
-        if (backups.Verify(path) is { } problem)
+        Aurora.Storage.Snapshots.Snapshot snapshot;
+        try
         {
-            throw CommandRejectedException.Invalid($"Backup {backupId} cannot be used: {problem.Problem}");
+            // Read checks the header, the length and the blob's checksum.
+            snapshot = backups.Read(path);
+        }
+        catch (InvalidDataException e)
+        {
+            throw CommandRejectedException.Invalid($"Backup {backupId} cannot be used: {e.Message}");
         }
 
-        var snapshot = backups.Read(path);
         if (snapshot.Info.BlobType != SchedulerState.SnapshotBlobType)
         {
             throw CommandRejectedException.Invalid($"Backup {backupId} holds '{snapshot.Info.BlobType}', not a scheduler state.");
@@ -98,8 +104,7 @@ internal sealed class RecoveryArea(BackupManager backups)
             {
                 var pruned = new TasksPruned();
                 pruned.TaskIds.AddRange(ids);
-                var micros = (now - DateTimeOffset.UnixEpoch).Ticks / TimeSpan.TicksPerMicrosecond;
-                staged.State.Apply(new TransactionInfo(staged.Position, micros, principal), new Event { TasksPruned = pruned });
+                staged.State.Apply(new TransactionInfo(staged.Position, Micros.Of(now), principal), new Event { TasksPruned = pruned });
             }
 
             return ids.Count;

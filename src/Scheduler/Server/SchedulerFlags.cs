@@ -4,56 +4,49 @@ using Aurora.CommandLine;
 
 namespace Aurora.Scheduler.Server;
 
-/// <summary>A flag of <c>aurora-scheduler</c>: its Aurora name, default and meaning.</summary>
-/// <param name="Default">The value used when the flag is absent (shown in <c>-help</c> and <c>/vars</c>); null when it has none.</param>
-internal sealed record SchedulerFlag(string Name, string? Default, string Help, string ValueName = "VALUE")
-{
-    public bool IsSwitch => ValueName.Length == 0;
-}
-
 /// <summary>
 /// Every flag <c>aurora-scheduler</c> accepts, with Aurora's names and defaults. Parsing yields the
 /// effective value of every flag (given or default), which <c>/vars</c> publishes.
 /// </summary>
 internal static class SchedulerFlags
 {
-    public static readonly IReadOnlyList<SchedulerFlag> All =
+    public static readonly IReadOnlyList<FlagSpec> All =
     [
-        new("cluster_name", null, "Name of the cluster this scheduler serves; recorded in backups. Required (devcluster with -dev).", "NAME"),
-        new("ip", string.Empty, "Address the HTTP server binds; empty binds every interface (127.0.0.1 with -dev).", "ADDRESS"),
-        new("http_port", "8081", "Port of the HTTP API, web UI and admin endpoints; 0 picks a free port.", "PORT"),
-        new("native_log_file_path", null, "Directory of this replica's log. Required (DIR/log with -dev). Initialize it once with aurora-log initialize.", "DIR"),
-        new("native_log_quorum_size", "1", "Replicas that must have an entry before it is committed. Must be a majority of the replicas; this build serves one replica, so 1.", "N"),
-        new("dlog_snapshot_interval", "1hrs", "How often the state is snapshotted (the log behind the oldest kept snapshot is truncated).", "DURATION"),
-        new("dlog_max_entry_size", "512KB", "Largest log entry; larger transactions are chunked into frames.", "SIZE"),
-        new("backup_dir", null, "Directory for backups. Required (DIR/backups with -dev).", "DIR"),
-        new("backup_interval", "1hrs", "How often a backup is written to -backup_dir.", "DURATION"),
-        new("max_saved_backups", "48", "Backups kept in -backup_dir; older ones are deleted.", "N"),
-        new("zk_endpoints", string.Empty, "ZooKeeper ensemble host:port,... for discovery and leader publication (not in this build).", "HOSTS"),
-        new("zk_session_timeout", "4secs", "ZooKeeper session timeout.", "DURATION"),
-        new("zk_chroot_path", string.Empty, "ZooKeeper chroot for every path below.", "PATH"),
-        new("serverset_path", "/aurora/scheduler", "ZooKeeper path where the leader publishes its endpoint.", "PATH"),
-        new("native_log_zk_group_path", "/aurora/replicated-log", "ZooKeeper path where log replicas register.", "PATH"),
-        new("http_authentication_mechanism", "NONE", "NONE or BASIC (users and permissions from -shiro_ini_path).", "MECHANISM"),
-        new("shiro_ini_path", string.Empty, "Shiro INI file with [users] and [roles] for BASIC authentication.", "FILE"),
-        new("tier_config", string.Empty, "JSON file with the task tiers (Aurora's tiers.json); built-in tiers when empty.", "FILE"),
-        new("global_container_mounts", string.Empty, "Mounts added to every container: host:container[:ro|rw],... ", "MOUNTS"),
-        new("allowed_job_environments", @"^(prod|devel|test|staging\d*)$", "Regular expression job environments must match.", "REGEX"),
-        new("max_tasks_per_job", "4000", "Most instances a job may have.", "N"),
-        new("history_prune_threshold", "2days", "Terminal tasks older than this are pruned.", "DURATION"),
-        new("history_max_per_job_threshold", "100", "Terminal tasks kept per job.", "N"),
-        new("history_min_retention_threshold", "1hrs", "Terminal tasks younger than this are never pruned.", "DURATION"),
-        new("task_history_pruning_interval", "1mins", "How often task history is pruned.", "DURATION"),
-        new("job_update_history_pruning_interval", "15mins", "How often job update history is pruned.", "DURATION"),
-        new("job_update_history_pruning_threshold", "30days", "Terminal updates older than this are pruned.", "DURATION"),
-        new("job_update_history_per_job_threshold", "10", "Terminal updates kept per job.", "N"),
-        new("cron_timezone", "GMT", "Time zone cron schedules are read in (an IANA name, e.g. Europe/Berlin).", "ZONE"),
-        new("log_backend", "native", "Where the log lives: native (local disk). postgres arrives with the PostgreSQL backend.", "BACKEND"),
-        new("dev", "false", "Single-node cluster for trying things out: log, backups and (later) an agent under -dev_dir, initialised on first start.", string.Empty),
-        new("dev_dir", "./.aurora-dev", "Where -dev keeps its state.", "DIR"),
+        new("cluster_name", "Name of the cluster this scheduler serves; recorded in backups. Required (devcluster with -dev).", "NAME", null),
+        new("ip", "Address the HTTP server binds; empty binds every interface (127.0.0.1 with -dev).", "ADDRESS", string.Empty),
+        new("http_port", "Port of the HTTP API, web UI and admin endpoints; 0 picks a free port.", "PORT", "8081"),
+        new("native_log_file_path", "Directory of this replica's log. Required (DIR/log with -dev). Initialize it once with aurora-log initialize.", "DIR", null),
+        new("native_log_quorum_size", "Replicas that must have an entry before it is committed. Must be a majority of the replicas; this build serves one replica, so 1.", "N", "1"),
+        new("dlog_snapshot_interval", "How often the state is snapshotted (the log behind the oldest kept snapshot is truncated).", "DURATION", "1hrs"),
+        new("dlog_max_entry_size", "Largest log entry; larger transactions are chunked into frames.", "SIZE", "512KB"),
+        new("backup_dir", "Directory for backups. Required (DIR/backups with -dev).", "DIR", null),
+        new("backup_interval", "How often a backup is written to -backup_dir.", "DURATION", "1hrs"),
+        new("max_saved_backups", "Backups kept in -backup_dir; older ones are deleted.", "N", "48"),
+        new("zk_endpoints", "ZooKeeper ensemble host:port,... for discovery and leader publication (not in this build).", "HOSTS", string.Empty),
+        new("zk_session_timeout", "ZooKeeper session timeout.", "DURATION", "4secs"),
+        new("zk_chroot_path", "ZooKeeper chroot for every path below.", "PATH", string.Empty),
+        new("serverset_path", "ZooKeeper path where the leader publishes its endpoint.", "PATH", "/aurora/scheduler"),
+        new("native_log_zk_group_path", "ZooKeeper path where log replicas register.", "PATH", "/aurora/replicated-log"),
+        new("http_authentication_mechanism", "NONE or BASIC (users and permissions from -shiro_ini_path).", "MECHANISM", "NONE"),
+        new("shiro_ini_path", "Shiro INI file with [users] and [roles] for BASIC authentication.", "FILE", string.Empty),
+        new("tier_config", "JSON file with the task tiers (Aurora's tiers.json); built-in tiers when empty.", "FILE", string.Empty),
+        new("global_container_mounts", "Mounts added to every container: host:container[:ro|rw],... ", "MOUNTS", string.Empty),
+        new("allowed_job_environments", "Regular expression job environments must match.", "REGEX", @"^(prod|devel|test|staging\d*)$"),
+        new("max_tasks_per_job", "Most instances a job may have.", "N", "4000"),
+        new("history_prune_threshold", "Terminal tasks older than this are pruned.", "DURATION", "2days"),
+        new("history_max_per_job_threshold", "Terminal tasks kept per job.", "N", "100"),
+        new("history_min_retention_threshold", "Terminal tasks younger than this are never pruned.", "DURATION", "1hrs"),
+        new("task_history_pruning_interval", "How often task history is pruned.", "DURATION", "1mins"),
+        new("job_update_history_pruning_interval", "How often job update history is pruned.", "DURATION", "15mins"),
+        new("job_update_history_pruning_threshold", "Terminal updates older than this are pruned.", "DURATION", "30days"),
+        new("job_update_history_per_job_threshold", "Terminal updates kept per job.", "N", "10"),
+        new("cron_timezone", "Time zone cron schedules are read in (an IANA name, e.g. Europe/Berlin).", "ZONE", "GMT"),
+        new("log_backend", "Where the log lives: native (local disk). postgres arrives with the PostgreSQL backend.", "BACKEND", "native"),
+        new("dev", "Single-node cluster for trying things out: log, backups and (later) an agent under -dev_dir, initialised on first start.", null, "false"),
+        new("dev_dir", "Where -dev keeps its state.", "DIR", "./.aurora-dev"),
     ];
 
-    private static readonly Flags Parser = new(All.Select(f => new FlagSpec(f.Name, f.Help, f.IsSwitch ? null : f.ValueName, f.Default)));
+    private static readonly Flags Parser = new(All);
 
     /// <summary>The effective value of every flag: given on the command line, else its default (null when it has none).</summary>
     public static IReadOnlyDictionary<string, string?> Parse(IReadOnlyList<string> args)
@@ -75,24 +68,8 @@ internal static class SchedulerFlags
 
     public static string Usage()
     {
-        var output = new StringBuilder("Usage: aurora-scheduler -flag=value ...\n\nFlags (also --flag=value or --flag value):\n");
-        foreach (var flag in All)
-        {
-            output.Append("  -").Append(flag.Name);
-            if (!flag.IsSwitch)
-            {
-                output.Append('=').Append(flag.ValueName);
-            }
-
-            output.Append('\n').Append("      ").Append(flag.Help);
-            if (flag.Default is { Length: > 0 } value)
-            {
-                output.Append(" (default: ").Append(value).Append(')');
-            }
-
-            output.Append('\n');
-        }
-
+        var output = new StringBuilder("Usage: aurora-scheduler -flag=value ...   (also --flag=value or --flag value)\n\nFlags:\n");
+        Flags.WriteUsage(output, All, "  ");
         return output.ToString();
     }
 

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
 using Aurora.Scheduler.Commands;
 using Aurora.Scheduler.Persistence;
 using Aurora.Storage;
@@ -104,15 +103,15 @@ internal sealed partial class SchedulerRuntime : IAsyncDisposable
     public Task WaitOpenedAsync(TimeSpan timeout) => _opening.WaitAsync(timeout);
 
     /// <summary>Executes a command as <paramref name="principal"/>, timing the commit.</summary>
-    public async Task<Decision> ExecuteAsync(SchedulerCommand command, string principal, CancellationToken cancellationToken = default)
+    public async Task<Committed> ExecuteAsync(SchedulerCommand command, string principal, CancellationToken cancellationToken = default)
     {
         var store = Store;
         var started = Stopwatch.GetTimestamp();
         try
         {
-            var decision = await store.ExecuteAsync(command, principal, cancellationToken).ConfigureAwait(false);
-            Metrics.CommandCommitted(Stopwatch.GetElapsedTime(started), decision.ChangesState);
-            return decision;
+            var committed = await store.CommitAsync(command, principal, cancellationToken).ConfigureAwait(false);
+            Metrics.CommandCommitted(Stopwatch.GetElapsedTime(started), committed.Decision.ChangesState);
+            return committed;
         }
         catch (CommandRejectedException)
         {
@@ -191,7 +190,7 @@ internal sealed partial class SchedulerRuntime : IAsyncDisposable
                 ServerMessages.StorageReady(_logger, store.AppliedPosition, store.Recovery.EntriesReplayed);
                 return;
             }
-            catch (StorageNotReadyException e) when (e.InnerException is null && IsEmptyReplica())
+            catch (ReplicaEmptyException e)
             {
                 // Aurora's "Replicated log not initialized": wait for the operator, saying what to do.
                 if (_state != StorageState.Empty)
@@ -217,12 +216,6 @@ internal sealed partial class SchedulerRuntime : IAsyncDisposable
                 return;
             }
         }
-    }
-
-    private bool IsEmptyReplica()
-    {
-        var metadata = new ReplicaMetadataStore(PhysicalFileSystem.Instance, _options.LogDirectory);
-        return !metadata.Exists || metadata.Load().Status != ReplicaStatus.Voting;
     }
 
     private void StartBackgroundWork(SchedulerStore store)
@@ -285,12 +278,7 @@ internal sealed partial class SchedulerRuntime : IAsyncDisposable
 
         var stagedLog = Path.Combine(staging, logInside);
         Directory.CreateDirectory(stagedLog);
-        new ReplicaMetadataStore(PhysicalFileSystem.Instance, stagedLog).Save(new ReplicaMetadata
-        {
-            Status = ReplicaStatus.Voting,
-            LogId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)),
-            InitializedMicros = (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks / TimeSpan.TicksPerMicrosecond,
-        });
+        new ReplicaMetadataStore(PhysicalFileSystem.Instance, stagedLog).Save(ReplicaMetadataStore.NewVoting(_time.GetUtcNow()));
         Directory.Move(staging, devDirectory);
         PhysicalFileSystem.Instance.SyncDirectory(parent);
         ServerMessages.DevLogInitialized(_logger, _options.LogDirectory);

@@ -23,6 +23,15 @@ public sealed class ReplicaMetadataStore(IFileSystem fileSystem, string director
 
     public string Path { get; } = System.IO.Path.Combine(directory, FileName);
 
+    /// <summary>What initializing a replica records: VOTING, no term promised, a fresh random log id.</summary>
+    public static ReplicaMetadata NewVoting(DateTimeOffset initializedAt) => new()
+    {
+        Status = ReplicaStatus.Voting,
+        PromisedTerm = 0,
+        LogId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)),
+        InitializedMicros = Snapshots.SnapshotFileFormat.ToMicros(initializedAt),
+    };
+
     public bool Exists => fileSystem.FileExists(Path);
 
     /// <summary>The stored metadata, or an EMPTY status when the replica was never initialized.</summary>

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using Aurora.Client.Config;
 
@@ -53,21 +52,10 @@ internal static class ConfigText
 
     public static JobConfigException Error(Action<JsonObject> edit) => Error(Job(edit));
 
-    /// <summary>A file of the repository, found from the build output or, with an artifacts path elsewhere, from this source file.</summary>
-    public static string RepoFile(string relative, [CallerFilePath] string callerPath = "")
+    /// <summary>A file of the repository.</summary>
+    public static string RepoFile(string relative)
     {
-        foreach (var start in new[] { AppContext.BaseDirectory, Path.GetDirectoryName(callerPath) ?? string.Empty })
-        {
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            {
-                var candidate = Path.Combine(dir.FullName, relative);
-                if (File.Exists(candidate) && File.Exists(Path.Combine(dir.FullName, "Aurora.sln")))
-                {
-                    return candidate;
-                }
-            }
-        }
-
-        throw new FileNotFoundException($"{relative} not found above {AppContext.BaseDirectory} or {callerPath}");
+        var path = Path.Combine(RepositoryRoot.Find(), relative);
+        return File.Exists(path) ? path : throw new FileNotFoundException($"{relative} is not in the repository", path);
     }
 }

@@ -89,37 +89,12 @@ public partial class DevCluster : IAsyncLifetime
         return new ClientRun(code, process.StandardOutput, process.StandardError);
     }
 
-    /// <summary>dist/bin of the checkout these tests belong to: above the test binaries, or above this source file when they were built elsewhere (--artifacts-path).</summary>
-    private static string FindDistBin([System.Runtime.CompilerServices.CallerFilePath] string sourceFile = "")
+    private static string FindDistBin()
     {
-        foreach (var start in new[] { AppContext.BaseDirectory, Path.GetDirectoryName(sourceFile) ?? "/" })
-        {
-            var root = RepositoryRootAbove(start);
-            if (root is null)
-            {
-                continue;
-            }
-
-            var bin = Path.Combine(root, "dist", "bin");
-            return File.Exists(Path.Combine(bin, "aurora")) && File.Exists(Path.Combine(bin, "aurora-scheduler"))
-                ? bin
-                : throw new InvalidOperationException($"{bin} has no aurora executables: run ./build.sh first (./test.sh does)");
-        }
-
-        throw new InvalidOperationException($"no Aurora.sln above {AppContext.BaseDirectory} or {sourceFile}");
-    }
-
-    private static string? RepositoryRootAbove(string start)
-    {
-        for (var directory = new DirectoryInfo(start); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Aurora.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        return null;
+        var bin = Path.Combine(RepositoryRoot.Find(), "dist", "bin");
+        return File.Exists(Path.Combine(bin, "aurora")) && File.Exists(Path.Combine(bin, "aurora-scheduler"))
+            ? bin
+            : throw new InvalidOperationException($"{bin} has no aurora executables: run ./build.sh first (./test.sh does)");
     }
 
     [GeneratedRegex(@"listening on (?<url>http://\S+)")]

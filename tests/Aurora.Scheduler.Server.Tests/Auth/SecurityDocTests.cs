@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Aurora.Scheduler.Server.Auth;
 
 namespace Aurora.Scheduler.Server.Tests.Auth;
@@ -24,28 +23,11 @@ public class SecurityDocTests
 
     private static string DocumentedIni()
     {
-        var text = File.ReadAllText(Path.Combine(RepositoryRoot(), "docs", "security.md"));
+        var text = File.ReadAllText(Path.Combine(RepositoryRoot.Find(), "docs", "security.md"));
         var start = text.IndexOf("```ini\n", StringComparison.Ordinal);
         Assert.True(start >= 0, "docs/security.md has no ```ini block");
         start += "```ini\n".Length;
         return text[start..text.IndexOf("```", start, StringComparison.Ordinal)];
     }
 
-    // The build output may live outside the work tree (--artifacts-path), so the source file's own
-    // path is the second place to look from.
-    private static string RepositoryRoot([CallerFilePath] string sourcePath = "")
-    {
-        foreach (var start in new[] { AppContext.BaseDirectory, Path.GetDirectoryName(sourcePath) ?? string.Empty })
-        {
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            {
-                if (File.Exists(Path.Combine(dir.FullName, "Aurora.sln")))
-                {
-                    return dir.FullName;
-                }
-            }
-        }
-
-        throw new InvalidOperationException($"No Aurora.sln above {AppContext.BaseDirectory} or {sourcePath}.");
-    }
 }

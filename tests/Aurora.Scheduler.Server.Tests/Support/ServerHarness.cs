@@ -67,12 +67,7 @@ internal sealed class ServerHarness : IAsyncDisposable
     public static void Initialize(string log)
     {
         System.IO.Directory.CreateDirectory(log);
-        new ReplicaMetadataStore(PhysicalFileSystem.Instance, log).Save(new ReplicaMetadata
-        {
-            Status = ReplicaStatus.Voting,
-            LogId = "test",
-            InitializedMicros = 1,
-        });
+        new ReplicaMetadataStore(PhysicalFileSystem.Instance, log).Save(ReplicaMetadataStore.NewVoting(DateTimeOffset.UtcNow));
     }
 
     public async Task<(int Status, JsonNode? Body)> SendAsync(HttpMethod method, string path, JsonNode? body = null, string? user = null, (string User, string Password)? basic = null)

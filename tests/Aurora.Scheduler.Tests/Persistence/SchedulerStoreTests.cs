@@ -12,7 +12,7 @@ public class SchedulerStoreTests
     {
         using var fixture = new StoreFixture(initialize: false);
 
-        var error = Assert.Throws<StorageNotReadyException>(() => fixture.Open());
+        var error = Assert.ThrowsAny<StorageNotReadyException>(() => fixture.Open());
 
         Assert.StartsWith("Storage is not READY", error.Message, StringComparison.Ordinal);
         Assert.Contains($"aurora-log initialize --path={fixture.Directory}", error.Message, StringComparison.Ordinal);

@@ -162,9 +162,13 @@ internal static class AdminEndpoints
         recovery.MapPost("/commit", async (HttpContext http) =>
         {
             CommitRecovery? command = null;
-            var result = await api.ExecuteAsync(http, Permissions.Admin("commitRecovery"), () => command = runtime.Recovery.CommitCommand(), _ => new JsonObject { ["backupId"] = command!.BackupId });
+            var logger = runtime.Loggers.CreateLogger("Aurora.Scheduler");
+            var result = await api.ExecuteAsync(http, Permissions.Admin("commitRecovery"), () => command = runtime.Recovery.CommitCommand(), outcome =>
+            {
+                ServerMessages.RecoveryCommitted(logger, command!.BackupId, outcome.Principal, outcome.Position);
+                return new JsonObject { ["backupId"] = command.BackupId };
+            });
             runtime.Recovery.Unload(command!.BackupId);
-            ServerMessages.RecoveryCommitted(runtime.Loggers.CreateLogger("Aurora.Scheduler"), command.BackupId, api.Security.PrincipalOf(http), runtime.Store.AppliedPosition);
             return result;
         });
         recovery.MapPost("/unload", (HttpContext http) =>
@@ -192,9 +196,7 @@ internal static class AdminEndpoints
     {
         var jobs = ApiJson.Strings(body, "jobs")?.Select(text => JobKeys.TryParse(text, out var key, out var error) ? key : throw ApiException.Invalid($"jobs: {error}")).ToList();
         var taskIds = ApiJson.Strings(body, "taskIds");
-        var statuses = ApiJson.Strings(body, "statuses")?.Select(s => ProtoNames.TryParse<ScheduleStatus>(s, out var status) && status != ScheduleStatus.Unspecified
-            ? status
-            : throw ApiException.Invalid($"statuses: '{s}' is not a task status.")).ToHashSet();
+        var statuses = ApiJson.Strings(body, "statuses") is { } names ? ApiJson.Enums<ScheduleStatus>(names, "statuses") : null;
         if (jobs is null && taskIds is null && statuses is null)
         {
             throw ApiException.Invalid("Say which tasks to delete: \"jobs\", \"taskIds\" and/or \"statuses\" (every task matching all given filters is deleted).");

@@ -24,6 +24,9 @@ internal sealed class SingleReplicaLeadership(SchedulerRuntime runtime) : ILeade
     public Uri? Leader => null;
 }
 
+/// <summary>What a write did, for the handler's answer: the decision, its log position (0 when nothing changed) and who asked.</summary>
+internal sealed record CommandOutcome(Decision Decision, ulong Position, string Principal);
+
 /// <summary>What every API handler needs: the runtime, security and leadership, and the write path.</summary>
 internal sealed class ApiContext(SchedulerRuntime runtime, RequestSecurity security, ILeadership leadership)
 {
@@ -43,18 +46,18 @@ internal sealed class ApiContext(SchedulerRuntime runtime, RequestSecurity secur
     /// The write path: authorizes <paramref name="permission"/>, executes the command as the caller,
     /// and answers the decision's message and log position merged into <paramref name="view"/>'s object.
     /// </summary>
-    public Task<IResult> ExecuteAsync(HttpContext http, string permission, SchedulerCommand command, Func<Decision, JsonObject>? view = null) =>
+    public Task<IResult> ExecuteAsync(HttpContext http, string permission, SchedulerCommand command, Func<CommandOutcome, JsonObject>? view = null) =>
         ExecuteAsync(http, permission, () => command, view);
 
     /// <summary>As above, with the command built only once the caller is authorized (it may reveal state).</summary>
-    public async Task<IResult> ExecuteAsync(HttpContext http, string permission, Func<SchedulerCommand> buildCommand, Func<Decision, JsonObject>? view = null)
+    public async Task<IResult> ExecuteAsync(HttpContext http, string permission, Func<SchedulerCommand> buildCommand, Func<CommandOutcome, JsonObject>? view = null)
     {
         var principal = security.Authorize(http, permission);
         var command = buildCommand();
-        var decision = await runtime.ExecuteAsync(command, principal, http.RequestAborted).ConfigureAwait(false);
-        var answer = view?.Invoke(decision) ?? [];
+        var (decision, position) = await runtime.ExecuteAsync(command, principal, http.RequestAborted).ConfigureAwait(false);
+        var answer = view?.Invoke(new CommandOutcome(decision, position, principal)) ?? [];
         answer["message"] = decision.Message ?? (decision.ChangesState ? "OK" : "Nothing to do.");
-        answer["position"] = decision.ChangesState ? runtime.Store.AppliedPosition : 0;
+        answer["position"] = position;
         return Json(answer);
     }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using Aurora.Scheduler.Model;
 using Google.Protobuf;
 
 namespace Aurora.Scheduler.Server.Http;
@@ -104,6 +105,17 @@ internal static class ApiJson
     /// <summary>An optional array of whole numbers; null when absent or JSON null.</summary>
     public static IReadOnlyList<int>? Ints(JsonObject body, string field) => Array(body, field, n =>
         n is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue<int>(out var i) ? i : throw ApiException.Invalid($"\"{field}\" must be an array of whole numbers."));
+
+    /// <summary>Enum values by Aurora's names (<c>RUNNING</c>, <c>ROLLING_FORWARD</c>); the error names the field and lists the valid ones.</summary>
+    public static HashSet<T> Enums<T>(IEnumerable<string> names, string field)
+        where T : struct, Enum
+    {
+        var valid = Enum.GetValues<T>().Where(v => Convert.ToInt32(v, CultureInfo.InvariantCulture) != 0).ToList();
+        return names.Select(name => ProtoNames.TryParse<T>(name, out var value) && valid.Contains(value)
+                ? value
+                : throw ApiException.Invalid($"{field}: '{name}' is not one of {string.Join(", ", valid.Select(v => ProtoNames.Of(v)))}."))
+            .ToHashSet();
+    }
 
     public static string Time(long micros) =>
         DateTimeOffset.UnixEpoch.AddTicks(micros * TimeSpan.TicksPerMicrosecond).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);

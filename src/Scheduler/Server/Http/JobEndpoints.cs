@@ -133,17 +133,15 @@ internal static class JobEndpoints
             var body = await ApiJson.ReadBodyAsync(http.Request, api.MaxBodyBytes);
             var request = ApiJson.Message<JobUpdateRequest>(body, "request");
             var job = request.Task?.Job;
-            return await api.ExecuteAsync(http, Permission("startJobUpdate", job), new StartJobUpdate(request, ApiJson.String(body, "message")), decision =>
-                decision.Value is JobUpdateKey key ? new JsonObject { ["key"] = Views.UpdateKey(key) } : []);
+            return await api.ExecuteAsync(http, Permission("startJobUpdate", job), new StartJobUpdate(request, ApiJson.String(body, "message")), outcome =>
+                outcome.Decision.Value is JobUpdateKey key ? new JsonObject { ["key"] = Views.UpdateKey(key) } : []);
         });
         updates.MapGet("/", (HttpRequest request) =>
         {
             string? Filter(string name) => request.Query[name].FirstOrDefault() is { Length: > 0 } value ? value : null;
-            var statuses = Filter("statuses")?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-                .Select(s => ProtoNames.TryParse<JobUpdateStatus>(s, out var status) && status != JobUpdateStatus.Unspecified
-                    ? status
-                    : throw ApiException.Invalid($"statuses: '{s}' is not an update status."))
-                .ToHashSet();
+            var statuses = Filter("statuses") is { } names
+                ? ApiJson.Enums<JobUpdateStatus>(names.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries), "statuses")
+                : null;
             var (role, environment, name, user) = (Filter("role"), Filter("environment"), Filter("name"), Filter("user"));
             return ApiContext.Json(api.Read(state => new JsonObject
             {

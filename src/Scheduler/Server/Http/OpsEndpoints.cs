@@ -68,7 +68,7 @@ internal static class OpsEndpoints
     private static string LifecyclePermission(string endpoint) => $"{Permissions.AdminDomain}:{endpoint}";
 
     /// <summary>Every flag (as <c>flag_NAME</c>) and every metric, sorted.</summary>
-    public static SortedDictionary<string, string> Vars(SchedulerRuntime runtime)
+    public static SortedDictionary<string, string> Vars(SchedulerRuntime runtime, SortedDictionary<string, double> numbers)
     {
         var vars = new SortedDictionary<string, string>(StringComparer.Ordinal);
         foreach (var (name, value) in runtime.Options.Flags)
@@ -76,7 +76,7 @@ internal static class OpsEndpoints
             vars[$"flag_{name}"] = value ?? string.Empty;
         }
 
-        foreach (var (name, value) in runtime.Metrics.Numbers())
+        foreach (var (name, value) in numbers)
         {
             vars[name] = ServerMetrics.Format(value);
         }
@@ -95,7 +95,7 @@ internal static class OpsEndpoints
     private static string VarsText(SchedulerRuntime runtime)
     {
         var text = new StringBuilder();
-        foreach (var (name, value) in Vars(runtime))
+        foreach (var (name, value) in Vars(runtime, runtime.Metrics.Numbers()))
         {
             text.Append(name).Append(' ').Append(value).Append('\n');
         }
@@ -107,7 +107,7 @@ internal static class OpsEndpoints
     {
         var json = new JsonObject();
         var numbers = runtime.Metrics.Numbers();
-        foreach (var (name, value) in Vars(runtime))
+        foreach (var (name, value) in Vars(runtime, numbers))
         {
             json[name] = numbers.TryGetValue(name, out var number) ? JsonValue.Create(number) : JsonValue.Create(value);
         }

@@ -36,18 +36,6 @@ internal sealed class RequestSecurity(HttpSecurity security)
         }
     }
 
-    /// <summary>Who a request says it is, for logs only (never for decisions).</summary>
-    public string PrincipalOf(HttpContext http)
-    {
-        if (security.Mechanism != AuthenticationMechanism.None
-            && security.Authenticate(http.Request.Headers.Authorization.FirstOrDefault()) is { Outcome: AuthenticationOutcome.Authenticated, User: { } user })
-        {
-            return user;
-        }
-
-        return ClaimedUser(http);
-    }
-
     private static string ClaimedUser(HttpContext http) =>
         http.Request.Headers[UserHeader].FirstOrDefault() is { Length: > 0 and <= 256 } claimed && claimed.All(c => !char.IsControl(c))
             ? claimed

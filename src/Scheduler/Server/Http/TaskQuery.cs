@@ -26,9 +26,7 @@ internal sealed record TaskQuery(
         string? One(string name) => query[name].FirstOrDefault() is { Length: > 0 } value ? value : null;
         IEnumerable<string>? List(string name) => One(name)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
 
-        var statuses = List("statuses")?.Select(s => ProtoNames.TryParse<ScheduleStatus>(s, out var status) && status != ScheduleStatus.Unspecified
-            ? status
-            : throw ApiException.Invalid($"statuses: '{s}' is not a task status ({string.Join(", ", TaskStatuses.All.Select(TaskStatuses.Name))})."));
+        var statuses = List("statuses") is { } names ? ApiJson.Enums<ScheduleStatus>(names, "statuses") : null;
         var instances = List("instances")?.Select(s => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var i)
             ? i
             : throw ApiException.Invalid($"instances: '{s}' is not an instance id."));
@@ -37,7 +35,7 @@ internal sealed record TaskQuery(
             One("environment"),
             One("name"),
             instances?.ToHashSet(),
-            statuses?.ToHashSet(),
+            statuses,
             List("taskIds")?.ToHashSet(StringComparer.Ordinal),
             List("hosts")?.ToHashSet(StringComparer.Ordinal),
             Flag(One("active"), "active"),
