@@ -1,0 +1,40 @@
+using Aurora.Agent.Protocol;
+
+namespace Aurora.Agent.Executor;
+
+/// <summary>
+/// Runs tasks as process groups in per-task sandboxes under the work dir and remembers them on
+/// disk, so that a restarted agent picks its tasks up again (or reports them LOST) and never leaves
+/// a process behind that nobody tracks.
+/// </summary>
+/// <remarks>Thread-safe: the heartbeat loop, the HTTP server and timers call it concurrently.</remarks>
+public interface ITaskExecutor : IAsyncDisposable
+{
+    /// <summary>
+    /// Reads the checkpoints left by an earlier run of the agent and reattaches to every task whose
+    /// processes are still alive; a task whose processes are gone without a recorded exit becomes
+    /// LOST with the reason. Call once, before anything else.
+    /// </summary>
+    IReadOnlyList<TaskReport> Recover();
+
+    /// <summary>Starts the task (idempotent: a task id already held is ignored). Failures to start become a FAILED report with the reason, never an exception.</summary>
+    void Launch(TaskLaunch launch);
+
+    /// <summary>Stops the task gracefully: SIGTERM to its process groups, SIGKILL after the grace period, finalizers run, then KILLED. Idempotent; unknown ids are ignored.</summary>
+    void Kill(string taskId, string reason, TimeSpan gracePeriod);
+
+    /// <summary>Every task held: non-terminal ones and terminal ones not yet forgotten.</summary>
+    IReadOnlyList<TaskReport> Inventory();
+
+    /// <summary>Drops a terminal task from the inventory and its checkpoint (its sandbox stays on disk). Non-terminal or unknown ids are ignored.</summary>
+    void Forget(string taskId);
+
+    /// <summary>The task's sandbox directory (kept after <see cref="Forget"/> while it is on disk), or null for an unknown task.</summary>
+    string? SandboxOf(string taskId);
+
+    /// <summary>Raised after any task changes state (from a background thread); handlers must be quick.</summary>
+    event Action? Changed;
+
+    /// <summary>Kills every task and waits for them to end (dev clusters and tests); an agent that just stops leaves its tasks running for the next start to reattach.</summary>
+    Task KillAllAsync(TimeSpan gracePeriod);
+}

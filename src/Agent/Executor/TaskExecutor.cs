@@ -1,0 +1,357 @@
+using Aurora.Agent.Protocol;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Aurora.Agent.Executor;
+
+/// <summary>
+/// Thermos's job on an agent: runs each task's processes as process groups in
+/// <c>{WorkDir}/sandboxes/{taskId}/sandbox</c>, checkpoints every task in
+/// <c>{WorkDir}/checkpoints/{taskId}.json</c> before reporting a state, and picks its tasks up again
+/// after an agent restart (<see cref="Recover"/>).
+/// </summary>
+/// <remarks>
+/// One monitor loop ticks every <see cref="ExecutorOptions.PollInterval"/> (and at once after a launch
+/// or kill): it reaps ended runs, starts ready ones, escalates kills, rotates logs, harvests health
+/// checks and raises <see cref="Changed"/> from its own thread after new transitions are durable.
+/// All state sits behind one lock, taken by the loop and by every API call; the API never waits for
+/// processes (a kill only sends SIGTERM and leaves the rest to the loop).
+/// Disposing stops the loop but not the processes, as an agent restart must.
+/// </remarks>
+public sealed class TaskExecutor : ITaskExecutor
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, TaskSupervisor> _tasks = new(StringComparer.Ordinal);
+    private readonly ExecutorContext _context;
+    private readonly HttpClient _http;
+    private readonly SemaphoreSlim _wake = new(0);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
+
+    /// <summary>Tasks launched since the loop last raised <see cref="Changed"/>: announced (STARTING) before their first tick.</summary>
+    private readonly HashSet<string> _unannounced = new(StringComparer.Ordinal);
+    private bool _changePending;
+    private int _disposed;
+
+    public TaskExecutor(ExecutorOptions options, ILogger? logger = null, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (string.IsNullOrWhiteSpace(options.WorkDir))
+        {
+            throw new ArgumentException("The executor needs a work dir (ExecutorOptions.WorkDir is empty).", nameof(options));
+        }
+
+        if (options.PollInterval <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"ExecutorOptions.PollInterval must be positive, got {options.PollInterval}.", nameof(options));
+        }
+
+        if (!OperatingSystem.IsLinux())
+        {
+            throw new PlatformNotSupportedException("The executor runs tasks with Linux process groups and /proc; it needs Linux.");
+        }
+
+        options = options with { WorkDir = Path.GetFullPath(options.WorkDir) };
+        _http = new HttpClient(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false });
+        var store = new CheckpointStore(Path.Combine(options.WorkDir, "checkpoints"));
+        var launcher = new ProcessLauncher();
+        _context = new ExecutorContext(options, time ?? TimeProvider.System, logger ?? NullLogger.Instance, store, launcher, new HealthChecker(_http, launcher));
+        Directory.CreateDirectory(_context.SandboxesDirectory);
+        _loop = Task.Run(LoopAsync);
+    }
+
+    /// <inheritdoc/>
+    public event Action? Changed;
+
+    /// <inheritdoc/>
+    public IReadOnlyList<TaskReport> Recover()
+    {
+        ThrowIfDisposed();
+        lock (_lock)
+        {
+            foreach (var stored in _context.Store.LoadAll())
+            {
+                if (_tasks.ContainsKey(stored.TaskId))
+                {
+                    continue;
+                }
+
+                _tasks[stored.TaskId] = stored.Checkpoint is { } checkpoint
+                    ? TaskSupervisor.Recover(_context, checkpoint)
+                    : RecoverUnreadable(stored);
+            }
+
+            _changePending = true;
+            Wake();
+            return InventoryLocked();
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Launch(TaskLaunch launch)
+    {
+        ArgumentNullException.ThrowIfNull(launch);
+        ThrowIfDisposed();
+        lock (_lock)
+        {
+            if (_tasks.ContainsKey(launch.TaskId))
+            {
+                return;
+            }
+
+            _tasks[launch.TaskId] = TaskSupervisor.Launch(_context, launch, TaskSupervisor.TaskIdProblem(launch.TaskId));
+            _unannounced.Add(launch.TaskId);
+            _changePending = true;
+        }
+
+        Wake();
+    }
+
+    /// <inheritdoc/>
+    public void Kill(string taskId, string reason, TimeSpan gracePeriod)
+    {
+        ThrowIfDisposed();
+        lock (_lock)
+        {
+            if (!_tasks.TryGetValue(taskId, out var task) || !task.RequestKill(reason, gracePeriod))
+            {
+                return;
+            }
+
+            _changePending = true;
+        }
+
+        Wake();
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<TaskReport> Inventory()
+    {
+        lock (_lock)
+        {
+            return InventoryLocked();
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Forget(string taskId)
+    {
+        lock (_lock)
+        {
+            if (!_tasks.TryGetValue(taskId, out var task) || !task.IsTerminal)
+            {
+                return;
+            }
+
+            try
+            {
+                if (TaskSupervisor.TaskIdProblem(taskId) is null)
+                {
+                    _context.Store.Delete(taskId);
+                }
+            }
+            catch (IOException e)
+            {
+                // Kept: the scheduler acknowledges it again and the next Forget retries.
+                ExecutorLog.CheckpointFailed(_context.Logger, e, taskId, $"could not delete the checkpoint of a forgotten task: {e.Message}");
+                return;
+            }
+
+            task.Release();
+            _tasks.Remove(taskId);
+        }
+    }
+
+    /// <inheritdoc/>
+    public string? SandboxOf(string taskId)
+    {
+        lock (_lock)
+        {
+            if (TaskSupervisor.TaskIdProblem(taskId) is not null)
+            {
+                return null;
+            }
+
+            if (_tasks.TryGetValue(taskId, out var task))
+            {
+                return task.Sandbox;
+            }
+
+            // A forgotten task's sandbox stays on disk, and its logs stay browsable, until the operator removes it.
+            var kept = Path.Combine(_context.SandboxesDirectory, taskId, "sandbox");
+            return Directory.Exists(kept) ? kept : null;
+        }
+    }
+
+    /// <inheritdoc/>
+    public async Task KillAllAsync(TimeSpan gracePeriod)
+    {
+        ThrowIfDisposed();
+        lock (_lock)
+        {
+            foreach (var task in _tasks.Values)
+            {
+                task.RequestKill("Killed: the agent is shutting down and kills its tasks", gracePeriod);
+            }
+
+            _changePending = true;
+        }
+
+        Wake();
+        while (true)
+        {
+            lock (_lock)
+            {
+                // A task whose STARTING never became durable (its checkpoint cannot be written) runs nothing: not waited for.
+                if (_tasks.Values.All(t => t.IsTerminal || t.Report() is null))
+                {
+                    return;
+                }
+            }
+
+            ThrowIfDisposed();
+            await Task.Delay(_context.Options.PollInterval).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Stops the monitor loop and health checks; the tasks' processes keep running for the next executor to <see cref="Recover"/>.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _loop.ConfigureAwait(false);
+        lock (_lock)
+        {
+            foreach (var task in _tasks.Values)
+            {
+                task.StopMonitoring();
+            }
+        }
+
+        _http.Dispose();
+        _stop.Dispose();
+        _wake.Dispose();
+    }
+
+    private TaskSupervisor RecoverUnreadable(StoredCheckpoint stored)
+    {
+        var sandbox = Path.Combine(_context.SandboxesDirectory, stored.TaskId, "sandbox");
+        var killed = TaskSupervisor.TaskIdProblem(stored.TaskId) is null ? TaskSupervisor.KillOrphans(sandbox, stored.RawText) : 0;
+        ExecutorLog.UnreadableCheckpoint(_context.Logger, stored.Path, stored.Problem ?? "is unreadable", killed);
+        try
+        {
+            _context.Store.SetAside(stored.Path);
+        }
+        catch (IOException e)
+        {
+            ExecutorLog.CheckpointFailed(_context.Logger, e, stored.TaskId, $"could not move the unreadable checkpoint aside: {e.Message}");
+        }
+
+        return TaskSupervisor.Lost(_context, stored.TaskId,
+            $"The checkpoint of task {stored.TaskId} {stored.Problem ?? "is unreadable"}; its processes were killed ({killed} process group(s))");
+    }
+
+    private List<TaskReport> InventoryLocked() =>
+        [.. _tasks.Values.Select(t => t.Report()).OfType<TaskReport>()];
+
+    private void Wake()
+    {
+        try
+        {
+            if (_wake.CurrentCount == 0)
+            {
+                _wake.Release();
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed meanwhile: no loop to wake.
+        }
+    }
+
+    private async Task LoopAsync()
+    {
+        var token = _stop.Token;
+        while (!token.IsCancellationRequested)
+        {
+            // A new task is announced before its first tick moves it on, so that handlers see STARTING too.
+            bool announce;
+            lock (_lock)
+            {
+                announce = _changePending;
+                _changePending = false;
+                _unannounced.Clear();
+            }
+
+            if (announce)
+            {
+                RaiseChanged();
+            }
+
+            var changed = false;
+            try
+            {
+                lock (_lock)
+                {
+                    foreach (var task in _tasks.Values)
+                    {
+                        if (!_unannounced.Contains(task.TaskId))
+                        {
+                            changed |= TickOne(task);
+                        }
+                    }
+                }
+            }
+            catch (Exception e)
+            {
+                ExecutorLog.LoopFailed(_context.Logger, e, e.Message);
+            }
+
+            if (changed)
+            {
+                RaiseChanged();
+            }
+
+            try
+            {
+                await _wake.WaitAsync(_context.Options.PollInterval, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private bool TickOne(TaskSupervisor task)
+    {
+        try
+        {
+            return task.Tick();
+        }
+        catch (Exception e)
+        {
+            // One task's trouble must not stop the others; it is retried on the next tick.
+            ExecutorLog.TickFailed(_context.Logger, e, task.TaskId, e.Message);
+            return false;
+        }
+    }
+
+    private void RaiseChanged()
+    {
+        try
+        {
+            Changed?.Invoke();
+        }
+        catch (Exception e)
+        {
+            ExecutorLog.ChangedHandlerFailed(_context.Logger, e, e.Message);
+        }
+    }
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
+}

@@ -1,0 +1,539 @@
+using System.Diagnostics;
+using System.Globalization;
+using Aurora.Agent.Protocol;
+
+namespace Aurora.Agent.Executor;
+
+/// <summary>
+/// Drives one task through Thermos's life: regular processes in order with retries, then (on
+/// success, failure or kill) SIGTERM/SIGKILL of what still runs, then the final processes, then the
+/// terminal state. Every decision is checkpointed before it becomes visible in <see cref="Report"/>.
+/// </summary>
+/// <remarks>
+/// Not thread-safe: the executor calls every member under its lock, from its monitor loop and from
+/// the API. Health checks run on the thread pool and are only looked at from <see cref="Tick"/>.
+/// </remarks>
+internal sealed partial class TaskSupervisor
+{
+    /// <summary>How long a process group may survive SIGKILL before the task ends without it (a process stuck in the kernel).</summary>
+    private const long KillSurvivalMs = 10_000;
+
+    private readonly ExecutorContext _context;
+    private readonly bool _persistent;
+    private readonly Dictionary<string, ProcessSpec> _specs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<string>> _predecessors = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _commands = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Process> _handles = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _environment = new(StringComparer.Ordinal);
+    private string? _launchError;
+    private string? _pendingFailure;
+    private int _durableHistory;
+    private bool _dirty;
+
+    private TaskSupervisor(ExecutorContext context, TaskCheckpoint state, bool persistent)
+    {
+        _context = context;
+        _persistent = persistent;
+        State = state;
+        Root = Path.Combine(context.SandboxesDirectory, state.Launch.TaskId);
+        Sandbox = Path.Combine(Root, "sandbox");
+    }
+
+    public TaskCheckpoint State { get; }
+
+    public string TaskId => State.Launch.TaskId;
+
+    /// <summary>{WorkDir}/sandboxes/{taskId}: the sandbox's parent, kept for executor files beside it.</summary>
+    public string Root { get; }
+
+    /// <summary>The processes' working directory; logs are under its .logs.</summary>
+    public string Sandbox { get; }
+
+    /// <summary>The reported (checkpointed) state is terminal: nothing of the task runs any more.</summary>
+    public bool IsTerminal => _durableHistory > 0 && AgentTaskStates.IsTerminal(State.History[_durableHistory - 1].State);
+
+    private long Now => _context.NowMs;
+
+    /// <summary>A new task: checkpointed as STARTING at once; it is validated and started by the next <see cref="Tick"/>.</summary>
+    public static TaskSupervisor Launch(ExecutorContext context, TaskLaunch launch, string? idProblem)
+    {
+        var state = new TaskCheckpoint
+        {
+            Launch = launch,
+            Processes = [.. launch.Processes.Select(p => p.Name).Distinct(StringComparer.Ordinal).Select(name => new ProcessCheckpoint { Name = name })],
+        };
+        var supervisor = new TaskSupervisor(context, state, persistent: idProblem is null);
+        var problem = supervisor.Prepare();
+        supervisor._launchError = idProblem ?? problem;
+        supervisor.Transition(AgentTaskState.Starting, $"Launched on {context.Options.Hostname}");
+        supervisor.Flush();
+        return supervisor;
+    }
+
+    /// <summary>The task as the scheduler may see it: its checkpointed transitions; null until the first is durable.</summary>
+    public TaskReport? Report() => _durableHistory == 0 ? null : new TaskReport(TaskId, [.. State.History.Take(_durableHistory)]);
+
+    /// <summary>Looks at the processes, moves the task on and checkpoints; true when a new transition became visible.</summary>
+    public bool Tick()
+    {
+        if (_durableHistory == 0 || State.Phase == TaskPhase.Terminal)
+        {
+            // Nothing may run before STARTING is durable: a crash would leave processes no checkpoint names.
+            return Flush();
+        }
+
+        var now = Now;
+        Reap();
+        for (var step = 0; step < 4; step++)
+        {
+            var phase = State.Phase;
+            Advance(now);
+            if (State.Phase == phase)
+            {
+                break;
+            }
+        }
+
+        RotateLogs();
+        return Flush();
+    }
+
+    /// <summary>Starts a kill: SIGTERM now, SIGKILL after <paramref name="gracePeriod"/>, then finalizers, then KILLED; false when the task is already ending.</summary>
+    public bool RequestKill(string reason, TimeSpan gracePeriod)
+    {
+        if (State.Phase != TaskPhase.Active || _durableHistory == 0)
+        {
+            // Already ending (the outcome is decided) or not yet started: a launch error fails it on the next tick.
+            return false;
+        }
+
+        BeginStop(AgentTaskState.Killed, string.IsNullOrWhiteSpace(reason) ? "Killed" : reason, gracePeriod, Now);
+        Flush();
+        return true;
+    }
+
+    /// <summary>The agent stops: health checks end, processes keep running for the next agent to reattach.</summary>
+    public void StopMonitoring() => StopHealthChecks();
+
+    /// <summary>The task is forgotten: drop the process handles (the processes are gone by now).</summary>
+    public void Release()
+    {
+        StopHealthChecks();
+        foreach (var handle in _handles.Values)
+        {
+            handle.Dispose();
+        }
+
+        _handles.Clear();
+    }
+
+    private void Advance(long now)
+    {
+        switch (State.Phase)
+        {
+            case TaskPhase.Active:
+                AdvanceActive(now);
+                break;
+            case TaskPhase.Stopping:
+                AdvanceStopping(now);
+                break;
+            case TaskPhase.Finalizing:
+                AdvanceFinalizing(now);
+                break;
+            case TaskPhase.Terminal:
+                break;
+        }
+    }
+
+    private void AdvanceActive(long now)
+    {
+        if (_launchError is not null)
+        {
+            BeginStop(AgentTaskState.Failed, _launchError, _context.Options.StopGracePeriod, now);
+            return;
+        }
+
+        HarvestHealthCheck(now);
+        if (State.Phase != TaskPhase.Active)
+        {
+            return;
+        }
+
+        if (_pendingFailure is not null || State.Processes.Any(p => p.Status == ProcessStatus.Failed))
+        {
+            BeginStop(AgentTaskState.Failed, _pendingFailure ?? "A process failed", _context.Options.StopGracePeriod, now);
+            return;
+        }
+
+        if (Regular().Where(p => !_specs[p.Name].Ephemeral).All(p => p.Status == ProcessStatus.Succeeded))
+        {
+            BeginStop(AgentTaskState.Finished, "All processes finished", _context.Options.StopGracePeriod, now);
+            return;
+        }
+
+        StartReady(final: false, now);
+        MaybeReportRunning();
+        StartHealthCheckIfDue(now);
+    }
+
+    private void AdvanceStopping(long now)
+    {
+        if (!State.Processes.Any(p => p.Current is not null))
+        {
+            State.Phase = TaskPhase.Finalizing;
+            State.Escalated = false;
+            State.PhaseDeadlineMs = now + (Math.Max(0, State.Launch.FinalizationWaitSecs) * 1000L);
+            _dirty = true;
+            return;
+        }
+
+        EscalateAtDeadline(now, State.Processes.Where(p => p.Current is not null));
+    }
+
+    private void AdvanceFinalizing(long now)
+    {
+        if (_launchError is not null)
+        {
+            SkipWaiting(Final());
+        }
+        else if (!State.Escalated)
+        {
+            StartReady(final: true, now);
+        }
+
+        if (Final().All(p => p.Status is not (ProcessStatus.Waiting or ProcessStatus.Running)))
+        {
+            State.Phase = TaskPhase.Terminal;
+            Transition(State.Outcome ?? AgentTaskState.Failed, State.OutcomeMessage ?? "The task ended");
+            return;
+        }
+
+        if (!State.Escalated && now >= State.PhaseDeadlineMs)
+        {
+            SkipWaiting(Final());
+        }
+
+        EscalateAtDeadline(now, Final().Where(p => p.Current is not null));
+    }
+
+    /// <summary>At the phase deadline SIGKILL goes to every group still running; a group that survives it for long is given up on.</summary>
+    private void EscalateAtDeadline(long now, IEnumerable<ProcessCheckpoint> running)
+    {
+        if (now < State.PhaseDeadlineMs)
+        {
+            return;
+        }
+
+        if (!State.Escalated)
+        {
+            foreach (var process in running)
+            {
+                Signal(process.Current!.Pid, NativeMethods.SigKill);
+            }
+
+            State.Escalated = true;
+            _dirty = true;
+            return;
+        }
+
+        if (now >= State.PhaseDeadlineMs + KillSurvivalMs)
+        {
+            foreach (var process in running.ToList())
+            {
+                ExecutorLog.GroupSurvivedKill(_context.Logger, TaskId, process.Current!.Pid, (int)(KillSurvivalMs / 1000));
+                process.Current = null;
+                process.Status = ProcessStatus.Killed;
+                _dirty = true;
+            }
+        }
+    }
+
+    /// <summary>Decides the outcome and stops whatever regular process still runs; finalizers follow once they are gone.</summary>
+    private void BeginStop(AgentTaskState outcome, string message, TimeSpan gracePeriod, long now)
+    {
+        StopHealthChecks();
+        State.Outcome = outcome;
+        State.OutcomeMessage = message;
+        State.Phase = TaskPhase.Stopping;
+        State.Escalated = false;
+        State.PhaseDeadlineMs = now + (long)Math.Max(0, gracePeriod.TotalMilliseconds);
+        foreach (var process in Regular())
+        {
+            if (process.Current is { } run)
+            {
+                Signal(run.Pid, NativeMethods.SigTerm);
+            }
+        }
+
+        SkipWaiting(Regular());
+        _dirty = true;
+    }
+
+    private void SkipWaiting(IEnumerable<ProcessCheckpoint> processes)
+    {
+        foreach (var process in processes.Where(p => p.Status == ProcessStatus.Waiting))
+        {
+            process.Status = process.Runs == 0 ? ProcessStatus.Skipped : ProcessStatus.Killed;
+            _dirty = true;
+        }
+    }
+
+    /// <summary>Starts every waiting process of the kind whose order predecessors all succeeded and whose min_duration has passed.</summary>
+    private void StartReady(bool final, long now)
+    {
+        foreach (var process in State.Processes)
+        {
+            var spec = _specs[process.Name];
+            if (spec.Final != final || process.Status != ProcessStatus.Waiting)
+            {
+                continue;
+            }
+
+            var predecessors = _predecessors[process.Name].Select(name => State.Processes.First(p => p.Name == name)).ToList();
+            if (final && predecessors.Any(p => p.Status is ProcessStatus.Failed or ProcessStatus.Killed or ProcessStatus.Skipped))
+            {
+                process.Status = ProcessStatus.Skipped;
+                _dirty = true;
+                continue;
+            }
+
+            if (!predecessors.All(p => p.Status == ProcessStatus.Succeeded)
+                || (process.Runs > 0 && now < process.LastStartedAtMs + (Math.Max(0, spec.MinDurationSecs) * 1000L)))
+            {
+                continue;
+            }
+
+            StartRun(process, spec, now);
+        }
+    }
+
+    private void StartRun(ProcessCheckpoint process, ProcessSpec spec, long now)
+    {
+        var run = process.Runs;
+        var runDir = RunDirectory(process.Name, run);
+        process.Runs = run + 1;
+        process.LastStartedAtMs = now;
+        _dirty = true;
+        try
+        {
+            var started = _context.Launcher.Start(Sandbox, runDir, _commands[process.Name], _environment);
+            process.Current = new ProcessRun(run, started.Pid, started.StartTime, now);
+            process.Status = ProcessStatus.Running;
+            _handles[process.Name] = started.Process;
+            ExecutorLog.ProcessStarted(_context.Logger, TaskId, process.Name, run, started.Pid);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            ExecutorLog.ProcessEnded(_context.Logger, TaskId, process.Name, run, $"could not be started: {e.Message}");
+            RecordFailure(process, spec, $"could not be started: {e.Message}", reason: null);
+        }
+    }
+
+    /// <summary>Finds runs that ended (the wrapper is gone) and judges them by the exit status they recorded.</summary>
+    private void Reap()
+    {
+        foreach (var process in State.Processes)
+        {
+            if (process.Current is not { } run || ProcFs.IsAlive(run.Pid, run.StartTime))
+            {
+                continue;
+            }
+
+            // Liveness first, then the exit file: the wrapper writes the file before it exits.
+            var exitStatus = ProcessLauncher.ReadExitStatus(RunDirectory(process.Name, run.Run));
+            KillLeftovers(run.Pid);
+            if (_handles.Remove(process.Name, out var handle))
+            {
+                handle.Dispose();
+            }
+
+            process.Current = null;
+            process.LastExitStatus = exitStatus ?? process.LastExitStatus;
+            _dirty = true;
+            OnRunEnded(process, run, exitStatus);
+        }
+    }
+
+    private void OnRunEnded(ProcessCheckpoint process, ProcessRun run, int? exitStatus)
+    {
+        var spec = _specs[process.Name];
+        var ended = exitStatus is int status ? $"exit status {status}" : "no exit status recorded (killed by a signal?)";
+        ExecutorLog.ProcessEnded(_context.Logger, TaskId, process.Name, run.Run, ended);
+        if (State.Phase == TaskPhase.Stopping || (State.Phase == TaskPhase.Finalizing && (!spec.Final || State.Escalated)))
+        {
+            process.Status = exitStatus == 0 && !spec.Daemon ? ProcessStatus.Succeeded : ProcessStatus.Killed;
+            return;
+        }
+
+        if (spec.Final)
+        {
+            process.Status = exitStatus == 0 ? ProcessStatus.Succeeded : ProcessStatus.Failed;
+            return;
+        }
+
+        if (exitStatus == 0)
+        {
+            process.Status = spec.Daemon ? ProcessStatus.Waiting : ProcessStatus.Succeeded;
+            return;
+        }
+
+        var stderr = HealthChecker.LastLine(ReadTail(Path.Combine(RunDirectory(process.Name, run.Run), ProcessLauncher.StderrFile)));
+        RecordFailure(process, spec, ended, stderr);
+    }
+
+    /// <summary>Counts a failed run; the process fails (and with it the task) once it failed max_failures times (0: never).</summary>
+    /// <param name="ended">How the run ended (exit status 127).</param>
+    /// <param name="reason">The last line the run wrote to stderr, which usually says why.</param>
+    private void RecordFailure(ProcessCheckpoint process, ProcessSpec spec, string ended, string? reason)
+    {
+        process.Failures++;
+        process.Current = null;
+        _dirty = true;
+        if (spec.MaxFailures > 0 && process.Failures >= spec.MaxFailures)
+        {
+            process.Status = ProcessStatus.Failed;
+            var attempts = process.Runs == 1 ? "1 attempt" : $"{process.Runs} attempts";
+            _pendingFailure ??= $"Process '{process.Name}' failed ({ended} after {attempts}){(reason is null ? "" : ": " + reason)}";
+        }
+        else
+        {
+            process.Status = ProcessStatus.Waiting;
+        }
+    }
+
+    private void MaybeReportRunning()
+    {
+        if (State.State != AgentTaskState.Starting)
+        {
+            return;
+        }
+
+        var initial = Regular().Where(p => _predecessors[p.Name].Count == 0);
+        if (!initial.All(p => p.Runs > 0))
+        {
+            return;
+        }
+
+        if (State.Launch.HealthCheck is null)
+        {
+            Transition(AgentTaskState.Running, "All initial processes started");
+        }
+        else if (_health is { Healthy: true } health)
+        {
+            Transition(AgentTaskState.Running, $"Healthy: {health.LastDetail}");
+        }
+    }
+
+    private void RotateLogs()
+    {
+        foreach (var process in State.Processes)
+        {
+            if (process.Current is not { } run)
+            {
+                continue;
+            }
+
+            var logger = LoggerSpec.Over(_specs[process.Name].Logger, LoggerSpec.Over(State.Launch.DefaultLogger, _context.Options.DefaultLogger));
+            try
+            {
+                var rotated = LogRotation.RotateIfNeeded(RunDirectory(process.Name, run.Run), logger, _context.Options.RotateBytesPerMb);
+                if (rotated > 0)
+                {
+                    ExecutorLog.LogsRotated(_context.Logger, TaskId, process.Name, run.Run, rotated);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                ExecutorLog.TickFailed(_context.Logger, e, TaskId, $"rotating the logs of '{process.Name}': {e.Message}");
+            }
+        }
+    }
+
+    private void Transition(AgentTaskState state, string message)
+    {
+        State.History.Add(new TaskTransition(state, Now, message));
+        _dirty = true;
+    }
+
+    /// <summary>Writes the checkpoint if anything changed; only then do new transitions become part of <see cref="Report"/>.</summary>
+    private bool Flush()
+    {
+        if (!_dirty)
+        {
+            return false;
+        }
+
+        if (_persistent)
+        {
+            try
+            {
+                Directory.CreateDirectory(_context.Store.Directory);
+                _context.Store.Write(State);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                ExecutorLog.CheckpointFailed(_context.Logger, e, TaskId, e.Message);
+                return false;
+            }
+        }
+
+        _dirty = false;
+        if (State.History.Count == _durableHistory)
+        {
+            return false;
+        }
+
+        foreach (var transition in State.History.Skip(_durableHistory))
+        {
+            ExecutorLog.Transition(_context.Logger, TaskId, transition.State.ToString().ToUpperInvariant(), transition.Message);
+        }
+
+        _durableHistory = State.History.Count;
+        return true;
+    }
+
+    private void Signal(int pgid, int signal)
+    {
+        try
+        {
+            NativeMethods.SignalGroup(pgid, signal);
+        }
+        catch (Exception e) when (e is IOException or ArgumentOutOfRangeException)
+        {
+            ExecutorLog.SignalFailed(_context.Logger, TaskId, pgid, e.Message);
+        }
+    }
+
+    /// <summary>A run is over once its wrapper is: whatever it left running in its group goes too.</summary>
+    private void KillLeftovers(int pgid)
+    {
+        if (pgid > 1 && ProcFs.RunningGroupMembers(pgid).Count > 0)
+        {
+            Signal(pgid, NativeMethods.SigKill);
+        }
+    }
+
+    private IEnumerable<ProcessCheckpoint> Regular() => State.Processes.Where(p => !_specs[p.Name].Final);
+
+    private IEnumerable<ProcessCheckpoint> Final() => State.Processes.Where(p => _specs[p.Name].Final);
+
+    private string RunDirectory(string process, int run) =>
+        Path.Combine(Sandbox, ".logs", process, run.ToString(CultureInfo.InvariantCulture));
+
+    private static string ReadTail(string path)
+    {
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            var length = Math.Min(stream.Length, 8192);
+            stream.Seek(-length, SeekOrigin.End);
+            var buffer = new byte[length];
+            stream.ReadExactly(buffer);
+            return System.Text.Encoding.UTF8.GetString(buffer);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return "";
+        }
+    }
+}

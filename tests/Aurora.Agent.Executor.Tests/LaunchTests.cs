@@ -1,0 +1,174 @@
+using System.Text.Json;
+using static Aurora.Agent.Executor.Tests.ExecutorHarness;
+
+namespace Aurora.Agent.Executor.Tests;
+
+public sealed class LaunchTests : IAsyncLifetime
+{
+    private readonly ExecutorHarness _harness = new();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await _harness.DisposeAsync();
+
+    private static readonly ContainerSpec Docker = new(ContainerSpec.Docker, "busybox:1.36", [], new Dictionary<string, string>());
+
+    [Fact]
+    public async Task A_container_task_fails_at_once_when_no_engine_is_available()
+    {
+        var executor = _harness.Start();
+        executor.Launch(Launches.Task("t1", Launches.Process("hello", "echo hi > ran")) with { Container = Docker });
+
+        var report = await WaitForStateAsync(executor, "t1", AgentTaskState.Failed);
+
+        Assert.Equal("Task needs a docker container (image busybox:1.36) but no container engine is available on agent agent-host-1", report.Current.Message);
+        Assert.False(File.Exists(Path.Combine(executor.SandboxOf("t1")!, "ran")));
+    }
+
+    [Fact]
+    public async Task A_container_task_fails_clearly_even_with_an_engine_since_this_build_runs_none()
+    {
+        var executor = _harness.Start(options => options with { ContainerEngineAvailable = true });
+        executor.Launch(Launches.Task("t1", Launches.Process("hello", "echo hi")) with { Container = Docker });
+
+        var report = await WaitForStateAsync(executor, "t1", AgentTaskState.Failed);
+
+        Assert.Contains("cannot run containers yet", report.Current.Message);
+    }
+
+    [Fact]
+    public async Task A_relative_global_mount_fails_a_container_task_naming_it()
+    {
+        var executor = _harness.Start();
+        executor.Launch(Launches.Task("t1", Launches.Process("hello", "echo hi")) with
+        { Container = Docker, GlobalMounts = [new MountSpec("etc/ssl", "/etc/ssl", ReadOnly: true)] });
+
+        var report = await WaitForStateAsync(executor, "t1", AgentTaskState.Failed);
+
+        Assert.Equal("Mount 'etc/ssl:/etc/ssl' must name absolute paths on both sides", report.Current.Message);
+        Assert.Equal("etc/ssl", _harness.ReadCheckpoint("t1").RootElement.GetProperty("launch").GetProperty("globalMounts")[0].GetProperty("hostPath").GetString());
+    }
+
+    [Theory]
+    [InlineData("dup", "Two processes are named 'a'")]
+    [InlineData("cycle", "The order constraints form a cycle through 'a', 'b'")]
+    [InlineData("unknown-order", "An order constraint names process 'zzz', which the task does not have")]
+    [InlineData("final-first", "Regular process 'a' is ordered after final process 'f'; final processes run last")]
+    [InlineData("bad-name", "Process name 'a/b' cannot name a log directory (use letters, digits, '.', '_', '-')")]
+    [InlineData("bad-logger", "Process 'a' has logger mode 'verbose'; expected 'standard' or 'rotate'")]
+    public async Task An_unrunnable_launch_fails_with_the_reason(string kind, string message)
+    {
+        var a = Launches.Process("a", "echo a");
+        var b = Launches.Process("b", "echo b");
+        var launch = kind switch
+        {
+            "dup" => Launches.Task("t1", a, a),
+            "cycle" => Launches.Task("t1", a, b) with { ProcessOrder = [["a", "b"], ["b", "a"]] },
+            "unknown-order" => Launches.Task("t1", a) with { ProcessOrder = [["a", "zzz"]] },
+            "final-first" => Launches.Task("t1", a, Launches.Process("f", "true") with { Final = true }) with { ProcessOrder = [["f", "a"]] },
+            "bad-name" => Launches.Task("t1", Launches.Process("a/b", "true")),
+            _ => Launches.Task("t1", a with { Logger = new LoggerSpec("verbose", 1, 1) }),
+        };
+        var executor = _harness.Start();
+        executor.Launch(launch);
+
+        var report = await WaitForStateAsync(executor, "t1", AgentTaskState.Failed);
+
+        Assert.Equal(message, report.Current.Message);
+    }
+
+    [Fact]
+    public async Task A_task_id_that_cannot_name_a_directory_fails_without_touching_the_disk()
+    {
+        var executor = _harness.Start();
+        executor.Launch(Launches.Task("../escape", Launches.Process("a", "echo a")));
+
+        var report = await WaitForStateAsync(executor, "../escape", AgentTaskState.Failed);
+
+        Assert.StartsWith("Task id '../escape' cannot name a sandbox directory", report.Current.Message);
+        Assert.Null(executor.SandboxOf("../escape"));
+        Assert.Empty(Directory.GetFiles(Path.Combine(_harness.WorkDir, "checkpoints")));
+    }
+
+    [Fact]
+    public async Task Launching_a_held_task_again_changes_nothing_and_unknown_ids_are_ignored()
+    {
+        var executor = _harness.Start();
+        var launch = Launches.Task("t1", Launches.Process("a", "echo run >> runs"));
+        executor.Launch(launch);
+        await WaitForStateAsync(executor, "t1", AgentTaskState.Finished);
+
+        executor.Launch(launch);
+        executor.Kill("nope", "x", TimeSpan.Zero);
+        executor.Kill("t1", "x", TimeSpan.Zero);
+        executor.Forget("nope");
+
+        Assert.Equal(AgentTaskState.Finished, Assert.Single(executor.Inventory()).Current.State);
+        Assert.Single(File.ReadAllLines(Path.Combine(executor.SandboxOf("t1")!, "runs")));
+        Assert.Null(executor.SandboxOf("nope"));
+    }
+
+    [Fact]
+    public async Task A_forgotten_tasks_sandbox_stays_browsable_while_it_is_on_disk()
+    {
+        var executor = _harness.Start();
+        executor.Launch(Launches.Task("t1", Launches.Process("a", "echo done > out")));
+        await WaitForStateAsync(executor, "t1", AgentTaskState.Finished);
+        var sandbox = executor.SandboxOf("t1")!;
+
+        executor.Forget("t1");
+
+        Assert.Empty(executor.Inventory());
+        Assert.Equal(sandbox, executor.SandboxOf("t1"));
+        Directory.Delete(Path.GetDirectoryName(sandbox)!, recursive: true);
+        Assert.Null(executor.SandboxOf("t1"));
+    }
+
+    [Fact]
+    public async Task A_running_task_is_not_forgotten()
+    {
+        var executor = _harness.Start();
+        executor.Launch(Launches.Task("t1", Launches.Process("a", "exec sleep 1000")));
+        await WaitForStateAsync(executor, "t1", AgentTaskState.Running);
+
+        executor.Forget("t1");
+
+        Assert.Single(executor.Inventory());
+        await executor.KillAllAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(AgentTaskState.Killed, Assert.Single(executor.Inventory()).Current.State);
+    }
+
+    [Fact]
+    public async Task Every_reported_state_is_in_the_checkpoint_before_Changed_fires()
+    {
+        var executor = _harness.Start();
+        var violations = new List<string>();
+        var seen = new List<AgentTaskState>();
+        executor.Changed += () =>
+        {
+            foreach (var report in executor.Inventory())
+            {
+                using var checkpoint = JsonDocument.Parse(File.ReadAllText(_harness.CheckpointPath(report.TaskId)));
+                var durable = checkpoint.RootElement.GetProperty("history").GetArrayLength();
+                lock (seen)
+                {
+                    seen.Add(report.Current.State);
+                    if (durable < report.History.Count)
+                    {
+                        violations.Add($"{report.Current.State}: checkpoint has {durable} transitions, the report {report.History.Count}");
+                    }
+                }
+            }
+        };
+
+        executor.Launch(Launches.Task("t1", Launches.Process("a", "echo a")));
+        await WaitForStateAsync(executor, "t1", AgentTaskState.Finished);
+        await WaitUntilAsync(() => { lock (seen) { return seen.Contains(AgentTaskState.Finished); } }, "Changed to report FINISHED");
+
+        lock (seen)
+        {
+            Assert.Empty(violations);
+            Assert.Contains(AgentTaskState.Starting, seen);
+        }
+    }
+}
