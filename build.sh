@@ -11,6 +11,7 @@ executables=(
   src/Scheduler/Server/Aurora.Scheduler.Server.csproj
   src/Client/Aurora/Aurora.Cli.csproj
   src/Client/Admin/Aurora.Admin.csproj
+  src/Agent/Host/Aurora.Agent.Host.csproj
 )
 
 version=$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props | head -n 1)

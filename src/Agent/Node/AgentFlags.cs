@@ -1,0 +1,161 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using Aurora.Agent.Protocol;
+using Aurora.CommandLine;
+
+namespace Aurora.Agent.Node;
+
+/// <summary>
+/// Every flag <c>aurora-agent</c> accepts, with Mesos agent names where Mesos has one. Parsing
+/// validates every value and fills in what the machine says for the rest; any mistake is one
+/// <see cref="UsageException"/> naming the flag.
+/// </summary>
+public static class AgentFlags
+{
+    public const string DefaultScheduler = "http://127.0.0.1:8081";
+    public const int DefaultHttpPort = 5051;
+    public const string DefaultDockerSocket = "/var/run/docker.sock";
+
+    public static readonly IReadOnlyList<FlagSpec> All =
+    [
+        new("scheduler", "Scheduler to heartbeat to; a replica that does not lead redirects to the leader.", "URL", DefaultScheduler),
+        new("zk_endpoints", "ZooKeeper ensemble host:port,... to find the leading scheduler (not in this build yet; use -scheduler).", "HOSTS", string.Empty),
+        new("serverset_path", "ZooKeeper path where the leading scheduler publishes its endpoint (with -zk_endpoints; not in this build yet).", "PATH", string.Empty),
+        new("work_dir", "Directory for the agent id, task checkpoints and sandboxes; created if missing. Required.", "DIR", null),
+        new("hostname", "Host name the agent registers with (default: this machine's host name).", "NAME", null),
+        new("ip", "Address the sandbox HTTP server binds; 0.0.0.0 (every interface) advertises sandbox URLs by -hostname, as a Mesos agent does.", "ADDRESS", "0.0.0.0"),
+        new("http_port", "Port of the sandbox HTTP server; 0 picks a free port.", "PORT", DefaultHttpPort.ToString(CultureInfo.InvariantCulture)),
+        new("attributes", "Host attributes name:value;... (a name may repeat for several values); host:<hostname> is added unless given.", "ATTRS", string.Empty),
+        new("resources", "Resources offered, cpus:N;mem:MB;disk:MB;gpus:N;ports:[A-B,...]. Missing ones are detected: cpus = processors, mem = RAM - min(1GB, half), disk = free space of -work_dir - min(5GB, half), ports [31000-32000], gpus 0.", "RESOURCES", string.Empty),
+        new("revocable_resources", "Revocable resources offered on top, for revocable-tier tasks only: cpus:N;mem:MB;disk:MB;gpus:N (no ports).", "RESOURCES", string.Empty),
+        new("max_log_size", "Size at which a process's stdout/stderr is rotated, unless the task or the scheduler says otherwise (a bare number is MB).", "SIZE", "100MB"),
+        new("max_log_backups", "Rotated stdout/stderr files kept per process, unless the task or the scheduler says otherwise.", "N", "10"),
+        new("heartbeat_wait", "How long the scheduler may hold a heartbeat when the agent has nothing new (at most 30secs).", "DURATION", "10secs"),
+        new("docker_socket", "Docker's socket; Docker tasks are accepted when it exists and docker is on PATH.", "PATH", DefaultDockerSocket),
+    ];
+
+    private static readonly Flags Parser = new(All);
+
+    public static string Usage()
+    {
+        var output = new StringBuilder("Usage: aurora-agent -work_dir=DIR [-flag=value ...]   (also --flag=value or --flag value)\n\nFlags:\n");
+        Flags.WriteUsage(output, All, "  ");
+        return output.ToString();
+    }
+
+    /// <summary>Parses and validates the command line; creates -work_dir when it is missing.</summary>
+    /// <param name="machine">Where defaults come from; this machine when null.</param>
+    public static AgentOptions Parse(IReadOnlyList<string> args, IMachine? machine = null)
+    {
+        machine ??= LocalMachine.Instance;
+        var parsed = Parser.Parse(args, "aurora-agent");
+        if (parsed.Positionals.Count > 0)
+        {
+            throw new UsageException($"unexpected argument '{parsed.Positionals[0]}': aurora-agent takes only flags (-help lists them)");
+        }
+
+        string Value(string name) => parsed.GetString(name) ?? All.First(f => f.Name == name).Default ?? string.Empty;
+
+        foreach (var zookeeper in new[] { "zk_endpoints", "serverset_path" })
+        {
+            if (Value(zookeeper) is { Length: > 0 } given)
+            {
+                throw new UsageException($"-{zookeeper}={given}: ZooKeeper discovery is not in this build yet; use -scheduler=URL");
+            }
+        }
+
+        var scheduler = Value("scheduler");
+        if (!Uri.TryCreate(scheduler, UriKind.Absolute, out var schedulerUri) || schedulerUri.Scheme is not ("http" or "https") || schedulerUri.Host.Length == 0)
+        {
+            throw new UsageException($"-scheduler={scheduler}: must be an http:// or https:// URL, e.g. {DefaultScheduler}");
+        }
+
+        var hostname = parsed.GetString("hostname") ?? machine.HostName;
+        if (string.IsNullOrWhiteSpace(hostname) || hostname.Any(char.IsWhiteSpace))
+        {
+            throw new UsageException($"-hostname={hostname}: must be a host name without whitespace");
+        }
+
+        var ipText = Value("ip");
+        if (!IPAddress.TryParse(ipText, out var ip))
+        {
+            throw new UsageException($"-ip={ipText}: not an IP address");
+        }
+
+        var port = Integer(Value("http_port"), "http_port", 0, 65535);
+        var attributes = AttributeText.WithHost(AttributeText.Parse(Value("attributes"), "attributes"), hostname);
+        var givenResources = ResourceText.Parse(Value("resources"), "resources");
+        var revocable = parsed.GetString("revocable_resources") is { } revocableText
+            ? ResourceText.Parse(revocableText, "revocable_resources", allowPorts: false).Complete(new ResourceSet(0, 0, 0, []))
+            : null;
+
+        var logSizeText = Value("max_log_size");
+        if (!Amounts.TryParseBytes(logSizeText, 1L << 20, out var logSize) || logSize < 1L << 20 || logSize % (1L << 20) != 0)
+        {
+            throw new UsageException($"-max_log_size={logSizeText}: must be a whole number of MB, at least 1MB (e.g. 100MB, 1GB)");
+        }
+
+        var backups = Integer(Value("max_log_backups"), "max_log_backups", 1, 10_000);
+        var waitText = Value("heartbeat_wait");
+        if (!Amounts.TryParseDuration(waitText, TimeSpan.FromSeconds(1), out var wait) || wait <= TimeSpan.Zero || wait > TimeSpan.FromMilliseconds(AgentApi.MaxWaitMs))
+        {
+            throw new UsageException($"-heartbeat_wait={waitText}: must be a duration above 0 and at most 30secs (the longest a scheduler holds a heartbeat), e.g. 10secs");
+        }
+
+        var dockerSocket = Value("docker_socket");
+
+        // Last, so that a mistake in any other flag leaves the file system alone.
+        var workDir = CreateWorkDir(parsed.GetString("work_dir") ?? throw new UsageException("missing required flag -work_dir: where the agent keeps its id, checkpoints and sandboxes"));
+        var resources = DetectMissing(givenResources, machine, workDir);
+        return new AgentOptions
+        {
+            Scheduler = schedulerUri,
+            WorkDir = workDir,
+            Hostname = hostname,
+            Ip = ip,
+            HttpPort = port,
+            Attributes = attributes,
+            Resources = resources,
+            RevocableResources = revocable,
+            DefaultLogger = new LoggerSpec(LoggerSpec.Rotate, logSize >> 20, backups),
+            HeartbeatWait = wait,
+            ContainerEngine = machine.IsOnPath("docker") && machine.Exists(dockerSocket),
+        };
+    }
+
+    private static string CreateWorkDir(string text)
+    {
+        try
+        {
+            var path = Path.GetFullPath(text);
+            Directory.CreateDirectory(path);
+            return path;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new UsageException($"-work_dir={text}: cannot create it: {e.Message}");
+        }
+    }
+
+    private static ResourceSet DetectMissing(ResourceAmounts given, IMachine machine, string workDir)
+    {
+        var (cpus, ramMb, diskMb) = ResourceDefaults.Detect(machine, workDir);
+        if (given.RamMb is null && ramMb is not > 0)
+        {
+            throw new UsageException("-resources: cannot detect this machine's memory; give it as mem:MB");
+        }
+
+        if (given.DiskMb is null && diskMb is not > 0)
+        {
+            throw new UsageException($"-resources: cannot detect the free disk space of {workDir}; give it as disk:MB");
+        }
+
+        return given.Complete(new ResourceSet(Math.Max(1, cpus), ramMb ?? 0, diskMb ?? 0, ResourceDefaults.Ports));
+    }
+
+    private static int Integer(string text, string name, int min, int max) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && number >= min && number <= max
+            ? number
+            : throw new UsageException($"-{name}={text}: must be a whole number from {min} to {max}");
+}

@@ -1,0 +1,179 @@
+using System.Net;
+using Aurora.Agent.Executor;
+using Aurora.Agent.Protocol;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Aurora.Agent.Node;
+
+/// <summary>
+/// A running agent: the executor with the tasks it recovered, the sandbox HTTP server and the
+/// heartbeat loop. Hosted by <c>aurora-agent</c>, and in-process by the scheduler's -dev mode and tests.
+/// </summary>
+/// <remarks>
+/// <see cref="StartAsync"/> recovers the executor's tasks first (so the first heartbeat carries the
+/// whole inventory), then serves HTTP, then heartbeats. <see cref="StopAsync"/> leaves tasks running,
+/// as a Mesos agent does, for the next start to reattach; the first stop wins, later calls wait for it.
+/// </remarks>
+public sealed class AgentNode : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly HttpClient _http;
+    private readonly ILogger _logger;
+    private readonly Lock _stopLock = new();
+    private HeartbeatLoop? _heartbeats;
+    private Task? _stopped;
+
+    private AgentNode(AgentOptions options, string agentId, ITaskExecutor executor, WebApplication app, HttpClient http, ILogger logger)
+    {
+        Options = options;
+        AgentId = agentId;
+        Executor = executor;
+        _app = app;
+        _http = http;
+        _logger = logger;
+    }
+
+    public AgentOptions Options { get; }
+
+    /// <summary>Kept in <c>{work_dir}/meta/agent_id</c>; the same across restarts.</summary>
+    public string AgentId { get; }
+
+    /// <summary>Where the sandbox HTTP server actually listens, e.g. <c>http://127.0.0.1:5051/</c> (the bound port when -http_port=0).</summary>
+    public Uri SandboxUri { get; private set; } = new("http://127.0.0.1/");
+
+    public ITaskExecutor Executor { get; }
+
+    /// <summary>Heartbeats the scheduler has answered so far.</summary>
+    public long HeartbeatsAnswered => _heartbeats?.Answers ?? 0;
+
+    /// <param name="executorFactory">Builds the executor; the real <see cref="TaskExecutor"/> when null.</param>
+    /// <exception cref="IOException">The work dir or the HTTP port cannot be used.</exception>
+    public static async Task<AgentNode> StartAsync(AgentOptions options, ILoggerFactory loggers, Func<ExecutorOptions, ITaskExecutor>? executorFactory = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(loggers);
+        var logger = loggers.CreateLogger("Aurora.Agent");
+        Directory.CreateDirectory(options.WorkDir);
+        var agentId = AgentIdentity.LoadOrCreate(options.WorkDir, options.Hostname);
+        var executorOptions = new ExecutorOptions(options.WorkDir, options.Hostname, agentId)
+        {
+            DefaultLogger = options.DefaultLogger,
+            ContainerEngineAvailable = options.ContainerEngine,
+            PollInterval = options.ExecutorPollInterval,
+        };
+        var executor = (executorFactory ?? (o => DefaultExecutor.Create(o, loggers)))(executorOptions);
+        WebApplication? app = null;
+        HttpClient? http = null;
+        try
+        {
+            var recovered = executor.Recover();
+            NodeMessages.Recovered(logger, recovered.Count, recovered.Count(t => !AgentTaskStates.IsTerminal(t.Current.State)));
+            ct.ThrowIfCancellationRequested();
+
+            app = BuildHttp(options, loggers);
+            http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(1) })
+            {
+                Timeout = Timeout.InfiniteTimeSpan,
+            };
+            var node = new AgentNode(options, agentId, executor, app, http, logger);
+            SandboxServer.Map(app, node.State, executor);
+            await app.StartAsync(ct).ConfigureAwait(false);
+            node.SandboxUri = PublicUri(app, options);
+
+            node._heartbeats = new HeartbeatLoop(options, agentId, node.SandboxUri, executor, http, loggers.CreateLogger("Aurora.Agent.Heartbeat"), TimeProvider.System);
+            node._heartbeats.Start();
+            NodeMessages.Started(logger, agentId, options.Hostname, node.SandboxUri, options.Scheduler);
+            return node;
+        }
+        catch
+        {
+            http?.Dispose();
+            if (app is not null)
+            {
+                await app.DisposeAsync().ConfigureAwait(false);
+            }
+
+            await executor.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Stops heartbeating and serving; the tasks keep running for the next start to reattach.</summary>
+    public Task StopAsync() => Stop(killGrace: null);
+
+    /// <summary>Kills every task (SIGTERM, SIGKILL after <paramref name="grace"/>), waits for them, then stops (dev clusters and tests).</summary>
+    public Task StopAndKillTasksAsync(TimeSpan grace) => Stop(grace);
+
+    public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
+
+    private Task Stop(TimeSpan? killGrace)
+    {
+        lock (_stopLock)
+        {
+            return _stopped ??= StopOnceAsync(killGrace);
+        }
+    }
+
+    private async Task StopOnceAsync(TimeSpan? killGrace)
+    {
+        if (_heartbeats is not null)
+        {
+            await _heartbeats.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (killGrace is { } grace)
+        {
+            await Executor.KillAllAsync(grace).ConfigureAwait(false);
+        }
+
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+        _http.Dispose();
+        await Executor.DisposeAsync().ConfigureAwait(false);
+        NodeMessages.Stopped(_logger, AgentId, killGrace is null ? "; its tasks keep running" : " after killing its tasks");
+    }
+
+    private AgentStateView State()
+    {
+        var tasks = Executor.Inventory()
+            .Select(t => new TaskStateView(t.TaskId, t.Current.State, t.Current.Message, t.Current.TimestampMs, new Uri(SandboxUri, "tasks/" + Uri.EscapeDataString(t.TaskId)).ToString(), t.History))
+            .ToList();
+        return new AgentStateView(
+            AgentId,
+            Options.Hostname,
+            SandboxUri.ToString(),
+            Options.Scheduler.ToString(),
+            Options.Resources,
+            Options.RevocableResources,
+            Options.Attributes,
+            Options.ContainerEngine,
+            HeartbeatsAnswered,
+            tasks);
+    }
+
+    private static WebApplication BuildHttp(AgentOptions options, ILoggerFactory loggers)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(loggers);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Listen(options.Ip, options.HttpPort);
+        });
+        return builder.Build();
+    }
+
+    /// <summary>The bound address as others reach it: a wildcard bind is published under the host name.</summary>
+    private static Uri PublicUri(WebApplication app, AgentOptions options)
+    {
+        var bound = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        var host = options.Ip.Equals(IPAddress.Any) || options.Ip.Equals(IPAddress.IPv6Any) ? options.Hostname : bound.Host;
+        return new UriBuilder(bound.Scheme, host, bound.Port, "/").Uri;
+    }
+}

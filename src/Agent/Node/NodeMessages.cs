@@ -1,0 +1,55 @@
+using Microsoft.Extensions.Logging;
+
+namespace Aurora.Agent.Node;
+
+/// <summary>The agent's log messages, with stable event ids (4100-4149).</summary>
+internal static partial class NodeMessages
+{
+    [LoggerMessage(EventId = 4100, Level = LogLevel.Information,
+        Message = "Agent {AgentId} on {Hostname} serving sandboxes at {SandboxUri}; heartbeating to {Scheduler}")]
+    public static partial void Started(ILogger logger, string agentId, string hostname, Uri sandboxUri, Uri scheduler);
+
+    [LoggerMessage(EventId = 4101, Level = LogLevel.Information,
+        Message = "Recovered {Tasks} task(s) from the work dir ({Active} still active)")]
+    public static partial void Recovered(ILogger logger, int tasks, int active);
+
+    [LoggerMessage(EventId = 4102, Level = LogLevel.Information,
+        Message = "Registered with the scheduler at {Scheduler}")]
+    public static partial void Registered(ILogger logger, Uri scheduler);
+
+    [LoggerMessage(EventId = 4103, Level = LogLevel.Warning,
+        Message = "Cannot heartbeat to the scheduler: {Reason}. Retrying with backoff up to {MaxBackoff}; this is logged once per outage. Check that -scheduler points at a running scheduler")]
+    public static partial void OutageBegan(ILogger logger, string reason, TimeSpan maxBackoff);
+
+    [LoggerMessage(EventId = 4104, Level = LogLevel.Debug,
+        Message = "Heartbeat attempt {Attempt} failed: {Reason}")]
+    public static partial void AttemptFailed(ILogger logger, int attempt, string reason);
+
+    [LoggerMessage(EventId = 4105, Level = LogLevel.Information,
+        Message = "Heartbeats reach the scheduler at {Scheduler} again, after {Attempts} failed attempt(s)")]
+    public static partial void OutageEnded(ILogger logger, Uri scheduler, int attempts);
+
+    [LoggerMessage(EventId = 4106, Level = LogLevel.Information,
+        Message = "Launching task {TaskId} ({Role}/{Environment}/{Job}/{Instance})")]
+    public static partial void Launching(ILogger logger, string taskId, string role, string environment, string job, int instance);
+
+    [LoggerMessage(EventId = 4107, Level = LogLevel.Information,
+        Message = "Killing task {TaskId} (grace {GraceSecs}s): {Reason}")]
+    public static partial void Killing(ILogger logger, string taskId, int graceSecs, string reason);
+
+    [LoggerMessage(EventId = 4108, Level = LogLevel.Error,
+        Message = "The executor failed to {Action} task {TaskId}; the agent carries on")]
+    public static partial void ExecutorFailed(ILogger logger, Exception exception, string action, string taskId);
+
+    [LoggerMessage(EventId = 4109, Level = LogLevel.Information,
+        Message = "Following the scheduler's redirect to its leader at {Leader}")]
+    public static partial void Redirected(ILogger logger, Uri leader);
+
+    [LoggerMessage(EventId = 4110, Level = LogLevel.Information,
+        Message = "Agent {AgentId} stopped{Tasks}")]
+    public static partial void Stopped(ILogger logger, string agentId, string tasks);
+
+    [LoggerMessage(EventId = 4111, Level = LogLevel.Error,
+        Message = "{Method} {Path} failed")]
+    public static partial void RequestFailed(ILogger logger, Exception exception, string method, string path);
+}
