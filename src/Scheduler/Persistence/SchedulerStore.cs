@@ -36,6 +36,7 @@ public sealed class SchedulerStore : IDisposable
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private readonly ReaderWriterLockSlim _stateLock = new(LockRecursionPolicy.NoRecursion);
     private readonly ILogger _logger;
+    private TaskCompletionSource _changed = NewSignal();
     private ulong _appliedPosition;
     private ulong _lastMarkerPosition;
     private Exception? _failure;
@@ -62,6 +63,15 @@ public sealed class SchedulerStore : IDisposable
 
     /// <summary>The last log position folded into the state.</summary>
     public ulong AppliedPosition => Volatile.Read(ref _appliedPosition);
+
+    /// <summary>Completes once a transaction after <paramref name="position"/> has been applied (at once if one already was).</summary>
+    /// <remarks>How loops and long-polling agents wait for news without polling the state.</remarks>
+    public Task WaitForChangeAsync(ulong position, CancellationToken cancellationToken = default)
+    {
+        // Read the signal before the position: an apply in between completes this very signal.
+        var changed = Volatile.Read(ref _changed);
+        return AppliedPosition > position ? Task.CompletedTask : changed.Task.WaitAsync(cancellationToken);
+    }
 
     /// <summary>Opens the replica's log and rebuilds the state from its newest snapshot and the tail.</summary>
     /// <exception cref="ReplicaEmptyException">The replica is not initialized.</exception>
@@ -208,6 +218,8 @@ public sealed class SchedulerStore : IDisposable
     /// <summary>The state hash at the applied position (SHA-256 of the canonical snapshot encoding).</summary>
     public byte[] StateHash() => Read(state => state.StateHash());
 
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public void Dispose()
     {
         _log.Dispose();
@@ -222,6 +234,7 @@ public sealed class SchedulerStore : IDisposable
         {
             _state.Apply(info, transaction);
             Volatile.Write(ref _appliedPosition, info.Position);
+            Interlocked.Exchange(ref _changed, NewSignal()).TrySetResult();
         }
         catch (Exception e)
         {

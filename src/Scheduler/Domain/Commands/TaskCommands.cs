@@ -1,38 +1,37 @@
 using Aurora.Scheduler.Model;
+using Aurora.Scheduler.Placement;
 using Aurora.Scheduler.Protos;
 using Aurora.Scheduler.State;
-using Aurora.Scheduler.Validation;
 
 namespace Aurora.Scheduler.Commands;
 
-/// <summary>Placement: a PENDING task goes to an agent's host with concrete ports.</summary>
-public sealed record AssignTask(string TaskId, string AgentId, string Host, IReadOnlyList<AssignedPort> Ports) : SchedulerCommand
+/// <summary>
+/// Placement of one PENDING task on an agent's host with concrete ports. With the agent's
+/// <see cref="Offer"/>, it is checked exactly as <see cref="AssignTasks"/> checks each of its
+/// assignments (vetoes, resources, ports within the offer's ranges and free); without one, only
+/// what needs no offer: the vetoes and the named ports.
+/// </summary>
+public sealed record AssignTask(string TaskId, string AgentId, string Host, IReadOnlyList<AssignedPort> Ports, Offer? Offer = null) : SchedulerCommand
 {
     public override Decision Decide(SchedulerState state, CommandContext context)
     {
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(context);
         var task = RequireTask(state, TaskId);
-        if (task.Status != ScheduleStatus.Pending)
+        IReadOnlyList<Offer> offers = Offer is null ? [] : [Offer];
+        var offerProblem = PlacementChecker.ProblemWith(offers);
+        if (offerProblem is not null)
         {
-            throw CommandRejectedException.Invalid($"Task {TaskId} is {TaskStatuses.Name(task.Status)}; only PENDING tasks can be assigned.");
+            throw CommandRejectedException.Invalid(offerProblem);
         }
 
-        if (string.IsNullOrEmpty(Host) || string.IsNullOrEmpty(AgentId))
+        var checker = new PlacementChecker(state, offers, context.Settings);
+        var problem = Offer is null
+            ? checker.ProblemWithoutOffer(task, AgentId, Host, Ports, task.Status)
+            : checker.Problem(task, new Assignment(TaskId, AgentId, Host, Ports), task.Status);
+        if (problem is not null)
         {
-            throw CommandRejectedException.Invalid("An assignment needs an agent id and a host.");
-        }
-
-        var veto = PlacementFilter.Veto(state, task.Config, Host);
-        if (veto is not null)
-        {
-            throw CommandRejectedException.Invalid($"Task {TaskId} cannot run on {Host}: {veto}");
-        }
-
-        var requested = task.Config.Resources.NamedPorts;
-        if (Ports.Count != requested.Count || requested.Any(name => Ports.Count(p => p.Name == name) != 1))
-        {
-            throw CommandRejectedException.Invalid($"Task {TaskId} needs exactly the ports [{string.Join(", ", requested)}].");
+            throw CommandRejectedException.Invalid(problem);
         }
 
         var assigned = new TaskAssigned { TaskId = TaskId, AgentId = AgentId, Host = Host };

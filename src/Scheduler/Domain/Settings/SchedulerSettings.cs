@@ -60,4 +60,13 @@ public sealed record SchedulerSettings
 
     /// <summary><c>-max_sla_duration_secs</c>.</summary>
     public TimeSpan MaxSlaDuration { get; init; } = TimeSpan.FromHours(2);
+
+    /// <summary><c>-receive_revocable_resources</c>: revocable-tier tasks are placed only on the revocable capacity of offers, and only when this is set.</summary>
+    public bool ReceiveRevocableResources { get; init; }
+
+    /// <summary><c>-enable_preemptor</c>: pending tasks may preempt lower-ranked tasks to make room.</summary>
+    public bool EnablePreemptor { get; init; } = true;
+
+    /// <summary><c>-preemption_delay</c>: how long a task must have been PENDING before it may preempt.</summary>
+    public TimeSpan PreemptionDelay { get; init; } = TimeSpan.FromMinutes(3);
 }
