@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Aurora.Scheduler.Placement;
 using Aurora.Scheduler.Protos;
 using Aurora.Scheduler.Server.Tests.Support;
 
@@ -29,12 +30,12 @@ public sealed class ApiContractTests : IAsyncLifetime
         var (_, detail) = await _server.GetAsync("/api/jobs/www-data/prod/hello");
         var tasks = detail!["tasks"]!.AsArray();
         Assert.Equal([0, 1], tasks.Select(t => t!["instance"]!.GetValue<int>()));
-        Assert.All(tasks, t => Assert.Equal("no agents", t!["pendingReason"]!.GetValue<string>()));
+        Assert.All(tasks, t => Assert.Equal(Vetoes.NoAgents, t!["pendingReason"]!.GetValue<string>()));
         Assert.Equal(2, detail["config"]!["instanceCount"]!.GetValue<int>());
 
         var (_, pending) = await _server.GetAsync("/pendingtasks");
         var group = Assert.Single(pending!.AsArray())!;
-        Assert.Equal("no agents", group["reason"]!.GetValue<string>());
+        Assert.Equal(Vetoes.NoAgents, group["reason"]!.GetValue<string>());
         Assert.Equal(2, group["taskIds"]!.AsArray().Count);
     }
 

@@ -1,3 +1,4 @@
+using Aurora.Agent.Protocol;
 using Aurora.CommandLine;
 
 namespace Aurora.Scheduler.Server.Tests;
@@ -44,6 +45,19 @@ public sealed class FlagsTests
         Assert.Equal("/tmp/aurora-dev-flags/log", options.LogDirectory);
         Assert.Equal("/tmp/aurora-dev-flags/backups", options.BackupDirectory);
         Assert.Equal("127.0.0.1", options.BindAddress!.ToString());
+        Assert.Equal("/tmp/aurora-dev-flags/agent", options.DevAgentDirectory);
+        Assert.Null(ServerOptions.FromFlags(SchedulerFlags.Parse(["-dev", "-dev_agent=false"])).DevAgentDirectory);
+        Assert.Null(Options().DevAgentDirectory);
+    }
+
+    [Fact]
+    public void Thermos_executor_flags_set_the_logger_defaults_they_name_and_leave_the_rest_to_agents()
+    {
+        Assert.Null(Options().ThermosLoggerDefaults);
+        Assert.Equal(
+            new LoggerSpec("rotate", 100, 10),
+            Options("-thermos_executor_flags=--runner-logger-mode=rotate --runner-rotate-log-size-mb=100 --runner-rotate-log-backups=10").ThermosLoggerDefaults);
+        Assert.Equal(new LoggerSpec(string.Empty, 0, 5), Options("-thermos_executor_flags=--runner-rotate-log-backups=5").ThermosLoggerDefaults);
     }
 
     [Theory]
@@ -58,6 +72,10 @@ public sealed class FlagsTests
     [InlineData("-global_container_mounts=/a:/b:rx", "mode must be ro or rw")]
     [InlineData("-global_container_mounts=a:/b", "absolute")]
     [InlineData("-allowed_job_environments=(", "not a regular expression")]
+    [InlineData("-thermos_executor_flags=--runner-logger-mode=syslog", "--runner-logger-mode=syslog must be standard or rotate")]
+    [InlineData("-thermos_executor_flags=--runner-rotate-log-size-mb=0", "--runner-rotate-log-size-mb=0 must be a positive whole number of MB")]
+    [InlineData("-thermos_executor_flags=--checkpoint-root=/x", "--checkpoint-root is not understood")]
+    [InlineData("-dev_agent=maybe", "-dev_agent")]
     [InlineData("-log_backend=postgres", "not in this build")]
     [InlineData("-zk_endpoints=127.0.0.1:2181", "ZooKeeper")]
     [InlineData("-tier_config=/nonexistent/tiers.json", "/nonexistent/tiers.json")]

@@ -49,7 +49,7 @@ public sealed partial class ProcessTests
     {
         using var directory = new TempDirectory();
         var dev = directory.Sub("dev");
-        string[] args = ["-dev", $"-dev_dir={dev}", "-http_port=0"];
+        string[] args = ["-dev", $"-dev_dir={dev}", "-http_port=0", "-dev_agent=false"];
 
         using (var first = ChildProcess.Start(Dll, args))
         {
@@ -85,7 +85,7 @@ public sealed partial class ProcessTests
     public async Task Every_write_acknowledged_before_kill_9_is_there_after_a_restart()
     {
         using var directory = new TempDirectory();
-        string[] args = ["-dev", $"-dev_dir={directory.Sub("dev")}", "-http_port=0"];
+        string[] args = ["-dev", $"-dev_dir={directory.Sub("dev")}", "-http_port=0", "-dev_agent=false"];
         var acknowledged = new System.Collections.Concurrent.ConcurrentBag<string>();
         using (var victim = ChildProcess.Start(Dll, args))
         {

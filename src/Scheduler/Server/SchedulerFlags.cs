@@ -42,8 +42,16 @@ internal static class SchedulerFlags
         new("job_update_history_per_job_threshold", "Terminal updates kept per job.", "N", "10"),
         new("cron_timezone", "Time zone cron schedules are read in (an IANA name, e.g. Europe/Berlin).", "ZONE", "GMT"),
         new("log_backend", "Where the log lives: native (local disk). postgres arrives with the PostgreSQL backend.", "BACKEND", "native"),
-        new("dev", "Single-node cluster for trying things out: log, backups and (later) an agent under -dev_dir, initialised on first start.", null, "false"),
+        new("agent_timeout", "An agent not heard from for this long is gone: its tasks become LOST and are rescheduled.", "DURATION", "75secs"),
+        new("transient_task_state_timeout", "A task stuck in ASSIGNED or a kill-requested state for this long becomes LOST.", "DURATION", "5mins"),
+        new("preemption_delay", "How long a production task must be PENDING before preemptible tasks are preempted for it.", "DURATION", "3mins"),
+        new("enable_preemptor", "Preempt preemptible-tier tasks for production tasks that do not fit.", "BOOL", "true"),
+        new("min_required_instances_for_sla_check", "Jobs with fewer active instances are not held to SLA policies (drains, SLA-aware updates); their percentage and count policies are refused.", "N", "20"),
+        new("receive_revocable_resources", "Offer agents' revocable resources to revocable-tier tasks.", "BOOL", "false"),
+        new("thermos_executor_flags", "Cluster-wide Thermos logger defaults handed to agents with each task, e.g. --runner-logger-mode=rotate --runner-rotate-log-size-mb=100 --runner-rotate-log-backups=10.", "FLAGS", string.Empty),
+        new("dev", "Single-node cluster for trying things out: log, backups and an agent under -dev_dir, initialised on first start.", null, "false"),
         new("dev_dir", "Where -dev keeps its state.", "DIR", "./.aurora-dev"),
+        new("dev_agent", "With -dev, run an agent inside the scheduler (work dir DIR/agent) so that jobs run; false when real aurora-agent processes join.", "BOOL", "true"),
     ];
 
     private static readonly Flags Parser = new(All);
@@ -97,5 +105,10 @@ internal static class SchedulerFlags
             : throw new UsageException($"-{name}={text} must be a whole number from {min} to {max}");
     }
 
-    public static bool Switch(IReadOnlyDictionary<string, string?> values, string name) => values[name] == "true";
+    public static bool Switch(IReadOnlyDictionary<string, string?> values, string name) => values[name] switch
+    {
+        "true" => true,
+        "false" => false,
+        var other => throw new UsageException($"-{name}={other} must be true or false"),
+    };
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Aurora.Scheduler.Commands;
 using Aurora.Scheduler.Persistence;
+using Aurora.Scheduler.Server.Agents;
 using Aurora.Storage;
 using Aurora.Storage.Backups;
 using Aurora.Storage.IO;
@@ -58,6 +59,7 @@ internal sealed partial class SchedulerRuntime : IAsyncDisposable
         Backups = new BackupManager(BackupOptions());
         Recovery = new RecoveryArea(Backups);
         Metrics = new ServerMetrics(this, time);
+        Agents = new AgentServices(options, time);
     }
 
     public ServerOptions Options => _options;
@@ -71,6 +73,9 @@ internal sealed partial class SchedulerRuntime : IAsyncDisposable
     public RecoveryArea Recovery { get; }
 
     public ServerMetrics Metrics { get; }
+
+    /// <summary>The agents heard from, the status pump and placement's pending reasons.</summary>
+    public AgentServices Agents { get; }
 
     public StorageState State => _state;
 
@@ -226,7 +231,12 @@ internal sealed partial class SchedulerRuntime : IAsyncDisposable
         var backups = new BackupScheduler(Backups, store.Snapshots, BackupOptions());
         var cron = new CronTrigger(store, _time, _options.CronTimeZone);
         Metrics.Watch(snapshots, backups, cron);
-        _background.AddRange([snapshots, taskPruner, updatePruner, backups, cron]);
+        var cluster = new ClusterLoop(this, store, Agents, _options.TransientTaskStateTimeout);
+        Agents.Pump = new StatusPump(command => ExecuteAsync(command, AgentEndpoints.AgentPrincipal));
+
+        // Disposed in this order: the loop stops deciding before the pump stops writing.
+        _background.AddRange([cluster, Agents.Pump, snapshots, taskPruner, updatePruner, backups, cron]);
+        cluster.Start();
         cron.Start();
         snapshots.Start();
         taskPruner.Start();

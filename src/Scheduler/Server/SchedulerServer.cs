@@ -1,4 +1,6 @@
 using System.Net;
+using Aurora.Agent.Node;
+using Aurora.Scheduler.Server.Agents;
 using Aurora.Scheduler.Server.Http;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -11,9 +13,12 @@ namespace Aurora.Scheduler.Server;
 /// </summary>
 internal sealed class SchedulerServer : IAsyncDisposable
 {
+    private static readonly TimeSpan DevAgentKillGrace = TimeSpan.FromSeconds(5);
+
     private readonly WebApplication _app;
     private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _shutdown;
+    private AgentNode? _devAgent;
 
     private SchedulerServer(WebApplication app, SchedulerRuntime runtime)
     {
@@ -76,6 +81,7 @@ internal sealed class SchedulerServer : IAsyncDisposable
         OpsEndpoints.Map(app, api, quit: () => server.Stop(ExitCodes.Ok), abort: () => server.Stop(ExitCodes.Aborted));
         JobEndpoints.Map(app, api);
         AdminEndpoints.Map(app, api);
+        AgentEndpoints.Map(app, api, runtime.Agents);
 
         try
         {
@@ -85,6 +91,10 @@ internal sealed class SchedulerServer : IAsyncDisposable
             server.BaseUri = new Uri(address.Replace("://[::]", "://127.0.0.1", StringComparison.Ordinal).Replace("://0.0.0.0", "://127.0.0.1", StringComparison.Ordinal).TrimEnd('/') + "/");
             ServerMessages.Listening(loggerFactory.CreateLogger("Aurora.Scheduler"), options.ClusterName, address);
             runtime.Start();
+            if (options.DevAgentDirectory is { } agentDirectory)
+            {
+                server._devAgent = await StartDevAgentAsync(agentDirectory, server.BaseUri, loggerFactory).ConfigureAwait(false);
+            }
         }
         catch
         {
@@ -108,6 +118,12 @@ internal sealed class SchedulerServer : IAsyncDisposable
             {
                 try
                 {
+                    if (_devAgent is { } agent)
+                    {
+                        // The -dev agent lives in this process: its tasks end with it rather than outlive it.
+                        await agent.StopAndKillTasksAsync(DevAgentKillGrace).ConfigureAwait(false);
+                    }
+
                     await _app.StopAsync().ConfigureAwait(false);
                     await Runtime.DisposeAsync().ConfigureAwait(false);
                     await _app.DisposeAsync().ConfigureAwait(false);
@@ -118,6 +134,15 @@ internal sealed class SchedulerServer : IAsyncDisposable
                 }
             });
         }
+    }
+
+    /// <summary>The -dev agent: a real agent (sandboxes, processes, heartbeats over HTTP) hosted in this process.</summary>
+    private static async Task<AgentNode> StartDevAgentAsync(string workDirectory, Uri scheduler, ILoggerFactory loggers)
+    {
+        var options = AgentFlags.Parse([$"-work_dir={workDirectory}", $"-scheduler={scheduler}", "-http_port=0", "-ip=127.0.0.1"]);
+        var agent = await AgentNode.StartAsync(options, loggers).ConfigureAwait(false);
+        ServerMessages.DevAgentStarted(loggers.CreateLogger("Aurora.Scheduler"), agent.AgentId, agent.SandboxUri);
+        return agent;
     }
 
     private static void ConfigurePipeline(WebApplication app, ApiContext api)
@@ -176,7 +201,7 @@ internal sealed class SchedulerServer : IAsyncDisposable
     {
         var request = http.Request;
         if (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)
-            || !request.Path.StartsWithSegments("/api", StringComparison.Ordinal)
+            || !(request.Path.StartsWithSegments("/api", StringComparison.Ordinal) || request.Path.StartsWithSegments("/agent", StringComparison.Ordinal))
             || api.Leadership.IsLeader || api.Leadership.Leader is not { } leader
             || string.Equals(request.Headers["Bypass-Leader-Redirect"], "true", StringComparison.OrdinalIgnoreCase))
         {

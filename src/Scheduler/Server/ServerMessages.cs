@@ -49,4 +49,20 @@ internal static partial class ServerMessages
     [LoggerMessage(EventId = 3007, Level = LogLevel.Information,
         Message = "Recovery from backup {BackupId} committed by {Principal} at log position {Position}")]
     public static partial void RecoveryCommitted(ILogger logger, string backupId, string principal, ulong position);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Error,
+        Message = "A scheduling step failed; retrying on the next tick")]
+    public static partial void ClusterStepFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 3009, Level = LogLevel.Debug,
+        Message = "{Command} was refused: {Reason}")]
+    public static partial void ClusterCommandRejected(ILogger logger, string command, string reason);
+
+    [LoggerMessage(EventId = 3010, Level = LogLevel.Warning,
+        Message = "Agent {AgentId} on {Host} has not been heard from for {Timeout}; its tasks are LOST")]
+    public static partial void AgentLost(ILogger logger, string agentId, string host, TimeSpan timeout);
+
+    [LoggerMessage(EventId = 3011, Level = LogLevel.Information,
+        Message = "Started the -dev agent {AgentId}, sandboxes at {SandboxUri}")]
+    public static partial void DevAgentStarted(ILogger logger, string agentId, Uri sandboxUri);
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using Aurora.Scheduler.Model;
 using Aurora.Scheduler.Persistence;
 using Aurora.Scheduler.Protos;
+using Aurora.Scheduler.Server.Agents;
 using Aurora.Storage.Backups;
 
 namespace Aurora.Scheduler.Server;
@@ -119,6 +120,7 @@ internal sealed class ServerMetrics(SchedulerRuntime runtime, TimeProvider time)
         }
 
         AddBackups(n);
+        AddAgents(n, runtime.Agents);
         return n;
     }
 
@@ -162,6 +164,18 @@ internal sealed class ServerMetrics(SchedulerRuntime runtime, TimeProvider time)
             n["hosts_total"] = state.Hosts.Count;
             return 0;
         });
+    }
+
+    private static void AddAgents(SortedDictionary<string, double> n, AgentServices agents)
+    {
+        n["agents_present"] = agents.Registry.Present(agents.AgentTimeout).Count;
+        n["agents_lost_total"] = agents.Metrics.AgentsLost;
+        n["agent_heartbeats_total"] = agents.Metrics.Heartbeats;
+        n["task_launches_sent_total"] = agents.Metrics.LaunchesSent;
+        n["task_kills_sent_total"] = agents.Metrics.KillsSent;
+        n["tasks_placed_total"] = agents.Metrics.TasksPlaced;
+        n["placement_rounds_total"] = agents.Metrics.PlacementRounds;
+        n["preemptions_total"] = agents.Metrics.Preemptions;
     }
 
     private void AddBackups(SortedDictionary<string, double> n)

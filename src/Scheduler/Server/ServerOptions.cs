@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.RegularExpressions;
+using Aurora.Agent.Protocol;
 using Aurora.CommandLine;
 using Aurora.Scheduler.Server.Auth;
 using Aurora.Scheduler.Settings;
@@ -76,8 +77,18 @@ internal sealed record ServerOptions
 
     public required TimeZoneInfo CronTimeZone { get; init; }
 
+    public required TimeSpan AgentTimeout { get; init; }
+
+    public required TimeSpan TransientTaskStateTimeout { get; init; }
+
+    /// <summary>The logger defaults of <c>-thermos_executor_flags</c>; null leaves agents their own.</summary>
+    public required LoggerSpec? ThermosLoggerDefaults { get; init; }
+
     /// <summary>Set with <c>-dev</c>: the log directory may be initialised on first start.</summary>
     public string? DevDirectory { get; init; }
+
+    /// <summary>Where the agent that <c>-dev</c> runs in-process keeps its work; null when there is none.</summary>
+    public string? DevAgentDirectory { get; init; }
 
     /// <exception cref="UsageException">A flag is missing, malformed or contradicts another; the message names it.</exception>
     public static ServerOptions FromFlags(IReadOnlyDictionary<string, string?> flags)
@@ -140,7 +151,17 @@ internal sealed record ServerOptions
             HistoryMinRetentionThreshold = SchedulerFlags.Duration(flags, "history_min_retention_threshold"),
             JobUpdateHistoryPruningThreshold = SchedulerFlags.Duration(flags, "job_update_history_pruning_threshold"),
             JobUpdateHistoryPerJobThreshold = SchedulerFlags.Integer(flags, "job_update_history_per_job_threshold", 0, 1_000_000),
+            PreemptionDelay = SchedulerFlags.Duration(flags, "preemption_delay"),
+            EnablePreemptor = SchedulerFlags.Switch(flags, "enable_preemptor"),
+            ReceiveRevocableResources = SchedulerFlags.Switch(flags, "receive_revocable_resources"),
+            MinRequiredInstancesForSlaCheck = SchedulerFlags.Integer(flags, "min_required_instances_for_sla_check", 1, 1_000_000),
         };
+
+        var agentTimeout = SchedulerFlags.Duration(flags, "agent_timeout");
+        if (agentTimeout < TimeSpan.FromSeconds(1))
+        {
+            throw new UsageException($"-agent_timeout={flags["agent_timeout"]} must be at least 1secs");
+        }
 
         return new ServerOptions
         {
@@ -161,7 +182,11 @@ internal sealed record ServerOptions
             TaskHistoryPruningInterval = SchedulerFlags.Duration(flags, "task_history_pruning_interval"),
             JobUpdateHistoryPruningInterval = SchedulerFlags.Duration(flags, "job_update_history_pruning_interval"),
             CronTimeZone = CronZone(flags["cron_timezone"]!),
+            AgentTimeout = agentTimeout,
+            TransientTaskStateTimeout = SchedulerFlags.Duration(flags, "transient_task_state_timeout"),
+            ThermosLoggerDefaults = Agents.ThermosExecutorFlags.Parse(flags["thermos_executor_flags"] ?? string.Empty),
             DevDirectory = devDirectory,
+            DevAgentDirectory = SchedulerFlags.Switch(flags, "dev_agent") && devDirectory is not null ? Path.Combine(devDirectory, "agent") : null,
         };
     }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json.Nodes;
 using Aurora.Scheduler.Commands;
 using Aurora.Scheduler.Model;
@@ -96,12 +97,96 @@ internal static class AdminEndpoints
             app.MapPost($"/api/maintenance/{verb}", async (HttpContext http) =>
             {
                 var body = await ApiJson.ReadBodyAsync(http.Request, api.MaxBodyBytes);
-                var hosts = ApiJson.Strings(body, "hosts") ?? throw ApiException.Invalid("The request body needs \"hosts\", a list of host names.");
-                return await api.ExecuteAsync(http, Permissions.Admin(rpc), new ChangeHostMaintenance(hosts, mode), _ => api.Read(state => new JsonObject
-                {
-                    ["hosts"] = new JsonArray([.. hosts.Select(h => (JsonNode)Views.Maintenance(h, state))]),
-                }));
+                var hosts = RequireHosts(body);
+                return await api.ExecuteAsync(http, Permissions.Admin(rpc), new ChangeHostMaintenance(hosts, mode), _ => HostModes(api, hosts));
             });
+        }
+
+        app.MapPost("/api/maintenance/sla_drain", async (HttpContext http) =>
+        {
+            var body = await ApiJson.ReadBodyAsync(http.Request, api.MaxBodyBytes);
+            var hosts = RequireHosts(body);
+            var request = SlaDrainRequest(body);
+            return await api.ExecuteAsync(http, Permissions.Admin("slaDrainHosts"), new ChangeHostMaintenance(hosts, MaintenanceMode.Draining, request), _ => HostModes(api, hosts));
+        });
+    }
+
+    private static IReadOnlyList<string> RequireHosts(JsonObject body)
+    {
+        var hosts = ApiJson.Strings(body, "hosts") ?? throw ApiException.Invalid("The request body needs \"hosts\", a list of host names.");
+        return hosts.Count > 0 ? hosts : throw ApiException.Invalid("\"hosts\" must name at least one host.");
+    }
+
+    private static JsonObject HostModes(ApiContext api, IReadOnlyList<string> hosts) => api.Read(state => new JsonObject
+    {
+        ["hosts"] = new JsonArray([.. hosts.Select(h => (JsonNode)Views.Maintenance(h, state))]),
+    });
+
+    /// <summary>
+    /// slaDrainHosts' request: exactly one default policy and a timeout. Checked here, with the field
+    /// named, because the maintenance controller would otherwise act on a policy that can never hold
+    /// (or always holds) for as long as the timeout runs.
+    /// </summary>
+    private static HostMaintenanceRequest SlaDrainRequest(JsonObject body)
+    {
+        const string Field = "defaultSlaPolicy";
+        string[] kinds = ["percentage", "count", "coordinator"];
+        if (body[Field] is null)
+        {
+            throw ApiException.Invalid($"The request body needs \"{Field}\": {{\"percentage\": {{...}}}}, {{\"count\": {{...}}}} or {{\"coordinator\": {{...}}}}.");
+        }
+
+        if (body[Field] is not JsonObject given || kinds.Count(k => given[k] is not null) != 1)
+        {
+            throw ApiException.Invalid($"\"{Field}\" must be an object with exactly one of \"percentage\", \"count\" or \"coordinator\".");
+        }
+
+        var policy = ApiJson.Message<SlaPolicy>(body, Field);
+        switch (policy.KindCase)
+        {
+            case SlaPolicy.KindOneofCase.Percentage:
+                var percentage = policy.Percentage.Percentage;
+                if (!(percentage > 0 && percentage <= 100))
+                {
+                    throw ApiException.Invalid(string.Create(CultureInfo.InvariantCulture, $"{Field}.percentage.percentage must be greater than 0 and at most 100, got {percentage}."));
+                }
+
+                RequireSeconds(policy.Percentage.DurationSecs, $"{Field}.percentage.durationSecs");
+                break;
+            case SlaPolicy.KindOneofCase.Count:
+                if (policy.Count.Count < 1)
+                {
+                    throw ApiException.Invalid($"{Field}.count.count must be at least 1, got {policy.Count.Count}.");
+                }
+
+                RequireSeconds(policy.Count.DurationSecs, $"{Field}.count.durationSecs");
+                break;
+            default:
+                var url = policy.Coordinator.CoordinatorUrl;
+                if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+                {
+                    throw ApiException.Invalid($"{Field}.coordinator.coordinatorUrl must be an absolute http(s) URL, got '{url}'.");
+                }
+
+                break;
+        }
+
+        if (body["timeoutSecs"] is null)
+        {
+            throw ApiException.Invalid("The request body needs \"timeoutSecs\": after that many seconds the hosts' remaining tasks are drained regardless of SLA.");
+        }
+
+        var timeout = ApiJson.Int(body, "timeoutSecs")!.Value;
+        RequireSeconds(timeout, "timeoutSecs");
+        return new HostMaintenanceRequest { DefaultSlaPolicy = policy, TimeoutSecs = timeout };
+    }
+
+    // Bounded so that seconds * 1_000_000 added to a time in microseconds cannot overflow in the controller.
+    private static void RequireSeconds(long seconds, string field)
+    {
+        if (seconds is < 0 or > int.MaxValue)
+        {
+            throw ApiException.Invalid($"{field} must be a whole number of seconds from 0 to {int.MaxValue}, got {seconds}.");
         }
     }
 
@@ -148,7 +233,7 @@ internal static class AdminEndpoints
             return ApiContext.Json(runtime.Recovery.Read(staged => new JsonObject
             {
                 ["backupId"] = staged.BackupId,
-                ["tasks"] = new JsonArray([.. query.Run(staged.State).Select(t => (JsonNode)Views.Task(t, staged.State, withEvents: false))]),
+                ["tasks"] = new JsonArray([.. query.Run(staged.State).Select(t => (JsonNode)Views.Task(t, withEvents: false, agents: null))]),
             }));
         });
         recovery.MapPost("/tasks/delete", async (HttpContext http) =>

@@ -35,7 +35,7 @@ internal static class JobEndpoints
                     throw ApiException.NotFound($"No job {job.Canonical()}.");
                 }
 
-                var tasks = new JsonArray([.. state.TasksOf(job).OrderBy(t => t.InstanceId).ThenBy(t => t.TaskId, StringComparer.Ordinal).Select(t => (JsonNode)Views.Task(t, state, withEvents: true))]);
+                var tasks = new JsonArray([.. state.TasksOf(job).OrderBy(t => t.InstanceId).ThenBy(t => t.TaskId, StringComparer.Ordinal).Select(t => (JsonNode)Views.Task(t, withEvents: true, api.Runtime.Agents))]);
                 return new JsonObject
                 {
                     ["job"] = Views.Key(job),
@@ -73,7 +73,7 @@ internal static class JobEndpoints
             var events = request.Query["events"] == "true";
             return ApiContext.Json(api.Read(state => new JsonObject
             {
-                ["tasks"] = new JsonArray([.. query.Run(state).Select(t => (JsonNode)Views.Task(t, state, events))]),
+                ["tasks"] = new JsonArray([.. query.Run(state).Select(t => (JsonNode)Views.Task(t, events, api.Runtime.Agents))]),
             }));
         });
 
@@ -176,8 +176,15 @@ internal static class JobEndpoints
                 SchedulerCommand command = action is { } userAction
                     ? new ChangeJobUpdate(key, userAction, ApiJson.String(body, "message"))
                     : new PulseJobUpdate(key);
-                return await api.ExecuteAsync(http, Permission(rpc, key.Job), command, _ => api.Read(state =>
+                var answer = await api.ExecuteAsync(http, Permission(rpc, key.Job), command, _ => api.Read(state =>
                     state.FindUpdate(key) is { } update ? new JsonObject { ["update"] = Views.UpdateSummary(update) } : []));
+                if (action is null)
+                {
+                    // Pulses live in memory, as in Aurora: after a failover a coordinated update waits for the next one.
+                    api.Runtime.Agents.Pulses[key] = Micros.Of(api.Runtime.Time.GetUtcNow());
+                }
+
+                return answer;
             });
         }
     }

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Aurora.Scheduler.Model;
 using Aurora.Scheduler.Protos;
+using Aurora.Scheduler.Server.Agents;
 using Aurora.Scheduler.Server.Auth;
 using Aurora.Scheduler.State;
 
@@ -41,8 +42,8 @@ internal static class OpsEndpoints
             return quotas;
         })));
         app.MapGet("/maintenance", () => ApiContext.Json(api.Read(MaintenanceView)));
-        app.MapGet("/offers", () => ApiContext.Json(new JsonArray()));
-        app.MapGet("/pendingtasks", () => ApiContext.Json(api.Read(PendingTasks)));
+        app.MapGet("/offers", () => ApiContext.Json(api.Read(state => Offers(state, api.Runtime.Agents))));
+        app.MapGet("/pendingtasks", () => ApiContext.Json(api.Read(state => PendingTasks(state, api.Runtime.Agents))));
         app.MapGet("/state", () => ApiContext.Json(api.Read(StateView)));
 
         app.MapPost("/quitquitquit", (HttpContext http) =>
@@ -158,8 +159,53 @@ internal static class OpsEndpoints
         };
     }
 
+    /// <summary>Each present agent's capacity, what its tasks hold, and what is free (Aurora's /offers, one offer per agent).</summary>
+    private static JsonArray Offers(SchedulerState state, AgentServices agents)
+    {
+        var offers = new JsonArray();
+        foreach (var agent in agents.Registry.Present(agents.AgentTimeout))
+        {
+            var used = new Resources();
+            var ports = 0;
+            foreach (var task in state.TasksOnHost(agent.Host))
+            {
+                if (task.AgentId == agent.AgentId && TaskStatuses.IsAgentAssigned(task.Status))
+                {
+                    used = ResourceMath.Add(used, task.Config.Resources);
+                    ports += task.Ports.Count;
+                }
+            }
+
+            var capacity = AgentRegistry.ToOffer(agent).Capacity;
+            offers.Add(new JsonObject
+            {
+                ["agentId"] = agent.AgentId,
+                ["host"] = agent.Host,
+                ["sandboxUrl"] = agent.SandboxUrl,
+                ["attributes"] = new JsonObject(agent.Attributes.Select(a => KeyValuePair.Create(a.Name, (JsonNode?)new JsonArray([.. a.Values.Select(v => (JsonNode)v)])))),
+                ["mode"] = ProtoNames.Of(state.FindHost(agent.Host)?.Mode ?? MaintenanceMode.None),
+                ["capacity"] = ResourcesView(capacity, agent.Resources.Ports.Sum(p => p.Count)),
+                ["used"] = ResourcesView(used, ports),
+                ["revocable"] = agent.RevocableResources is { } revocable ? ResourcesView(AgentRegistry.ToOffer(agent).RevocableCapacity!, 0) : null,
+                ["containerEngine"] = agent.ContainerEngine,
+                ["lastSeen"] = agent.LastSeen.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+            });
+        }
+
+        return offers;
+    }
+
+    private static JsonObject ResourcesView(Resources resources, int ports) => new()
+    {
+        ["cpus"] = resources.NumCpus,
+        ["ramMb"] = resources.RamMb,
+        ["diskMb"] = resources.DiskMb,
+        ["gpus"] = resources.NumGpus,
+        ["ports"] = ports,
+    };
+
     /// <summary>PENDING tasks grouped by job and configuration, each group with why it is not placed.</summary>
-    private static JsonArray PendingTasks(SchedulerState state)
+    private static JsonArray PendingTasks(SchedulerState state, AgentServices agents)
     {
         var groups = state.TasksIn(ScheduleStatus.Pending)
             .GroupBy(t => (Job: t.Job.Canonical(), t.Config))
@@ -169,7 +215,7 @@ internal static class OpsEndpoints
             ["name"] = g.Key.Job,
             ["taskIds"] = new JsonArray([.. g.Select(t => t.TaskId).Order(StringComparer.Ordinal).Select(id => (JsonNode)id)]),
             ["penaltyMs"] = g.Max(t => t.PenaltyMs),
-            ["reason"] = Views.PendingReason(state),
+            ["reason"] = agents.PendingReason(g.Min(t => t.TaskId)!),
         })]);
     }
 

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Aurora.Scheduler.Model;
 using Aurora.Scheduler.Protos;
+using Aurora.Scheduler.Server.Agents;
 using Aurora.Scheduler.State;
 using Aurora.Scheduler.Validation;
 using Aurora.Storage.Backups;
@@ -19,10 +20,8 @@ internal static class Views
 
     public static JsonObject UpdateKey(JobUpdateKey key) => new() { ["job"] = Key(key.Job), ["id"] = key.Id };
 
-    /// <summary>Why a PENDING task is not placed. Placement arrives with the agent issue; until then only the absence of agents is known.</summary>
-    public static string PendingReason(SchedulerState state) => state.Hosts.Count == 0 ? "no agents" : "no offers";
-
-    public static JsonObject Task(TaskRecord task, SchedulerState state, bool withEvents)
+    /// <param name="agents">Placement's pending reasons and the agents' sandbox addresses; null for tasks that are not live (staged recovery).</param>
+    public static JsonObject Task(TaskRecord task, bool withEvents, AgentServices? agents)
     {
         var ports = new JsonObject();
         foreach (var port in task.Ports)
@@ -45,9 +44,14 @@ internal static class Views
             ["statusTime"] = ApiJson.Time(latest.TimeMicros),
             ["message"] = latest.Message,
         };
-        if (task.Status == ScheduleStatus.Pending)
+        if (task.Status == ScheduleStatus.Pending && agents is not null)
         {
-            view["pendingReason"] = PendingReason(state);
+            view["pendingReason"] = agents.PendingReason(task.TaskId);
+        }
+
+        if (task.AgentId is { } agentId && agents?.Registry.Find(agentId)?.SandboxUrl is { } sandbox)
+        {
+            view["sandboxUrl"] = $"{sandbox.TrimEnd('/')}/tasks/{Uri.EscapeDataString(task.TaskId)}";
         }
 
         if (withEvents)
@@ -183,9 +187,21 @@ internal static class Views
         ["sizeBytes"] = backup.BlobLength,
     };
 
-    public static JsonObject Maintenance(string host, SchedulerState state) => new()
+    /// <summary>A host's mode; with <c>slaPolicy</c> and <c>timeoutSecs</c> while an SLA-aware drain request (slaDrainHosts) is on record.</summary>
+    public static JsonObject Maintenance(string host, SchedulerState state)
     {
-        ["host"] = host,
-        ["mode"] = ProtoNames.Of(state.FindHost(host)?.Mode ?? MaintenanceMode.None),
-    };
+        var record = state.FindHost(host);
+        var view = new JsonObject
+        {
+            ["host"] = host,
+            ["mode"] = ProtoNames.Of(record?.Mode ?? MaintenanceMode.None),
+        };
+        if (record?.Request is { DefaultSlaPolicy: { } policy } request)
+        {
+            view["slaPolicy"] = ApiJson.Node(policy);
+            view["timeoutSecs"] = request.TimeoutSecs;
+        }
+
+        return view;
+    }
 }

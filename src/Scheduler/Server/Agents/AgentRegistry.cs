@@ -1,0 +1,132 @@
+using System.Collections.Concurrent;
+using Aurora.Agent.Protocol;
+using Aurora.Scheduler.Placement;
+using Aurora.Scheduler.Protos;
+
+namespace Aurora.Scheduler.Server.Agents;
+
+/// <summary>An agent as its last heartbeat described it.</summary>
+internal sealed record AgentInfo(
+    string AgentId,
+    string Host,
+    string? SandboxUrl,
+    IReadOnlyList<AgentAttribute> Attributes,
+    ResourceSet Resources,
+    ResourceSet? RevocableResources,
+    bool ContainerEngine,
+    DateTimeOffset RegisteredAt,
+    DateTimeOffset LastSeen);
+
+/// <summary>
+/// The agents this scheduler hears from. Kept in memory, as Mesos keeps its agents: after a
+/// failover agents re-register with their next heartbeat, and only what the log must remember
+/// (host attributes, where tasks run) is in the log.
+/// </summary>
+/// <remarks>
+/// An agent counts as present while one of its heartbeats is being held (a long poll is a live
+/// connection) or its last one ended within the timeout.
+/// </remarks>
+internal sealed class AgentRegistry(TimeProvider time)
+{
+    private readonly ConcurrentDictionary<string, Entry> _agents = new(StringComparer.Ordinal);
+
+    public DateTimeOffset StartedAt { get; } = time.GetUtcNow();
+
+    /// <summary>Records a heartbeat's arrival; dispose the result when the heartbeat has been answered.</summary>
+    public IDisposable Arrived(HeartbeatRequest request)
+    {
+        var now = time.GetUtcNow();
+        var entry = _agents.AddOrUpdate(
+            request.AgentId,
+            _ => new Entry(Describe(request, now, now)),
+            (_, existing) =>
+            {
+                existing.Info = Describe(request, existing.Info.RegisteredAt, now);
+                return existing;
+            });
+        Interlocked.Increment(ref entry.Held);
+        return new Departure(this, entry);
+    }
+
+    public AgentInfo? Find(string agentId) => _agents.TryGetValue(agentId, out var entry) ? entry.Info : null;
+
+    public IReadOnlyList<AgentInfo> All => _agents.Values.Select(e => e.Info).OrderBy(a => a.Host, StringComparer.Ordinal).ToList();
+
+    /// <summary>Agents heard from within <paramref name="timeout"/>, or holding a heartbeat now.</summary>
+    public IReadOnlyList<AgentInfo> Present(TimeSpan timeout)
+    {
+        var now = time.GetUtcNow();
+        return _agents.Values.Where(e => IsPresent(e, now, timeout)).Select(e => e.Info).OrderBy(a => a.Host, StringComparer.Ordinal).ToList();
+    }
+
+    public bool IsPresent(string agentId, TimeSpan timeout) => _agents.TryGetValue(agentId, out var entry) && IsPresent(entry, time.GetUtcNow(), timeout);
+
+    /// <summary>Forgets agents silent for longer than <paramref name="timeout"/>; returns them.</summary>
+    public IReadOnlyList<AgentInfo> RemoveSilent(TimeSpan timeout)
+    {
+        var now = time.GetUtcNow();
+        var removed = new List<AgentInfo>();
+        foreach (var (id, entry) in _agents)
+        {
+            if (!IsPresent(entry, now, timeout) && _agents.TryRemove(new KeyValuePair<string, Entry>(id, entry)))
+            {
+                removed.Add(entry.Info);
+            }
+        }
+
+        return removed;
+    }
+
+    /// <summary>What the present agents offer: their whole capacity (placement subtracts what runs there).</summary>
+    public IReadOnlyList<Offer> Offers(TimeSpan timeout) => Present(timeout).Select(ToOffer).ToList();
+
+    public static Offer ToOffer(AgentInfo agent)
+    {
+        ArgumentNullException.ThrowIfNull(agent);
+        return new Offer(
+            agent.AgentId,
+            agent.Host,
+            Capacity(agent.Resources),
+            agent.Resources.Ports.Select(p => new Placement.PortRange(p.First, p.Last)).ToList(),
+            agent.RevocableResources is { } revocable ? Capacity(revocable) : null);
+    }
+
+    private static Resources Capacity(ResourceSet set) => new() { NumCpus = set.Cpus, RamMb = set.RamMb, DiskMb = set.DiskMb, NumGpus = set.Gpus };
+
+    private static bool IsPresent(Entry entry, DateTimeOffset now, TimeSpan timeout) =>
+        Volatile.Read(ref entry.Held) > 0 || now - entry.Info.LastSeen <= timeout;
+
+    private static AgentInfo Describe(HeartbeatRequest request, DateTimeOffset registeredAt, DateTimeOffset now) => new(
+        request.AgentId,
+        request.Hostname,
+        request.SandboxUrl,
+        request.Attributes,
+        request.Resources,
+        request.RevocableResources,
+        request.ContainerEngine,
+        registeredAt,
+        now);
+
+    private sealed class Entry(AgentInfo info)
+    {
+        public int Held;
+
+        public AgentInfo Info { get; set; } = info;
+    }
+
+    private sealed class Departure(AgentRegistry registry, Entry entry) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                entry.Info = entry.Info with { LastSeen = registry.Clock.GetUtcNow() };
+                Interlocked.Decrement(ref entry.Held);
+            }
+        }
+    }
+
+    private TimeProvider Clock => time;
+}
