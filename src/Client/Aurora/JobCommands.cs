@@ -33,8 +33,8 @@ internal static class JobCommands
         new Verb("killall", Key, "kill every instance of a job", 1, 1,
             [new FlagSpec("m", "a message recorded with the kill", "MESSAGE")],
             KillAllAsync),
-        new Verb("restart", $"{Key}[/INSTANCES]", "restart a job's active instances (all, or those listed)", 1, 1, [], RestartAsync,
-            "example: aurora job restart devcluster/www-data/prod/hello/0,2"),
+        new Verb("restart", $"{Key}[/INSTANCES]", "restart a job's active instances (all, or those listed), a batch at a time", 1, 1,
+            RollingRestart.Flags, RollingRestart.RunAsync, RollingRestart.Details),
         new Verb("status", "CLUSTER/ROLE[/ENV[/NAME]]", "show the tasks of a job, or of every job matching", 1, 1,
             [AuroraCli.Json, new FlagSpec("write-json", "the same as --json (Aurora's spelling)")],
             StatusAsync,
@@ -103,14 +103,6 @@ internal static class JobCommands
         var key = JobKeyArgument.Parse(arguments.Positionals[0]);
         var result = await context.Client(key.Cluster).KillTasksAsync(key.Key, null, arguments.GetString("m"), context.Cancellation).ConfigureAwait(false);
         context.Output.Done($"Kill of every instance of {key} requested", result);
-        return ExitCodes.Ok;
-    }
-
-    private static async Task<int> RestartAsync(CommandContext context, ParsedFlags arguments)
-    {
-        var key = JobKeyArgument.ParseWithInstances(arguments.Positionals[0]);
-        var result = await context.Client(key.Cluster).RestartAsync(key.Key, key.Instances, context.Cancellation).ConfigureAwait(false);
-        context.Output.Done($"Restart of {key} requested", result);
         return ExitCodes.Ok;
     }
 

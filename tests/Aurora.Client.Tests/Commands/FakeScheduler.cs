@@ -35,6 +35,7 @@ internal sealed class FakeScheduler : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ConcurrentDictionary<string, ConcurrentQueue<CannedResponse>> _routes = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<ReceivedRequest> _requests = new();
+    private readonly ConcurrentDictionary<string, Func<ReceivedRequest, CannedResponse>> _handlers = new(StringComparer.Ordinal);
 
     private FakeScheduler(WebApplication app)
     {
@@ -66,6 +67,16 @@ internal sealed class FakeScheduler : IAsyncDisposable
         return this;
     }
 
+    /// <summary>
+    /// Answers <paramref name="method"/> on <paramref name="path"/> by calling <paramref name="handler"/>
+    /// for each request (a stateful simulation); takes precedence over canned responses for the route.
+    /// </summary>
+    public FakeScheduler Handle(string method, string path, Func<ReceivedRequest, CannedResponse> handler)
+    {
+        _handlers[$"{method} {path}"] = handler;
+        return this;
+    }
+
     public FakeScheduler OnError(string method, string path, int status, string code, string message) =>
         On(method, path, new JsonObject { ["error"] = new JsonObject { ["code"] = code, ["message"] = message } }.ToJsonString(), status);
 
@@ -82,7 +93,11 @@ internal sealed class FakeScheduler : IAsyncDisposable
         _requests.Enqueue(request);
 
         CannedResponse? response = null;
-        if (_routes.TryGetValue($"{request.Method} {request.Path}", out var queue))
+        if (_handlers.TryGetValue($"{request.Method} {request.Path}", out var handler))
+        {
+            response = handler(request);
+        }
+        else if (_routes.TryGetValue($"{request.Method} {request.Path}", out var queue))
         {
             // The last response stays for every later request.
             if (queue.Count > 1)

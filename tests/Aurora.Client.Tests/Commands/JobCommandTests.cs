@@ -134,19 +134,6 @@ public sealed class JobCommandTests : FakeSchedulerTests
     }
 
     [Fact]
-    public async Task Restart_sends_the_instances_or_null_for_all()
-    {
-        Scheduler.On("POST", "/api/jobs/www-data/prod/hello/restart", Canned.Write());
-
-        Assert.Equal(0, (await Cli.AuroraAsync("job", "restart", $"{Key}/2")).Exit);
-        Assert.Equal(0, (await Cli.AuroraAsync("job", "restart", Key)).Exit);
-
-        var requests = Scheduler.To("POST", "/api/jobs/www-data/prod/hello/restart");
-        Assert.Equal("[2]", requests[0].Json["instances"]!.ToJsonString());
-        Assert.Null(requests[1].Json["instances"]);
-    }
-
-    [Fact]
     public async Task Add_copies_one_instance()
     {
         Scheduler.On("POST", "/api/jobs/www-data/prod/hello/instances", Canned.Write());

@@ -12,7 +12,7 @@ public sealed class AuroraCliTests(DevCluster cluster) : IClassFixture<DevCluste
         .Replace("@EXTRA", extra, StringComparison.Ordinal).Replace("@RAM", ram, StringComparison.Ordinal);
 
     [Fact]
-    public async Task Job_create_status_list_kill_restart_add_and_killall()
+    public async Task Job_create_status_list_kill_add_and_killall()
     {
         var file = cluster.JobFile("hello.json", Job("hello"));
         var created = await cluster.AuroraAsync("job", "create", "devcluster/www-data/prod/hello", file);
@@ -38,7 +38,6 @@ public sealed class AuroraCliTests(DevCluster cluster) : IClassFixture<DevCluste
         Assert.Contains("hello", list.Out, StringComparison.Ordinal);
 
         Assert.Equal(0, (await cluster.AuroraAsync("job", "add", "devcluster/www-data/prod/hello/0", "1")).ExitCode);
-        Assert.Equal(0, (await cluster.AuroraAsync("job", "restart", "devcluster/www-data/prod/hello/1")).ExitCode);
         Assert.Equal(0, (await cluster.AuroraAsync("job", "kill", "devcluster/www-data/prod/hello/0")).ExitCode);
         var afterKill = await cluster.AuroraAsync("job", "status", "devcluster/www-data/prod/hello", "--json");
         Assert.Equal([1, 2], afterKill.Json["tasks"]!.AsArray().Where(t => t!["status"]!.GetValue<string>() == "PENDING").Select(t => t!["instance"]!.GetValue<int>()).Order());

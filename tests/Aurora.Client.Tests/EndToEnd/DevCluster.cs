@@ -37,11 +37,14 @@ public partial class DevCluster : IAsyncLifetime
     /// <summary>Scheduler flags beyond -dev; a subclass adds authentication.</summary>
     protected virtual IEnumerable<string> ExtraFlags => [];
 
+    /// <summary>Whether -dev runs its agent. Off by default so that the client tests see tasks stay PENDING, deterministically.</summary>
+    protected virtual bool WithAgent => false;
+
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(Home);
         Directory.CreateDirectory(ConfigRoot);
-        _scheduler = ChildProcess.Start(Path.Combine(DistBin, "aurora-scheduler"), ["-dev", $"-dev_dir={DevDirectory}", "-http_port=0", .. ExtraFlags]);
+        _scheduler = ChildProcess.Start(Path.Combine(DistBin, "aurora-scheduler"), ["-dev", $"-dev_dir={DevDirectory}", "-http_port=0", $"-dev_agent={(WithAgent ? "true" : "false")}", .. ExtraFlags]);
         var listening = await _scheduler.WaitForLineAsync(Listening(), TimeSpan.FromMinutes(2));
         SchedulerUri = new Uri(listening.Groups["url"].Value.TrimEnd('/') + "/");
         await _scheduler.WaitForLineAsync(Ready(), TimeSpan.FromMinutes(2));
@@ -55,11 +58,17 @@ public partial class DevCluster : IAsyncLifetime
     public void WriteClusters(JsonArray clusters) =>
         File.WriteAllText(Path.Combine(ConfigRoot, "clusters.json"), clusters.ToJsonString());
 
-    public Task DisposeAsync()
+    public async Task DisposeAsync()
     {
-        _scheduler?.Dispose();
+        if (_scheduler is { } scheduler)
+        {
+            // SIGTERM first: the -dev agent then kills its tasks; Dispose kills whatever is left.
+            scheduler.Terminate();
+            await scheduler.WaitForExitAsync(TimeSpan.FromSeconds(30));
+            scheduler.Dispose();
+        }
+
         _directory.Dispose();
-        return Task.CompletedTask;
     }
 
     public Task<ClientRun> AuroraAsync(params string[] args) => RunAsync("aurora", args);

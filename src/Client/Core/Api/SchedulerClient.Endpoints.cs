@@ -121,6 +121,22 @@ public sealed partial class SchedulerClient
             cancellationToken).ConfigureAwait(false));
     }
 
+    /// <summary><c>POST /api/maintenance/sla_drain</c>: Aurora's slaDrainHosts, draining tasks only as their jobs' SLA allows until <paramref name="timeoutSecs"/> have passed.</summary>
+    public async Task<WriteResult> SlaDrainHostsAsync(IReadOnlyCollection<string> hosts, SlaPolicy defaultSlaPolicy, long timeoutSecs, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(hosts);
+        ArgumentNullException.ThrowIfNull(defaultSlaPolicy);
+        return WriteResult.From(await PostAsync(
+            "api/maintenance/sla_drain",
+            new JsonObject
+            {
+                ["hosts"] = new JsonArray([.. hosts.Select(h => JsonValue.Create(h))]),
+                ["defaultSlaPolicy"] = Proto(defaultSlaPolicy),
+                ["timeoutSecs"] = timeoutSecs,
+            },
+            cancellationToken).ConfigureAwait(false));
+    }
+
     /// <summary><c>POST /api/backups</c>: answers the backup.</summary>
     public async Task<JsonObject> BackupNowAsync(CancellationToken cancellationToken = default) =>
         Views.Object(await PostAsync("api/backups", null, cancellationToken).ConfigureAwait(false));
