@@ -141,6 +141,9 @@ public sealed class ChildProcess : IDisposable
     /// <summary>Sends SIGTERM, what a supervisor sends to stop a service.</summary>
     public void Terminate() => Signal("TERM");
 
+    /// <summary>SIGKILL to this process alone: what it started lives on, as after a crash of just this process.</summary>
+    public void KillProcessOnly() => Signal("KILL");
+
     /// <summary>SIGKILL: the process gets no chance to clean up (kill -9).</summary>
     public void Kill()
     {
