@@ -31,6 +31,21 @@ internal static class Program
               --clients N concurrent clients (default 8)
               --bin DIR   where aurora-scheduler is (default: dist/bin above the current directory)
               --dir DIR   where the scratch directory goes (default: the temp dir)
+          placement  rounds of PlacementEngine.Plan + AssignTasks on a SchedulerStore (1 replica, fsync'd)
+                     until nothing more fits; placements/s, planning vs committing; goal >= 5,000/s
+              --jobs N       jobs (default 100; half with a rack limit, every fifth with a zone constraint)
+              --instances N  instances per job (default 100)
+              --offers N     agents, each offering its whole capacity (default 1000)
+              --racks N      racks the agents are spread over (default 20)
+              --batch N      most assignments planned and committed per round (default 2000)
+              --seed N       seed of the generated jobs (default 42)
+              --dir DIR      where the scratch directory goes (default: the temp dir)
+          status     the placement cluster (10,000 tasks ASSIGNED on 1,000 agents), then every agent
+                     reports its tasks STARTING, then RUNNING, through ApplyAgentReports as the
+                     status pump group-commits them; status updates/s; goal >= 20,000/s
+              --jobs, --instances, --offers  as for placement
+              --agents_per_commit N  agents' reports per transaction (default 50; the pump's cap is 500)
+              --seed, --dir  as for placement
           micro      BenchmarkDotNet micro benchmarks of Apply and decode (in process); any further
                      arguments go to BenchmarkDotNet, e.g. micro --filter '*status*'
 
@@ -52,6 +67,8 @@ internal static class Program
                 "replay" or "snapshot" or "memory" or "all" => await SchedulerHarness.RunAsync(args[0], SchedulerHarness.Settings.Parse(args[1..])),
                 "micro" => MicroBenchmarks.Run(args[1..]),
                 "api" => await ApiBench.RunAsync(args[1..]),
+                "placement" => await PlacementBench.RunAsync(args[1..]),
+                "status" => await StatusBench.RunAsync(args[1..]),
                 _ => throw new ArgumentException($"unknown mode '{args[0]}'"),
             };
         }
