@@ -125,6 +125,27 @@ public sealed class LaunchTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Sandboxes_of_forgotten_tasks_are_collected_once_old_enough_and_held_ones_never()
+    {
+        var executor = _harness.Start();
+        executor.Launch(Launches.Task("done", Launches.Process("a", "echo done")));
+        executor.Launch(Launches.Task("busy", Launches.Process("a", "exec sleep 1000")));
+        await WaitForStateAsync(executor, "done", AgentTaskState.Finished);
+        await WaitForStateAsync(executor, "busy", AgentTaskState.Running);
+        executor.Forget("done");
+        var forgottenAt = DateTimeOffset.UtcNow;
+
+        Assert.Empty(executor.CollectSandboxes(forgottenAt - TimeSpan.FromHours(1)));
+        Assert.NotNull(executor.SandboxOf("done"));
+
+        Assert.Equal(["done"], executor.CollectSandboxes(forgottenAt + TimeSpan.FromDays(365)));
+        Assert.Null(executor.SandboxOf("done"));
+        Assert.False(Directory.Exists(Path.Combine(_harness.WorkDir, "sandboxes", "done")));
+        Assert.True(Directory.Exists(executor.SandboxOf("busy")));
+        await executor.KillAllAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
     public async Task A_running_task_is_not_forgotten()
     {
         var executor = _harness.Start();

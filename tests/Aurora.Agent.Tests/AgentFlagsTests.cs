@@ -20,6 +20,7 @@ public sealed class AgentFlagsTests
         Assert.Equal(new Uri("http://127.0.0.1:8081"), options.Scheduler);
         Assert.Equal("node1.example.com", options.Hostname);
         Assert.Equal(IPAddress.Any, options.Ip);
+        Assert.Equal(TimeSpan.FromDays(7), options.SandboxGcDelay);
         Assert.Equal(5051, options.HttpPort);
         Assert.Equal(8, options.Resources.Cpus);
         Assert.Equal(16_384 - 1024, options.Resources.RamMb);
@@ -95,6 +96,8 @@ public sealed class AgentFlagsTests
     [InlineData("-attributes=rack", "-attributes: \"rack\": expected name:value")]
     [InlineData("-revocable_resources=ports:[1-2]", "-revocable_resources: \"ports:[1-2]\": ports cannot be revocable")]
     [InlineData("-zk_endpoints=zk1:2181", "-zk_endpoints=zk1:2181: ZooKeeper discovery is not in this build yet; use -scheduler=URL")]
+    [InlineData("-gc_delay=0secs", "-gc_delay=0secs: must be a duration above 0, e.g. 7days or 12hrs")]
+    [InlineData("-gc_delay=soon", "-gc_delay=soon: must be a duration above 0, e.g. 7days or 12hrs")]
     [InlineData("-serverset_path=/aurora/scheduler", "-serverset_path=/aurora/scheduler: ZooKeeper discovery is not in this build yet; use -scheduler=URL")]
     [InlineData("-scheduler=localhost:8081", "-scheduler=localhost:8081: must be an http:// or https:// URL, e.g. http://127.0.0.1:8081")]
     [InlineData("-scheduler=ftp://x", "-scheduler=ftp://x: must be an http:// or https:// URL, e.g. http://127.0.0.1:8081")]

@@ -29,6 +29,13 @@ public interface ITaskExecutor : IAsyncDisposable
     /// <summary>Drops a terminal task from the inventory and its checkpoint (its sandbox stays on disk). Non-terminal or unknown ids are ignored.</summary>
     void Forget(string taskId);
 
+    /// <summary>
+    /// Deletes the sandboxes of tasks no longer held (forgotten, or left by an earlier agent) that
+    /// were last touched before <paramref name="before"/>; returns their task ids. The Mesos agent's
+    /// <c>--gc_delay</c>: without it the work dir only grows.
+    /// </summary>
+    IReadOnlyList<string> CollectSandboxes(DateTimeOffset before);
+
     /// <summary>The task's sandbox directory (kept after <see cref="Forget"/> while it is on disk), or null for an unknown task.</summary>
     string? SandboxOf(string taskId);
 

@@ -159,6 +159,64 @@ public sealed class TaskExecutor : ITaskExecutor
 
             task.Release();
             _tasks.Remove(taskId);
+            TouchSandboxRoot(taskId);
+        }
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> CollectSandboxes(DateTimeOffset before)
+    {
+        List<(string TaskId, string Root)> expired = [];
+        lock (_lock)
+        {
+            if (!Directory.Exists(_context.SandboxesDirectory))
+            {
+                return [];
+            }
+
+            foreach (var root in Directory.EnumerateDirectories(_context.SandboxesDirectory))
+            {
+                var taskId = Path.GetFileName(root);
+                if (!_tasks.ContainsKey(taskId) && Directory.GetLastWriteTimeUtc(root) < before.UtcDateTime)
+                {
+                    expired.Add((taskId, root));
+                }
+            }
+        }
+
+        var collected = new List<string>(expired.Count);
+        foreach (var (taskId, root) in expired)
+        {
+            try
+            {
+                Directory.Delete(root, recursive: true);
+                collected.Add(taskId);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Tried again at the next collection; a sandbox that cannot be deleted must not stop the others.
+                ExecutorLog.CheckpointFailed(_context.Logger, e, taskId, $"could not delete the sandbox of a forgotten task: {e.Message}");
+            }
+        }
+
+        return collected;
+    }
+
+    /// <summary>Marks when the task was forgotten: the sandbox root's time is what <see cref="CollectSandboxes"/> ages.</summary>
+    private void TouchSandboxRoot(string taskId)
+    {
+        var root = Path.Combine(_context.SandboxesDirectory, taskId);
+        try
+        {
+            if (TaskSupervisor.TaskIdProblem(taskId) is null && Directory.Exists(root))
+            {
+                Directory.SetLastWriteTimeUtc(root, _context.Time.GetUtcNow().UtcDateTime);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Only the collection's timing depends on it: the sandbox is then aged from its creation.
+            ExecutorLog.CheckpointFailed(_context.Logger, e, taskId, $"could not mark the sandbox of a forgotten task: {e.Message}");
         }
     }
 

@@ -31,6 +31,7 @@ public static class AgentFlags
         new("revocable_resources", "Revocable resources offered on top, for revocable-tier tasks only: cpus:N;mem:MB;disk:MB;gpus:N (no ports).", "RESOURCES", string.Empty),
         new("max_log_size", "Size at which a process's stdout/stderr is rotated, unless the task or the scheduler says otherwise (a bare number is MB).", "SIZE", "100MB"),
         new("max_log_backups", "Rotated stdout/stderr files kept per process, unless the task or the scheduler says otherwise.", "N", "10"),
+        new("gc_delay", "How long the sandbox of a finished task the scheduler has recorded is kept before it is deleted (the Mesos agent's --gc_delay).", "DURATION", "7days"),
         new("heartbeat_wait", "How long the scheduler may hold a heartbeat when the agent has nothing new (at most 30secs).", "DURATION", "10secs"),
         new("docker_socket", "Docker's socket; Docker tasks are accepted when it exists and docker is on PATH.", "PATH", DefaultDockerSocket),
     ];
@@ -103,6 +104,12 @@ public static class AgentFlags
             throw new UsageException($"-heartbeat_wait={waitText}: must be a duration above 0 and at most 30secs (the longest a scheduler holds a heartbeat), e.g. 10secs");
         }
 
+        var gcText = Value("gc_delay");
+        if (!Amounts.TryParseDuration(gcText, TimeSpan.FromSeconds(1), out var gcDelay) || gcDelay <= TimeSpan.Zero)
+        {
+            throw new UsageException($"-gc_delay={gcText}: must be a duration above 0, e.g. 7days or 12hrs");
+        }
+
         var dockerSocket = Value("docker_socket");
 
         // Last, so that a mistake in any other flag leaves the file system alone.
@@ -120,6 +127,7 @@ public static class AgentFlags
             RevocableResources = revocable,
             DefaultLogger = new LoggerSpec(LoggerSpec.Rotate, logSize >> 20, backups),
             HeartbeatWait = wait,
+            SandboxGcDelay = gcDelay,
             ContainerEngine = machine.IsOnPath("docker") && machine.Exists(dockerSocket),
         };
     }

@@ -26,6 +26,7 @@ public sealed class AgentNode : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Lock _stopLock = new();
     private HeartbeatLoop? _heartbeats;
+    private SandboxCollector? _collector;
     private Task? _stopped;
 
     private AgentNode(AgentOptions options, string agentId, ITaskExecutor executor, WebApplication app, HttpClient http, ILogger logger)
@@ -87,6 +88,7 @@ public sealed class AgentNode : IAsyncDisposable
 
             node._heartbeats = new HeartbeatLoop(options, agentId, node.SandboxUri, executor, http, loggers.CreateLogger("Aurora.Agent.Heartbeat"), TimeProvider.System);
             node._heartbeats.Start();
+            node._collector = new SandboxCollector(executor, options.SandboxGcDelay, TimeProvider.System, logger);
             NodeMessages.Started(logger, agentId, options.Hostname, node.SandboxUri, options.Scheduler);
             return node;
         }
@@ -124,6 +126,11 @@ public sealed class AgentNode : IAsyncDisposable
         if (_heartbeats is not null)
         {
             await _heartbeats.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_collector is not null)
+        {
+            await _collector.DisposeAsync().ConfigureAwait(false);
         }
 
         if (killGrace is { } grace)

@@ -33,6 +33,9 @@ public sealed record AgentOptions
     /// <summary>How long the scheduler may hold an idle heartbeat (at most <see cref="AgentApi.MaxWaitMs"/>).</summary>
     public TimeSpan HeartbeatWait { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary><c>-gc_delay</c>: how long a forgotten task's sandbox is kept.</summary>
+    public TimeSpan SandboxGcDelay { get; init; } = TimeSpan.FromDays(7);
+
     /// <summary>Whether Docker is usable here: <c>docker</c> on PATH and its socket present.</summary>
     public bool ContainerEngine { get; init; }
 

@@ -52,4 +52,8 @@ internal static partial class NodeMessages
     [LoggerMessage(EventId = 4111, Level = LogLevel.Error,
         Message = "{Method} {Path} failed")]
     public static partial void RequestFailed(ILogger logger, Exception exception, string method, string path);
+
+    [LoggerMessage(EventId = 4112, Level = LogLevel.Information,
+        Message = "Deleted {Count} sandbox(es) of tasks finished more than {GcDelay} ago (-gc_delay)")]
+    public static partial void SandboxesCollected(ILogger logger, int count, TimeSpan gcDelay);
 }

@@ -67,6 +67,8 @@ internal sealed class FakeExecutor : ITaskExecutor
 
     public string? SandboxOf(string taskId) => _sandboxes.GetValueOrDefault(taskId);
 
+    public IReadOnlyList<string> CollectSandboxes(DateTimeOffset before) => [];
+
     public Task KillAllAsync(TimeSpan gracePeriod)
     {
         _calls.Enqueue("killall");
