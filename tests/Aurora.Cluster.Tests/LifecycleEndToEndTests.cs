@@ -77,6 +77,39 @@ public sealed class LifecycleEndToEndTests(ClusterFixture fixture) : IAsyncLifet
     }
 
     [Fact]
+    public async Task An_update_whose_new_tasks_fail_rolls_back_to_the_running_configuration()
+    {
+        var v1 = Cluster.JobFile("sturdy-v1.json", Jobs.Service("www-data", "sturdy", 3, "echo v1; sleep 600"));
+        Assert.Equal(0, (await Cluster.AuroraAsync("job", "create", "devcluster/www-data/prod/sturdy", v1)).ExitCode);
+        var before = await Cluster.WaitForRunningAsync("www-data/prod/sturdy", 3);
+
+        var broken = Jobs.Service("www-data", "sturdy", 3, "echo v2; exit 3");
+        broken["jobs"]![0]!["update_config"] = new JsonObject { ["batch_size"] = 1, ["watch_secs"] = 2, ["max_per_shard_failures"] = 0, ["max_total_failures"] = 0, ["rollback_on_failure"] = true };
+        var start = await Cluster.AuroraAsync("update", "start", "devcluster/www-data/prod/sturdy", Cluster.JobFile("sturdy-v2.json", broken));
+        Assert.True(start.ExitCode == 0, start.ToString());
+        var id = (await Cluster.GetAsync("api/updates?role=www-data&environment=prod&name=sturdy"))["updates"]![0]!["key"]!["id"]!.GetValue<string>();
+
+        await Eventually.HoldsAsync("the update to roll back", async () =>
+            (await Cluster.GetAsync($"api/updates/www-data/prod/sturdy/{id}"))["status"]!.GetValue<string>() == "ROLLED_BACK",
+            TimeSpan.FromSeconds(90));
+
+        var details = await Cluster.GetAsync($"api/updates/www-data/prod/sturdy/{id}");
+        var actions = details["instanceEvents"]!.AsArray().Select(e => e!["action"]!.GetValue<string>()).ToList();
+        Assert.Contains("INSTANCE_UPDATE_FAILED", actions);
+        Assert.Contains("INSTANCE_ROLLED_BACK", actions);
+        var after = await Cluster.WaitForRunningAsync("www-data/prod/sturdy", 3);
+        var all = await Cluster.TasksAsync("www-data/prod/sturdy", activeOnly: false);
+        Assert.Contains(all, t => AgentCluster.Status(t) == "FAILED");
+        var job = await Cluster.GetAsync("api/jobs/www-data/prod/sturdy");
+        Assert.Contains("echo v1", job["config"]!.ToJsonString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("echo v2", job["config"]!.ToJsonString(), StringComparison.Ordinal);
+
+        // Instances the update never reached kept their tasks.
+        Assert.True(after.Count(t => before.Any(b => b["taskId"]!.GetValue<string>() == t["taskId"]!.GetValue<string>())) >= 1);
+        await Cluster.KillJobAndCheckNoProcessesLeftAsync("www-data/prod/sturdy");
+    }
+
+    [Fact]
     public async Task A_cron_job_fires_on_its_schedule_and_its_collision_policies_hold()
     {
         // CANCEL_NEW: a run still going means a new one is skipped.
