@@ -61,6 +61,26 @@ public sealed class AgentEndpointTests
     }
 
     [Fact]
+    public async Task A_revocable_task_runs_on_revocable_resources_and_offers_count_it_apart()
+    {
+        await using var server = await ServerHarness.StartAsync(extraFlags: ["-receive_revocable_resources=true"]);
+        var agent = new FakeAgent(server.Http, "agent-1", "host-1.example") { RevocableResources = new ResourceSet(2, 1024, 1024, []) };
+        await agent.HeartbeatAsync();
+        var job = ServerHarness.Job(instances: 1);
+        job.Task.Tier = "revocable";
+        Assert.Equal(200, (await server.PostAsync("/api/jobs", new JsonObject { ["config"] = ServerHarness.Proto(job) })).Status);
+
+        await agent.HeartbeatUntilAsync(a => a.Launch.Count == 1, "the revocable task's launch");
+
+        var (_, offers) = await server.GetAsync("/offers");
+        var offer = Assert.Single(offers!.AsArray())!;
+        Assert.Equal(0, offer["used"]!["cpus"]!.GetValue<double>());
+        Assert.Equal(job.Task.Resources.NumCpus, offer["revocableUsed"]!["cpus"]!.GetValue<double>());
+        Assert.Equal(job.Task.Resources.RamMb, offer["revocableUsed"]!["ramMb"]!.GetValue<long>());
+        Assert.Equal(2, offer["revocable"]!["cpus"]!.GetValue<double>());
+    }
+
+    [Fact]
     public async Task A_second_live_agent_on_the_same_host_is_refused_with_the_reason()
     {
         await using var server = await ServerHarness.StartAsync();

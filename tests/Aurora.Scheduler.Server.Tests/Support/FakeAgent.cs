@@ -25,13 +25,15 @@ internal sealed class FakeAgent(HttpClient http, string agentId, string hostname
 
     public IReadOnlyList<AgentAttribute> Attributes { get; init; } = [new("rack", ["r1"]), new("zone", ["east"])];
 
+    public ResourceSet? RevocableResources { get; init; }
+
     public HeartbeatRequest Request(int waitMs) => new(
         agentId,
         hostname,
         SandboxUrl,
         Attributes,
         Resources,
-        RevocableResources: null,
+        RevocableResources,
         ContainerEngine: false,
         [.. _inventory.Select(t => new TaskReport(t.Key, [.. t.Value]))],
         waitMs);

@@ -1,9 +1,11 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using Aurora.Scheduler.Model;
+using Aurora.Scheduler.Placement;
 using Aurora.Scheduler.Protos;
 using Aurora.Scheduler.Server.Agents;
 using Aurora.Scheduler.Server.Auth;
+using Aurora.Scheduler.Settings;
 using Aurora.Scheduler.State;
 
 namespace Aurora.Scheduler.Server.Http;
@@ -42,7 +44,7 @@ internal static class OpsEndpoints
             return quotas;
         })));
         app.MapGet("/maintenance", () => ApiContext.Json(api.Read(MaintenanceView)));
-        app.MapGet("/offers", () => ApiContext.Json(api.Read(state => Offers(state, api.Runtime.Agents))));
+        app.MapGet("/offers", () => ApiContext.Json(api.Read(state => Offers(state, api.Runtime.Agents, api.Runtime.Options.Settings))));
         app.MapGet("/pendingtasks", () => ApiContext.Json(api.Read(state => PendingTasks(state, api.Runtime.Agents))));
         app.MapGet("/state", () => ApiContext.Json(api.Read(StateView)));
 
@@ -160,18 +162,28 @@ internal static class OpsEndpoints
     }
 
     /// <summary>Each present agent's capacity, what its tasks hold, and what is free (Aurora's /offers, one offer per agent).</summary>
-    private static JsonArray Offers(SchedulerState state, AgentServices agents)
+    /// <remarks>Revocable-tier tasks draw on the agent's revocable resources, as in placement, so they count in <c>revocableUsed</c>, not <c>used</c>; ports are shared.</remarks>
+    private static JsonArray Offers(SchedulerState state, AgentServices agents, SchedulerSettings settings)
     {
         var offers = new JsonArray();
         foreach (var agent in agents.Registry.Present(agents.AgentTimeout))
         {
             var used = new Resources();
+            var revocableUsed = new Resources();
             var ports = 0;
             foreach (var task in state.TasksOnHost(agent.Host))
             {
                 if (task.AgentId == agent.AgentId && TaskStatuses.IsAgentAssigned(task.Status))
                 {
-                    used = ResourceMath.Add(used, task.Config.Resources);
+                    if (TaskTiers.Of(task.Config, settings).Revocable)
+                    {
+                        revocableUsed = ResourceMath.Add(revocableUsed, task.Config.Resources);
+                    }
+                    else
+                    {
+                        used = ResourceMath.Add(used, task.Config.Resources);
+                    }
+
                     ports += task.Ports.Count;
                 }
             }
@@ -187,6 +199,7 @@ internal static class OpsEndpoints
                 ["capacity"] = ResourcesView(capacity, agent.Resources.Ports.Sum(p => p.Count)),
                 ["used"] = ResourcesView(used, ports),
                 ["revocable"] = agent.RevocableResources is { } revocable ? ResourcesView(AgentRegistry.ToOffer(agent).RevocableCapacity!, 0) : null,
+                ["revocableUsed"] = agent.RevocableResources is null ? null : ResourcesView(revocableUsed, 0),
                 ["containerEngine"] = agent.ContainerEngine,
                 ["lastSeen"] = agent.LastSeen.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
             });
