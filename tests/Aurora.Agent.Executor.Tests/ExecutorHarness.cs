@@ -48,19 +48,8 @@ internal sealed class ExecutorHarness : IAsyncDisposable
         return last!;
     }
 
-    public static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (clock.Elapsed > Patience)
-            {
-                Assert.Fail($"Waited {Patience.TotalSeconds} s for {what}");
-            }
-
-            await Task.Delay(20);
-        }
-    }
+    public static Task WaitUntilAsync(Func<bool> condition, string what) =>
+        Eventually.HoldsAsync(what, condition, Patience, poll: TimeSpan.FromMilliseconds(20));
 
     public static string Describe(TaskReport report) =>
         string.Join(" -> ", report.History.Select(t => $"{t.State} ({t.Message})"));

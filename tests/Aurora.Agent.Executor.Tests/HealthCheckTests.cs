@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using static Aurora.Agent.Executor.Tests.ExecutorHarness;
 
 namespace Aurora.Agent.Executor.Tests;
@@ -53,7 +51,7 @@ public sealed class HealthCheckTests : IAsyncLifetime
     [Fact]
     public async Task An_http_health_check_passes_once_the_server_answers_on_the_health_port()
     {
-        var port = FreePort();
+        var port = DistClients.FreePort();
         var executor = _harness.Start();
         executor.Launch(Launches.Task("t1",
             Launches.Process("server", "sleep 0.3; echo ok > health; exec python3 -m http.server {{thermos.ports[health]}} --bind 127.0.0.1")) with
@@ -83,12 +81,5 @@ public sealed class HealthCheckTests : IAsyncLifetime
         var report = await WaitForStateAsync(executor, "t1", AgentTaskState.Failed);
 
         Assert.Equal("The http health check needs a port named 'health', but the task has ports http", report.Current.Message);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

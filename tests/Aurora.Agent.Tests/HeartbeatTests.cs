@@ -78,7 +78,7 @@ public sealed class HeartbeatTests
         var executor = new FakeExecutor();
         await using var node = await AgentNode.StartAsync(Agents.Options(directory.Path, scheduler.BaseUri), logs.Factory, _ => executor);
         await scheduler.WaitForAsync(r => r.WaitMs > 0);
-        await WaitUntilAsync(() => scheduler.Held == 1);
+        await Eventually.HoldsAsync("the heartbeat to be held", () => scheduler.Held == 1, TimeSpan.FromSeconds(30), poll: TimeSpan.FromMilliseconds(10));
 
         executor.Hold(FakeExecutor.Report("t-1", AgentTaskState.Running));
         executor.RaiseChanged();
@@ -173,15 +173,6 @@ public sealed class HeartbeatTests
         await node.StopAsync();
         Assert.DoesNotContain("killall", executor.Calls);
         Assert.True(executor.Disposed);
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        while (!condition())
-        {
-            await Task.Delay(10, cancel.Token);
-        }
     }
 
     private sealed record ExecutorOptionsSeen(string WorkDir, string Hostname, string AgentId);

@@ -43,7 +43,7 @@ public sealed class RealExecutorTests
             Assert.Equal("hello from the task\n", await http.GetStringAsync("tasks/t-echo/tail?path=.logs/main/0/stdout&lines=1"));
             Volatile.Write(ref outputRead, true);
 
-            await WaitUntilAsync(() => Volatile.Read(ref acknowledged) == 1);
+            await Eventually.HoldsAsync("the acknowledgement", () => Volatile.Read(ref acknowledged) == 1, TimeSpan.FromSeconds(30), poll: TimeSpan.FromMilliseconds(10));
             var afterAck = scheduler.Received.Count + 1;
             await scheduler.WaitForAsync(_ => scheduler.Received.Count > afterAck);
             Assert.DoesNotContain(scheduler.Received[^1].Tasks, t => t.TaskId == "t-echo");
@@ -52,15 +52,6 @@ public sealed class RealExecutorTests
         finally
         {
             await node.StopAndKillTasksAsync(TimeSpan.FromSeconds(2));
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        while (!condition())
-        {
-            await Task.Delay(10, cancel.Token);
         }
     }
 }

@@ -1,17 +1,8 @@
-using System.Globalization;
-using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 
 namespace Aurora.Cluster.Tests;
-
-/// <summary>What a client run printed and how it ended.</summary>
-public sealed record ClientRun(int ExitCode, string Out, string Err)
-{
-    public override string ToString() => $"exit {ExitCode}\nstdout:\n{Out}\nstderr:\n{Err}";
-}
 
 /// <summary>
 /// A real cluster from dist/bin (./build.sh, run by ./test.sh before the tests):
@@ -33,7 +24,7 @@ public sealed partial class AgentCluster : IAsyncDisposable
     private AgentCluster(IReadOnlyList<string> schedulerFlags)
     {
         _schedulerFlags = schedulerFlags;
-        Port = FreePort();
+        Port = DistClients.FreePort();
         SchedulerUri = new Uri($"http://127.0.0.1:{Port}/");
         Directory.CreateDirectory(ConfigRoot);
         Directory.CreateDirectory(Home);
@@ -41,7 +32,7 @@ public sealed partial class AgentCluster : IAsyncDisposable
             new JsonObject { ["name"] = "devcluster", ["scheduler_uri"] = SchedulerUri.ToString().TrimEnd('/'), ["auth_mechanism"] = "UNAUTHENTICATED" }).ToJsonString());
     }
 
-    public static string DistBin { get; } = Path.Combine(RepositoryRoot.Find(), "dist", "bin");
+    public static string DistBin => DistClients.DistBin;
 
     public string Root => _directory.Path;
 
@@ -59,11 +50,6 @@ public sealed partial class AgentCluster : IAsyncDisposable
 
     public static async Task<AgentCluster> StartAsync(params string[] schedulerFlags)
     {
-        if (!File.Exists(Path.Combine(DistBin, "aurora-agent")))
-        {
-            throw new InvalidOperationException($"{DistBin} has no aurora-agent: run ./build.sh first (./test.sh does)");
-        }
-
         var cluster = new AgentCluster(schedulerFlags);
         try
         {
@@ -267,27 +253,7 @@ public sealed partial class AgentCluster : IAsyncDisposable
         _directory.Dispose();
     }
 
-    private async Task<ClientRun> RunClientAsync(string tool, string[] args)
-    {
-        var environment = new Dictionary<string, string>
-        {
-            ["AURORA_CONFIG_ROOT"] = ConfigRoot,
-            ["HOME"] = Home,
-            ["USER"] = "tester",
-            ["NO_COLOR"] = "1",
-            ["COLUMNS"] = "250",
-        };
-        using var process = ChildProcess.Start(Path.Combine(DistBin, tool), args, environment, Root);
-        var code = await process.WaitForExitAsync(TimeSpan.FromMinutes(2));
-        return new ClientRun(code, process.StandardOutput, process.StandardError);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private Task<ClientRun> RunClientAsync(string tool, string[] args) => DistClients.RunAsync(tool, args, ConfigRoot, Home, Root);
 
     [GeneratedRegex("Storage is READY")]
     private static partial Regex Ready();

@@ -5,7 +5,10 @@ public static class Eventually
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
 
-    public static async Task HoldsAsync(string what, Func<Task<bool>> condition, TimeSpan? timeout = null, Func<string>? describe = null)
+    private static readonly TimeSpan DefaultPoll = TimeSpan.FromMilliseconds(200);
+
+    /// <param name="poll">How often to look; short where the condition holds only briefly (a state a task passes through).</param>
+    public static async Task HoldsAsync(string what, Func<Task<bool>> condition, TimeSpan? timeout = null, Func<string>? describe = null, TimeSpan? poll = null)
     {
         ArgumentNullException.ThrowIfNull(condition);
         using var cancel = new CancellationTokenSource(timeout ?? DefaultTimeout);
@@ -16,10 +19,10 @@ public static class Eventually
                 throw new TimeoutException($"timed out after {timeout ?? DefaultTimeout} waiting for {what}{(describe is null ? string.Empty : ":\n" + describe())}");
             }
 
-            await Task.Delay(200, CancellationToken.None).ConfigureAwait(false);
+            await Task.Delay(poll ?? DefaultPoll, CancellationToken.None).ConfigureAwait(false);
         }
     }
 
-    public static Task HoldsAsync(string what, Func<bool> condition, TimeSpan? timeout = null, Func<string>? describe = null) =>
-        HoldsAsync(what, () => Task.FromResult(condition()), timeout, describe);
+    public static Task HoldsAsync(string what, Func<bool> condition, TimeSpan? timeout = null, Func<string>? describe = null, TimeSpan? poll = null) =>
+        HoldsAsync(what, () => Task.FromResult(condition()), timeout, describe, poll);
 }

@@ -168,7 +168,7 @@ internal sealed class ServerMetrics(SchedulerRuntime runtime, TimeProvider time)
 
     private static void AddAgents(SortedDictionary<string, double> n, AgentServices agents)
     {
-        n["agents_present"] = agents.Registry.Present(agents.AgentTimeout).Count;
+        n["agents_present"] = agents.Registry.Present().Count;
         n["agents_lost_total"] = agents.Metrics.AgentsLost;
         n["agent_heartbeats_total"] = agents.Metrics.Heartbeats;
         n["task_launches_sent_total"] = agents.Metrics.LaunchesSent;

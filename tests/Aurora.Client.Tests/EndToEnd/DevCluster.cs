@@ -3,14 +3,6 @@ using System.Text.RegularExpressions;
 
 namespace Aurora.Client.Tests.EndToEnd;
 
-/// <summary>What a client run printed and how it ended.</summary>
-public sealed record ClientRun(int ExitCode, string Out, string Err)
-{
-    public JsonNode Json => JsonNode.Parse(Out) ?? throw new InvalidOperationException($"no JSON on stdout:\n{Out}\n{Err}");
-
-    public override string ToString() => $"exit {ExitCode}\nstdout:\n{Out}\nstderr:\n{Err}";
-}
-
 /// <summary>
 /// The built executables in dist/bin (./build.sh, run by ./test.sh before the tests) and a real
 /// <c>aurora-scheduler -dev</c> they talk to, with its own clusters.json, home directory and ports.
@@ -20,9 +12,7 @@ public partial class DevCluster : IAsyncLifetime
     private readonly TempDirectory _directory = new();
     private ChildProcess? _scheduler;
 
-    private static readonly Lazy<string> Dist = new(() => FindDistBin());
-
-    public static string DistBin => Dist.Value;
+    public static string DistBin => DistClients.DistBin;
 
     public string Root => _directory.Path;
 
@@ -83,28 +73,7 @@ public partial class DevCluster : IAsyncLifetime
         return path;
     }
 
-    private async Task<ClientRun> RunAsync(string tool, string[] args)
-    {
-        var environment = new Dictionary<string, string>
-        {
-            ["AURORA_CONFIG_ROOT"] = ConfigRoot,
-            ["HOME"] = Home,
-            ["USER"] = "tester",
-            ["NO_COLOR"] = "1",
-            ["COLUMNS"] = "200",
-        };
-        using var process = ChildProcess.Start(Path.Combine(DistBin, tool), args, environment, Root);
-        var code = await process.WaitForExitAsync(TimeSpan.FromMinutes(2));
-        return new ClientRun(code, process.StandardOutput, process.StandardError);
-    }
-
-    private static string FindDistBin()
-    {
-        var bin = Path.Combine(RepositoryRoot.Find(), "dist", "bin");
-        return File.Exists(Path.Combine(bin, "aurora")) && File.Exists(Path.Combine(bin, "aurora-scheduler"))
-            ? bin
-            : throw new InvalidOperationException($"{bin} has no aurora executables: run ./build.sh first (./test.sh does)");
-    }
+    private Task<ClientRun> RunAsync(string tool, string[] args) => DistClients.RunAsync(tool, args, ConfigRoot, Home, Root);
 
     [GeneratedRegex(@"listening on (?<url>http://\S+)")]
     private static partial Regex Listening();

@@ -64,6 +64,9 @@ public sealed partial class SchedulerState
     public IReadOnlyCollection<TaskRecord> TasksOf(JobKey job) =>
         _tasksByJob.TryGetValue(job, out var tasks) ? tasks : [];
 
+    /// <summary>The hosts some task holds resources on.</summary>
+    public IReadOnlyCollection<string> HostsWithTasks => _tasksByHost.Keys;
+
     /// <summary>Tasks holding resources on the host (SLAVE_ASSIGNED_STATES).</summary>
     public IReadOnlyCollection<TaskRecord> TasksOnHost(string host) =>
         _tasksByHost.TryGetValue(host, out var tasks) ? tasks : [];

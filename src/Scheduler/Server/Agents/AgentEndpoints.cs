@@ -69,7 +69,7 @@ internal static class AgentEndpoints
     /// </summary>
     private static void RefuseSecondAgentOnHost(HeartbeatRequest request, AgentServices agents)
     {
-        if (agents.Registry.Present(agents.AgentTimeout).FirstOrDefault(a => a.Host == request.Hostname && a.AgentId != request.AgentId) is { } other)
+        if (agents.Registry.OtherPresentOnHost(request.Hostname, request.AgentId) is { } other)
         {
             throw new ApiException(
                 System.Net.HttpStatusCode.Conflict,

@@ -24,9 +24,9 @@ internal sealed record AgentInfo(
 /// </summary>
 /// <remarks>
 /// An agent counts as present while one of its heartbeats is being held (a long poll is a live
-/// connection) or its last one ended within the timeout.
+/// connection) or its last one ended within <paramref name="timeout"/> (<c>-agent_timeout</c>).
 /// </remarks>
-internal sealed class AgentRegistry(TimeProvider time)
+internal sealed class AgentRegistry(TimeProvider time, TimeSpan timeout)
 {
     private readonly ConcurrentDictionary<string, Entry> _agents = new(StringComparer.Ordinal);
 
@@ -45,40 +45,48 @@ internal sealed class AgentRegistry(TimeProvider time)
                 return existing;
             });
         Interlocked.Increment(ref entry.Held);
-        return new Departure(this, entry);
+        return new Departure(time, entry);
     }
 
     public AgentInfo? Find(string agentId) => _agents.TryGetValue(agentId, out var entry) ? entry.Info : null;
 
-    public IReadOnlyList<AgentInfo> All => _agents.Values.Select(e => e.Info).OrderBy(a => a.Host, StringComparer.Ordinal).ToList();
-
-    /// <summary>Agents heard from within <paramref name="timeout"/>, or holding a heartbeat now.</summary>
-    public IReadOnlyList<AgentInfo> Present(TimeSpan timeout)
+    /// <summary>Agents heard from within the timeout, or holding a heartbeat now, by host.</summary>
+    public IReadOnlyList<AgentInfo> Present()
     {
         var now = time.GetUtcNow();
-        return _agents.Values.Where(e => IsPresent(e, now, timeout)).Select(e => e.Info).OrderBy(a => a.Host, StringComparer.Ordinal).ToList();
+        return _agents.Values.Where(e => IsPresent(e, now)).Select(e => e.Info).OrderBy(a => a.Host, StringComparer.Ordinal).ToList();
     }
 
-    public bool IsPresent(string agentId, TimeSpan timeout) => _agents.TryGetValue(agentId, out var entry) && IsPresent(entry, time.GetUtcNow(), timeout);
-
-    /// <summary>Forgets agents silent for longer than <paramref name="timeout"/>; returns them.</summary>
-    public IReadOnlyList<AgentInfo> RemoveSilent(TimeSpan timeout)
+    public bool AnyPresent()
     {
         var now = time.GetUtcNow();
-        var removed = new List<AgentInfo>();
+        return _agents.Values.Any(e => IsPresent(e, now));
+    }
+
+    public bool IsPresent(string agentId) => _agents.TryGetValue(agentId, out var entry) && IsPresent(entry, time.GetUtcNow());
+
+    /// <summary>A present agent on <paramref name="host"/> other than <paramref name="agentId"/>, if any.</summary>
+    public AgentInfo? OtherPresentOnHost(string host, string agentId)
+    {
+        var now = time.GetUtcNow();
+        return _agents.Values.FirstOrDefault(e => e.Info.Host == host && e.Info.AgentId != agentId && IsPresent(e, now))?.Info;
+    }
+
+    /// <summary>Forgets agents silent for longer than the timeout.</summary>
+    public void RemoveSilent()
+    {
+        var now = time.GetUtcNow();
         foreach (var (id, entry) in _agents)
         {
-            if (!IsPresent(entry, now, timeout) && _agents.TryRemove(new KeyValuePair<string, Entry>(id, entry)))
+            if (!IsPresent(entry, now))
             {
-                removed.Add(entry.Info);
+                _agents.TryRemove(new KeyValuePair<string, Entry>(id, entry));
             }
         }
-
-        return removed;
     }
 
     /// <summary>What the present agents offer: their whole capacity (placement subtracts what runs there).</summary>
-    public IReadOnlyList<Offer> Offers(TimeSpan timeout) => Present(timeout).Select(ToOffer).ToList();
+    public IReadOnlyList<Offer> Offers() => Present().Select(ToOffer).ToList();
 
     public static Offer ToOffer(AgentInfo agent)
     {
@@ -93,7 +101,7 @@ internal sealed class AgentRegistry(TimeProvider time)
 
     private static Resources Capacity(ResourceSet set) => new() { NumCpus = set.Cpus, RamMb = set.RamMb, DiskMb = set.DiskMb, NumGpus = set.Gpus };
 
-    private static bool IsPresent(Entry entry, DateTimeOffset now, TimeSpan timeout) =>
+    private bool IsPresent(Entry entry, DateTimeOffset now) =>
         Volatile.Read(ref entry.Held) > 0 || now - entry.Info.LastSeen <= timeout;
 
     private static AgentInfo Describe(HeartbeatRequest request, DateTimeOffset registeredAt, DateTimeOffset now) => new(
@@ -114,7 +122,7 @@ internal sealed class AgentRegistry(TimeProvider time)
         public AgentInfo Info { get; set; } = info;
     }
 
-    private sealed class Departure(AgentRegistry registry, Entry entry) : IDisposable
+    private sealed class Departure(TimeProvider time, Entry entry) : IDisposable
     {
         private int _disposed;
 
@@ -122,11 +130,9 @@ internal sealed class AgentRegistry(TimeProvider time)
         {
             if (Interlocked.Exchange(ref _disposed, 1) == 0)
             {
-                entry.Info = entry.Info with { LastSeen = registry.Clock.GetUtcNow() };
+                entry.Info = entry.Info with { LastSeen = time.GetUtcNow() };
                 Interlocked.Decrement(ref entry.Held);
             }
         }
     }
-
-    private TimeProvider Clock => time;
 }

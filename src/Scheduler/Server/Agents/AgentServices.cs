@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Aurora.Agent.Protocol;
+using Aurora.Scheduler.Placement;
 using Aurora.Scheduler.Protos;
 
 namespace Aurora.Scheduler.Server.Agents;
@@ -50,7 +51,7 @@ internal sealed class AgentMetrics
 /// <summary>Everything the scheduler keeps about agents outside the log, and the settings their answers need.</summary>
 internal sealed class AgentServices(ServerOptions options, TimeProvider time)
 {
-    public AgentRegistry Registry { get; } = new(time);
+    public AgentRegistry Registry { get; } = new(time, options.AgentTimeout);
 
     public AgentMetrics Metrics { get; } = new();
 
@@ -77,5 +78,5 @@ internal sealed class AgentServices(ServerOptions options, TimeProvider time)
     /// <summary>The reason shown for a PENDING task: the last placement round's, else what is known without one.</summary>
     public string PendingReason(string taskId) =>
         PendingReasons.TryGetValue(taskId, out var reason) ? reason
-        : Registry.Present(AgentTimeout).Count == 0 ? "No agents" : "Waiting for the next placement round";
+        : Registry.AnyPresent() ? "Waiting for the next placement round" : Vetoes.NoAgents;
 }

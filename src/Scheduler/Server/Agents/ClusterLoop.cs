@@ -129,17 +129,19 @@ internal sealed class ClusterLoop : IAsyncDisposable
     private async Task LoseSilentAgentsAsync()
     {
         var timeout = _agents.AgentTimeout;
-        _agents.Registry.RemoveSilent(timeout);
+        _agents.Registry.RemoveSilent();
         if (_time.GetUtcNow() - _agents.Registry.StartedAt <= timeout)
         {
             return;
         }
 
-        var silent = _store.Read(state => state.Tasks
-            .Where(t => t.AgentId is not null && t.Host is not null && TaskStatuses.IsAgentAssigned(t.Status))
+        // The per-host index holds only tasks on agents (ASSIGNED through KILLING): no scan of history.
+        var silent = _store.Read(state => state.HostsWithTasks
+            .SelectMany(state.TasksOnHost)
+            .Where(t => t.AgentId is not null)
             .Select(t => (AgentId: t.AgentId!, Host: t.Host!))
             .Distinct()
-            .Where(a => !_agents.Registry.IsPresent(a.AgentId, timeout))
+            .Where(a => !_agents.Registry.IsPresent(a.AgentId))
             .ToList());
         foreach (var (agentId, host) in silent)
         {
@@ -151,15 +153,16 @@ internal sealed class ClusterLoop : IAsyncDisposable
 
     private async Task PlaceAsync()
     {
-        var offers = _agents.Registry.Offers(_agents.AgentTimeout);
-        var agentsKey = string.Join(',', offers.Select(o => o.AgentId));
-        var position = _store.AppliedPosition;
-        var now = _time.GetUtcNow();
         if (_store.Read(state => state.CountIn(ScheduleStatus.Pending)) == 0)
         {
             _agents.PendingReasons = new Dictionary<string, string>(StringComparer.Ordinal);
             return;
         }
+
+        var offers = _agents.Registry.Offers();
+        var agentsKey = string.Join(',', offers.Select(o => o.AgentId));
+        var position = _store.AppliedPosition;
+        var now = _time.GetUtcNow();
 
         // Nothing new to place with: only time passing (preemption delays) justifies another round.
         if (_lastPlacement.Position == position && _lastPlacement.Agents == agentsKey && now - _lastPlacement.At < ReplanInterval)

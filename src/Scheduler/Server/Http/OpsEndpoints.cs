@@ -166,7 +166,7 @@ internal static class OpsEndpoints
     private static JsonArray Offers(SchedulerState state, AgentServices agents, SchedulerSettings settings)
     {
         var offers = new JsonArray();
-        foreach (var agent in agents.Registry.Present(agents.AgentTimeout))
+        foreach (var agent in agents.Registry.Present())
         {
             var used = new Resources();
             var revocableUsed = new Resources();
