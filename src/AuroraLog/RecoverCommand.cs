@@ -1,4 +1,5 @@
 using Aurora.Scheduler.Commands;
+using Aurora.Scheduler.Model;
 using Aurora.Scheduler.Persistence;
 using Aurora.Scheduler.Protos;
 using Aurora.Scheduler.State;
@@ -42,7 +43,7 @@ internal sealed class RecoverRefusedException(string message) : Exception(messag
 internal static class RecoverCommand
 {
     /// <summary>The principal of the recovery entry; how a rerun recognizes its own earlier work.</summary>
-    public const string Principal = "aurora-log recover";
+    private const string Principal = Principals.Recover;
 
     private static readonly FlagSpec BackupFlag = new("backup", "the backup file to restore (a scheduler-backup-*.bak from -backup_dir)", "FILE");
 

@@ -79,7 +79,7 @@ public class RecoverTests(RecoverBackups backups) : IClassFixture<RecoverBackups
             Assert.Equal(1UL, store.Recovery.Snapshot?.Position);
             Assert.Equal(2UL, store.AppliedPosition);
             var entry = store.Log.Read(1, 1).Single();
-            Assert.Equal(RecoverCommand.Principal, entry.Principal);
+            Assert.Equal(Principals.Recover, entry.Principal);
             var recovery = Assert.Single(TransactionCodec.Decode(entry).Events).RecoveryCommitted;
             Assert.Equal(Path.GetFileName(backups.Early), recovery.BackupId);
             Assert.Equal(12UL, recovery.BackupPosition);
@@ -308,7 +308,7 @@ public class RecoverTests(RecoverBackups backups) : IClassFixture<RecoverBackups
         var blob = RecoverBackups.Read(backups.Early).Blob;
         using (var store = OpenStore(dir.Path))
         {
-            await store.ExecuteAsync(new CommitRecovery(Path.GetFileName(backups.Early), 12, SchedulerSnapshot.Parser.ParseFrom(blob)), RecoverCommand.Principal);
+            await store.ExecuteAsync(new CommitRecovery(Path.GetFileName(backups.Early), 12, SchedulerSnapshot.Parser.ParseFrom(blob)), Principals.Recover);
             if (snapshotWritten)
             {
                 store.Snapshots.Write(1, 1, SchedulerState.SnapshotBlobType, blob);
@@ -367,7 +367,7 @@ public class RecoverTests(RecoverBackups backups) : IClassFixture<RecoverBackups
         Assert.Equal(0, Tool.Run("recover", $"--backup={backups.Early}", $"--path={dir.Path}").ExitCode);
         using (var store = OpenStore(dir.Path))
         {
-            await store.ExecuteAsync(new SaveFrameworkId("framework-1"), SchedulerStore.SchedulerPrincipal);
+            await store.ExecuteAsync(new SaveFrameworkId("framework-1"), Principals.Scheduler);
         }
 
         var before = TestLog.Fingerprint(dir.Path);

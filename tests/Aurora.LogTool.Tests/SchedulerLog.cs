@@ -107,7 +107,7 @@ internal sealed class SchedulerLog : IDisposable
                 status == ScheduleStatus.Assigned
                     ? new AssignTask(taskId, $"agent-{instance}", $"host-{instance}", [])
                     : new ChangeTaskState(taskId, status, status == ScheduleStatus.Failed ? "exit code 1" : "test", $"host-{instance}"),
-                SchedulerStore.SchedulerPrincipal);
+                Principals.Scheduler);
         }
 
         return taskId;
@@ -231,7 +231,7 @@ internal sealed class Story
         await log.ExecuteAsync(new KillTasks(HelloWorld, Message: "not needed"), "carol");
         Hashes[log.Position] = log.Hash;
         log.Advance(TimeSpan.FromMinutes(1));
-        await log.ExecuteAsync(new ChangeTaskState(HelloWorldTask0, ScheduleStatus.Killed, "killed", "host-0"), SchedulerStore.SchedulerPrincipal);
+        await log.ExecuteAsync(new ChangeTaskState(HelloWorldTask0, ScheduleStatus.Killed, "killed", "host-0"), Principals.Scheduler);
         Hashes[log.Position] = log.Hash;
         log.Advance(TimeSpan.FromMinutes(1));
         await log.DriveAsync(Db, 0, ScheduleStatus.Assigned);

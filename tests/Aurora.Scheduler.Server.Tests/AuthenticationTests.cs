@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Aurora.CommandLine;
+using Aurora.Scheduler.Server.Auth;
 using Aurora.Scheduler.Server.Tests.Support;
 
 namespace Aurora.Scheduler.Server.Tests;
@@ -44,7 +45,42 @@ public sealed class AuthenticationTests : IAsyncLifetime
         Assert.Equal("Basic", Assert.Single(response.Headers.WwwAuthenticate).Scheme);
         var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
         Assert.Equal("AUTH_REQUIRED", error["code"]!.GetValue<string>());
-        Assert.Contains("thrift.AuroraSchedulerManager:createJob:webapp:prod:hello", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("needs credentials", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    /// <summary>Issue 12, finding 8: who asks is settled before the body is looked at, so a stranger learns nothing from validation.</summary>
+    [Theory]
+    [InlineData("POST", "/api/maintenance/sla_drain")]
+    [InlineData("POST", "/api/updates")]
+    [InlineData("PUT", "/api/cron/webapp/prod/nightly")]
+    [InlineData("POST", "/api/jobs")]
+    [InlineData("PUT", "/api/quotas/webapp")]
+    public async Task A_bad_body_without_credentials_gets_401_before_any_validation(string method, string path)
+    {
+        var (status, body) = await _server.SendAsync(new HttpMethod(method), path, new JsonObject { ["nonsense"] = 1 });
+
+        Assert.Equal(401, status);
+        Assert.Equal("AUTH_REQUIRED", body!["error"]!["code"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task The_permission_a_write_lacks_is_named_once_the_caller_is_known()
+    {
+        var (status, body) = await _server.SendAsync(HttpMethod.Post, "/api/jobs", Body("other"), basic: ("webdev", "webpw"));
+
+        Assert.Equal(403, status);
+        Assert.Contains("thrift.AuroraSchedulerManager:createJob:other:prod:hello", body!["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("scheduler")]
+    [InlineData("cron")]
+    [InlineData("agent")]
+    public void A_shiro_user_may_not_bear_the_name_of_a_system_principal(string name)
+    {
+        var error = Assert.Throws<ShiroIniException>(() => ShiroIni.Parse($"[users]\n{name} = pw, admin\n[roles]\nadmin = *\n", "security.ini"));
+
+        Assert.Contains($"user '{name}' has a name reserved for the scheduler's own entries in the log", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

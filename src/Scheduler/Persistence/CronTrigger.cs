@@ -1,5 +1,6 @@
 using Aurora.Scheduler.Commands;
 using Aurora.Scheduler.Cron;
+using Aurora.Scheduler.Model;
 using Aurora.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -7,7 +8,7 @@ namespace Aurora.Scheduler.Persistence;
 
 /// <summary>
 /// Fires cron jobs on their schedules (Aurora's cron scheduler): every tick, each cron job with a
-/// scheduled time in (previous tick, now] is triggered as principal <see cref="Principal"/>, and the
+/// scheduled time in (previous tick, now] is triggered as principal <see cref="Principals.Cron"/>, and the
 /// job's collision policy decides what happens (<see cref="TriggerCronJob"/>).
 /// </summary>
 /// <remarks>
@@ -19,7 +20,6 @@ namespace Aurora.Scheduler.Persistence;
 public sealed class CronTrigger : IAsyncDisposable
 {
     /// <summary>The principal of scheduled runs in the log.</summary>
-    public const string Principal = "cron";
 
     /// <summary>Often enough for minute schedules to fire within seconds of their minute.</summary>
     public static readonly TimeSpan DefaultTick = TimeSpan.FromSeconds(5);
@@ -68,7 +68,7 @@ public sealed class CronTrigger : IAsyncDisposable
         {
             try
             {
-                await _store.ExecuteAsync(new TriggerCronJob(job), Principal).ConfigureAwait(false);
+                await _store.ExecuteAsync(new TriggerCronJob(job), Principals.Cron).ConfigureAwait(false);
                 Interlocked.Increment(ref _fired);
             }
             catch (Exception e) when (e is CommandRejectedException or IOException)

@@ -1,4 +1,5 @@
 using Aurora.Scheduler.Commands;
+using Aurora.Scheduler.Model;
 using Aurora.Storage;
 
 namespace Aurora.Scheduler.Persistence;
@@ -58,7 +59,7 @@ public sealed class Housekeeping : IAsyncDisposable
 
     private static Housekeeping Command(SchedulerStore store, TimeProvider time, TimeSpan interval, string name, Func<SchedulerCommand> command) =>
         new(store, time, interval, name, async () =>
-            (await store.ExecuteAsync(command(), SchedulerStore.SchedulerPrincipal).ConfigureAwait(false)).ChangesState);
+            (await store.ExecuteAsync(command(), Principals.Scheduler).ConfigureAwait(false)).ChangesState);
 
     private async Task TickAsync()
     {

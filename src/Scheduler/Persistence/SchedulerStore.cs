@@ -1,4 +1,5 @@
 using Aurora.Scheduler.Commands;
+using Aurora.Scheduler.Model;
 using Aurora.Scheduler.Protos;
 using Aurora.Scheduler.State;
 using Aurora.Storage.Log;
@@ -28,7 +29,6 @@ namespace Aurora.Scheduler.Persistence;
 public sealed class SchedulerStore : IDisposable
 {
     /// <summary>The principal of entries the scheduler writes on its own behalf.</summary>
-    public const string SchedulerPrincipal = "scheduler";
 
     private readonly SchedulerStoreOptions _options;
     private readonly SegmentedLog _log;
@@ -200,7 +200,7 @@ public sealed class SchedulerStore : IDisposable
         var info = Snapshots.Write(position, _options.Term, SchedulerState.SnapshotBlobType, blob);
         var hash = SchedulerState.HashOf(blob);
         PersistenceMessages.SnapshotWritten(_logger, position, blob.Length, SchedulerState.FormatHash(hash));
-        var marker = await CommitAsync(new RecordSnapshot(position, hash), SchedulerPrincipal, cancellationToken).ConfigureAwait(false);
+        var marker = await CommitAsync(new RecordSnapshot(position, hash), Principals.Scheduler, cancellationToken).ConfigureAwait(false);
         if (marker.Decision.ChangesState)
         {
             Volatile.Write(ref _lastMarkerPosition, marker.Position);

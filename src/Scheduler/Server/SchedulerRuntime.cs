@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Aurora.Scheduler.Commands;
+using Aurora.Scheduler.Model;
 using Aurora.Scheduler.Persistence;
 using Aurora.Scheduler.Server.Agents;
 using Aurora.Storage;
@@ -232,7 +233,7 @@ internal sealed partial class SchedulerRuntime : IAsyncDisposable
         var cron = new CronTrigger(store, _time, _options.CronTimeZone);
         Metrics.Watch(snapshots, backups, cron);
         var cluster = new ClusterLoop(this, store, Agents, _options.TransientTaskStateTimeout);
-        Agents.Pump = new StatusPump(command => ExecuteAsync(command, AgentEndpoints.AgentPrincipal));
+        Agents.Pump = new StatusPump(command => ExecuteAsync(command, Principals.Agent));
 
         // Disposed in this order: the loop stops deciding before the pump stops writing.
         _background.AddRange([cluster, Agents.Pump, snapshots, taskPruner, updatePruner, backups, cron]);

@@ -158,6 +158,12 @@ internal sealed class SchedulerServer : IAsyncDisposable
                     return;
                 }
 
+                if (IsAuthenticatedCall(http))
+                {
+                    // Who asks is settled before anything of the request is read or validated (401 before 400).
+                    api.Security.Authenticate(http);
+                }
+
                 await next(http).ConfigureAwait(false);
             }
             catch (Exception e) when (!http.Response.HasStarted)
@@ -195,6 +201,12 @@ internal sealed class SchedulerServer : IAsyncDisposable
             }
         });
     }
+
+    /// <summary>Every write but the agents' heartbeats (agents are not authenticated: docs/security.md), to an endpoint that exists.</summary>
+    private static bool IsAuthenticatedCall(HttpContext http) =>
+        !(HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method) || HttpMethods.IsOptions(http.Request.Method))
+        && !http.Request.Path.StartsWithSegments("/agent", StringComparison.Ordinal)
+        && http.GetEndpoint() is not null;
 
     /// <summary>Writes on a replica that does not lead go to the leader (307 keeps the method and body), as in Aurora.</summary>
     private static bool RedirectToLeader(HttpContext http, ApiContext api)

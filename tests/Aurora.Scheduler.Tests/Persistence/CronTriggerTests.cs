@@ -1,4 +1,5 @@
 using Aurora.Scheduler.Commands;
+using Aurora.Scheduler.Model;
 using Aurora.Scheduler.Persistence;
 using Aurora.Scheduler.Protos;
 using Aurora.Scheduler.Tests.Support;
@@ -40,7 +41,7 @@ public sealed class CronTriggerTests
             .Select(entry => (entry.Principal, Events: TransactionCodec.Decode(entry).Events))
             .SelectMany(e => e.Events.Where(x => x.KindCase == Event.KindOneofCase.CronJobTriggered).Select(x => (e.Principal, x.CronJobTriggered.Outcome)))
             .ToList();
-        Assert.Equal([(CronTrigger.Principal, CronTriggerOutcome.Launched), (CronTrigger.Principal, CronTriggerOutcome.Skipped)], triggered);
+        Assert.Equal([(Principals.Cron, CronTriggerOutcome.Launched), (Principals.Cron, CronTriggerOutcome.Skipped)], triggered);
         Assert.Single(store.Read(s => s.ActiveInstances(job)));
     }
 

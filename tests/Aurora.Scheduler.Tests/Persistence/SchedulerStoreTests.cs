@@ -1,4 +1,5 @@
 using Aurora.Scheduler.Commands;
+using Aurora.Scheduler.Model;
 using Aurora.Scheduler.Persistence;
 using Aurora.Scheduler.Protos;
 using Aurora.Scheduler.State;
@@ -116,7 +117,7 @@ public class SchedulerStoreTests
         var marker = TransactionCodec.Decode(store.Log.Read(2, 2).Single()).Events.Single().SnapshotCommitted;
         Assert.Equal(1ul, marker.Position);
         Assert.Equal(hashBefore, marker.StateHash.ToByteArray());
-        Assert.Equal(SchedulerStore.SchedulerPrincipal, store.Log.Read(2, 2).Single().Principal);
+        Assert.Equal(Principals.Scheduler, store.Log.Read(2, 2).Single().Principal);
     }
 
     [Fact]
@@ -224,7 +225,7 @@ public class SchedulerStoreTests
 
         Assert.Null(store.Read(s => s.FindTask(task)));
         var last = store.Log.Read(store.Log.LastDurablePosition, store.Log.LastDurablePosition).Single();
-        Assert.Equal(SchedulerStore.SchedulerPrincipal, last.Principal);
+        Assert.Equal(Principals.Scheduler, last.Principal);
         Assert.Equal([task], TransactionCodec.Decode(last).Events.Single().TasksPruned.TaskIds);
     }
 

@@ -204,7 +204,7 @@ internal sealed class ClusterLoop : IAsyncDisposable
     {
         try
         {
-            var committed = await _runtime.ExecuteAsync(command, SchedulerStore.SchedulerPrincipal, _stop.Token).ConfigureAwait(false);
+            var committed = await _runtime.ExecuteAsync(command, Principals.Scheduler, _stop.Token).ConfigureAwait(false);
             return committed.Decision.ChangesState;
         }
         catch (CommandRejectedException e)

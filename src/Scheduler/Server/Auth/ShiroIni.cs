@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using System.Text;
+using Aurora.Scheduler.Model;
 
 namespace Aurora.Scheduler.Server.Auth;
 
@@ -231,6 +232,12 @@ internal sealed class ShiroIni
             if (_users.TryGetValue(name, out var existing))
             {
                 throw Error(number, $"user '{name}' is defined again (first at line {existing.Line}); keep one line per user.");
+            }
+
+            if (Principals.IsReserved(name))
+            {
+                throw Error(number, $"user '{name}' has a name reserved for the scheduler's own entries in the log ({string.Join(", ", Principals.Reserved)}); "
+                    + "what it did would be recorded as the system's. Give the user another name.");
             }
 
             if (tokens[0].Length == 0)
