@@ -97,7 +97,7 @@ internal static class DumpCommand
         var role = flags.GetString(RoleFlag.Name);
         if (role is not null && !JobKeys.IsGoodIdentifier(role))
         {
-            throw new UsageException($"--role={role} is not a role: it must match {JobKeys.IdentifierPattern}");
+            throw new UsageException($"--role={role} is not a role: it must be {JobKeys.IdentifierRule}");
         }
 
         if (job is not null && role is not null && job.Role != role)

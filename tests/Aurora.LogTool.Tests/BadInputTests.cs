@@ -37,7 +37,7 @@ public class BadInputTests
         { ["info", "--path={dir}/file/below"], "log directory {dir}/file/below does not exist" },
         { ["dump", "--path={dir}", "--job=hello"], "--job=hello is not a job key ROLE/ENV/NAME: Job key 'hello' is not of the form role/environment/name." },
         { ["dump", "--path={dir}", "--job=www-data//hello"], "--job=www-data//hello is not a job key ROLE/ENV/NAME: Job environment '' is invalid" },
-        { ["dump", "--path={dir}", "--role=a/b"], "--role=a/b is not a role: it must match" },
+        { ["dump", "--path={dir}", "--role=a/b"], "--role=a/b is not a role: it must be 1 to 255" },
         { ["dump", "--path={dir}", "--job=a/b/c", "--role=x"], "--job=a/b/c is not a job of --role=x, so nothing could match" },
         { ["dump", "--path={dir}", "--since=yesterday"], "--since=yesterday is not a time: use ISO-8601 such as 2026-01-01T00:00:00Z, or a date such as 2026-01-01" },
         { ["dump", "--path={dir}", "--until=2026-13-01"], "--until=2026-13-01 is not a time" },

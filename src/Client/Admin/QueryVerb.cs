@@ -55,7 +55,7 @@ internal static class QueryVerb
 
         return JobKeys.IsGoodIdentifier(positionals[index])
             ? positionals[index]
-            : throw new UsageException($"bad {what} '{positionals[index]}': it must match {JobKeys.IdentifierPattern}, or be * for any");
+            : throw new UsageException($"bad {what} '{positionals[index]}': it must be {JobKeys.IdentifierRule}, or be * for any");
     }
 
     /// <summary>Task states, comma-separated, in Aurora's spelling; unknown ones are usage errors listing the valid ones.</summary>

@@ -26,7 +26,7 @@ internal static class QuotaVerbs
         var role = arguments[1];
         if (!JobKeys.IsGoodIdentifier(role))
         {
-            throw new UsageException($"bad role '{role}': it must match {JobKeys.IdentifierPattern}");
+            throw new UsageException($"bad role '{role}': it must be {JobKeys.IdentifierRule}");
         }
 
         if (!double.TryParse(arguments[2], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var cpu) || !double.IsFinite(cpu))

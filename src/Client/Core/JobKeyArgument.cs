@@ -84,7 +84,7 @@ public sealed record JobSpec(string Cluster, string? Role, string? Environment, 
 
             return JobKeys.IsGoodIdentifier(parts[index])
                 ? parts[index]
-                : throw new UsageException($"bad job key '{text}': the {what} '{parts[index]}' must match {JobKeys.IdentifierPattern} (or be * for any)");
+                : throw new UsageException($"bad job key '{text}': the {what} '{parts[index]}' must be {JobKeys.IdentifierRule} (or be * for any)");
         }
 
         return new JobSpec(parts[0], Part(1, "role"), Part(2, "environment"), Part(3, "name"));

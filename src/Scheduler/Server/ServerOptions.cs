@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.RegularExpressions;
 using Aurora.Agent.Protocol;
 using Aurora.CommandLine;
+using Aurora.Scheduler.Model;
 using Aurora.Scheduler.Server.Auth;
 using Aurora.Scheduler.Settings;
 
@@ -145,7 +146,7 @@ internal sealed record ServerOptions
         {
             Tiers = LoadTiers(Nonempty(flags["tier_config"])),
             AllowedJobEnvironments = environments,
-            MaxTasksPerJob = SchedulerFlags.Integer(flags, "max_tasks_per_job", 1, 1_000_000),
+            MaxTasksPerJob = SchedulerFlags.Integer(flags, "max_tasks_per_job", 1, TaskIds.InstanceIdLimit),
             HistoryPruneThreshold = SchedulerFlags.Duration(flags, "history_prune_threshold"),
             HistoryMaxPerJobThreshold = SchedulerFlags.Integer(flags, "history_max_per_job_threshold", 0, 1_000_000),
             HistoryMinRetentionThreshold = SchedulerFlags.Duration(flags, "history_min_retention_threshold"),

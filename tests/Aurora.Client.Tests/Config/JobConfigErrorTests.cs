@@ -130,8 +130,8 @@ public class JobConfigErrorTests
     [InlineData("instances", "true", "expected a whole number, got true")]
     [InlineData("service", "\"yes\"", "expected true or false, got \"yes\"")]
     [InlineData("role", "[]", "expected a string, got a list")]
-    [InlineData("role", "\"www data\"", "\"www data\" is not a valid role: it must match ^[\\w\\-\\.]+$")]
-    [InlineData("name", "\"a/b\"", "\"a/b\" is not a valid name: it must match ^[\\w\\-\\.]+$")]
+    [InlineData("role", "\"www data\"", "\"www data\" is not a valid role: it must be 1 to 255 of the characters A-Z a-z 0-9 _ - . and not start with '.'")]
+    [InlineData("name", "\"a/b\"", "\"a/b\" is not a valid name: it must be 1 to 255 of the characters A-Z a-z 0-9 _ - . and not start with '.'")]
     [InlineData("max_task_failures", "-2", "must be at least -1, got -2")]
     [InlineData("constraints", "[]", "expected a map, got a list")]
     [InlineData("metadata", "\"a=b\"", "expected a list of {\"key\", \"value\"} or a map, got \"a=b\"")]
@@ -231,7 +231,7 @@ public class JobConfigErrorTests
 
         Assert.Equal("bad port reference {{thermos.ports.http}}: write {{thermos.ports[NAME]}}",
             Error(j => j.Process()["cmdline"] = "serve --port={{thermos.ports.http}}").Problem);
-        Assert.StartsWith("port name \"a b\" in {{thermos.ports[a b]}} must match",
+        Assert.StartsWith("port name \"a b\" in {{thermos.ports[a b]}} must be",
             Error(j => j.Process()["cmdline"] = "serve --port={{thermos.ports[a b]}}").Problem, StringComparison.Ordinal);
     }
 

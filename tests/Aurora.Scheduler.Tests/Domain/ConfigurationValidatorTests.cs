@@ -1,5 +1,6 @@
 using Aurora.Scheduler.Commands;
 using Aurora.Scheduler.Cron;
+using Aurora.Scheduler.Model;
 using Aurora.Scheduler.Protos;
 using Aurora.Scheduler.Settings;
 using Aurora.Scheduler.Validation;
@@ -9,7 +10,7 @@ namespace Aurora.Scheduler.Tests.Domain;
 /// <summary>Every refusal of <see cref="ConfigurationValidator"/>, each with its exact text, and what it fills in.</summary>
 public class ConfigurationValidatorTests
 {
-    private const string Identifier = @"^[\w\-\.]+$";
+    private const string Identifier = JobKeys.IdentifierRule;
 
     private static readonly SchedulerSettings DockerAllowed = SchedulerSettings.Default with
     {
@@ -23,9 +24,9 @@ public class ConfigurationValidatorTests
     {
         ["no task"] = new(j => j.Task = null, "Job configuration must have taskConfig set."),
         ["no key"] = new(j => j.Key = null, "Job key (none) is invalid: Job key is missing."),
-        ["bad role"] = new(j => j.Key.Role = "bad role", $"Job key bad role/prod/hello is invalid: Job role 'bad role' is invalid: it must match {Identifier}."),
-        ["empty environment"] = new(j => j.Key.Environment = "", $"Job key www-data//hello is invalid: Job environment '' is invalid: it must match {Identifier}."),
-        ["bad name"] = new(j => j.Key.Name = "a/b", $"Job key www-data/prod/a/b is invalid: Job name 'a/b' is invalid: it must match {Identifier}."),
+        ["bad role"] = new(j => j.Key.Role = "bad role", $"Job key bad role/prod/hello is invalid: Job role 'bad role' is invalid: it must be {Identifier}."),
+        ["empty environment"] = new(j => j.Key.Environment = "", $"Job key www-data//hello is invalid: Job environment '' is invalid: it must be {Identifier}."),
+        ["bad name"] = new(j => j.Key.Name = "a/b", $"Job key www-data/prod/a/b is invalid: Job name 'a/b' is invalid: it must be {Identifier}."),
         ["zero instances"] = new(j => j.InstanceCount = 0, "Instance count must be positive."),
         ["negative instances"] = new(j => j.InstanceCount = -3, "Instance count must be positive."),
         ["environment not allowed"] = new(
@@ -45,7 +46,7 @@ public class ConfigurationValidatorTests
         ["negative disk"] = new(j => j.Task.Resources.DiskMb = -5, "disk_mb must be greater than 0.0 (got -5)"),
         ["negative gpus"] = new(j => j.Task.Resources.NumGpus = -1, "num_gpus must not be negative (got -1)"),
         ["gpus disabled"] = new(j => j.Task.Resources.NumGpus = 1, "GPU resource support is disabled in this cluster."),
-        ["bad port name"] = new(j => j.Task.Resources.NamedPorts.Add("my port"), $"Port name 'my port' is invalid: it must match {Identifier}."),
+        ["bad port name"] = new(j => j.Task.Resources.NamedPorts.Add("my port"), $"Port name 'my port' is invalid: it must be {Identifier}."),
         ["duplicate port"] = new(j => j.Task.Resources.NamedPorts.AddRange(new[] { "http", "http" }), "Port 'http' is requested more than once."),
         ["unnamed constraint"] = new(j => j.Task.Constraints.Add(ValueConstraint("", "r1")), "A constraint must name the attribute it constrains."),
         ["two constraints on one attribute"] = new(
@@ -82,7 +83,7 @@ public class ConfigurationValidatorTests
             "Volume '/srv/data:data' must use absolute host and container paths.",
             SchedulerSettings.Default with { AllowContainerVolumes = true }),
         ["no processes"] = new(j => j.Task.Processes.Clear(), "Configuration may not be null: the task has no processes and no Docker image to run."),
-        ["bad process name"] = new(j => j.Task.Processes[0].Name = "say hello", $"Process name 'say hello' is invalid: it must match {Identifier}."),
+        ["bad process name"] = new(j => j.Task.Processes[0].Name = "say hello", $"Process name 'say hello' is invalid: it must be {Identifier}."),
         ["duplicate process"] = new(j => j.Task.Processes.Add(new Process { Name = "hello", Cmdline = "true" }), "Process 'hello' is defined more than once."),
         ["empty cmdline"] = new(j => j.Task.Processes[0].Cmdline = "  ", "Process 'hello' has an empty cmdline."),
         ["negative process max failures"] = new(j => j.Task.Processes[0].MaxFailures = -1, "Process 'hello': max_failures and min_duration must not be negative."),

@@ -184,7 +184,7 @@ public class JobCommandTests
 
         var rejection = h.Reject(new KillTasks(Configs.Key(role: "bad role")));
 
-        Assert.Equal(@"Job role 'bad role' is invalid: it must match ^[\w\-\.]+$.", rejection.Message);
+        Assert.Equal(@"Job role 'bad role' is invalid: it must be 1 to 255 of the characters A-Z a-z 0-9 _ - . and not start with '.'.", rejection.Message);
     }
 
     [Fact]

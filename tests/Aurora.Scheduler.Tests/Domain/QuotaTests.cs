@@ -332,7 +332,7 @@ public class QuotaTests
 
         var rejection = h.Reject(new SetQuota("bad role", Configs.Quota(1, 1, 1)));
 
-        Assert.Equal(@"Role 'bad role' is invalid: it must match ^[\w\-\.]+$.", rejection.Message);
+        Assert.Equal(@"Role 'bad role' is invalid: it must be 1 to 255 of the characters A-Z a-z 0-9 _ - . and not start with '.'.", rejection.Message);
     }
 
     private static DomainHarness WithQuota(double cpus, long ramMb, long diskMb)

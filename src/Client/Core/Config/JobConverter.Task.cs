@@ -72,7 +72,7 @@ internal static partial class JobConverter
             var name = fields.RequiredString("name");
             if (!JobKeys.IsGoodIdentifier(name))
             {
-                throw fields.Fail("name", $"{Quoting.Quote(name)} is not a valid process name: it must match {JobKeys.IdentifierPattern}");
+                throw fields.Fail("name", $"{Quoting.Quote(name)} is not a valid process name: it must be {JobKeys.IdentifierRule}");
             }
 
             if (processes.Any(p => p.Name == name))

@@ -64,7 +64,7 @@ internal static partial class JobConverter
             var primary = announce.String("primary_port") ?? "http";
             if (!JobKeys.IsGoodIdentifier(primary))
             {
-                throw announce.Fail("primary_port", $"{Quoting.Quote(primary)} is not a port name: it must match {JobKeys.IdentifierPattern}");
+                throw announce.Fail("primary_port", $"{Quoting.Quote(primary)} is not a port name: it must be {JobKeys.IdentifierRule}");
             }
 
             if (!ports.Contains(primary))
@@ -121,7 +121,7 @@ internal static partial class JobConverter
 
         return JobKeys.IsGoodIdentifier(value)
             ? value
-            : throw job.Fail(key, $"{Quoting.Quote(value)} is not a valid {key}: it must match {JobKeys.IdentifierPattern}");
+            : throw job.Fail(key, $"{Quoting.Quote(value)} is not a valid {key}: it must be {JobKeys.IdentifierRule}");
     }
 
     private static string CronScheduleOf(StructReader job)

@@ -63,7 +63,7 @@ internal static partial class TemplateReferences
             var name = port.Groups[1].Value;
             return JobKeys.IsGoodIdentifier(name)
                 ? name
-                : throw Values.Fail(source, path, node, $"port name {Quoting.Quote(name)} in {{{{{reference}}}}} must match {JobKeys.IdentifierPattern}");
+                : throw Values.Fail(source, path, node, $"port name {Quoting.Quote(name)} in {{{{{reference}}}}} must be {JobKeys.IdentifierRule}");
         }
 
         if (reference.StartsWith("thermos.ports", StringComparison.Ordinal))

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.RegularExpressions;
 using Aurora.Scheduler.Model;
 using Aurora.Scheduler.Protos;
 using Aurora.Scheduler.State;
@@ -12,7 +11,7 @@ namespace Aurora.Scheduler.Commands;
 /// task leaving a draining host makes it DRAINED) without touching the state before the commit.
 /// </summary>
 /// <remarks>Used by one decision on one thread, then discarded.</remarks>
-public sealed partial class DecisionBuilder
+public sealed class DecisionBuilder
 {
     private readonly List<Event> _events = [];
     private readonly List<string> _kills = [];
@@ -158,11 +157,8 @@ public sealed partial class DecisionBuilder
         }
     }
 
-    /// <summary>Aurora's TaskIdGenerator: <c>role-env-name-instance-uuid</c>, with anything but word characters and '-' replaced by '-'.</summary>
-    public string NewTaskId(JobKey job, int instance) =>
-        NonIdCharacters().Replace(
-            string.Create(CultureInfo.InvariantCulture, $"{job.Role}-{job.Environment}-{job.Name}-{instance}-{Context.Ids.NewId()}"),
-            "-");
+    /// <summary>A new task id (<see cref="TaskIds.Create"/>).</summary>
+    public string NewTaskId(JobKey job, int instance) => TaskIds.Create(job, instance, Context.Ids.NewId());
 
     private void Reschedule(TaskRecord task, int failureCount)
     {
@@ -225,7 +221,4 @@ public sealed partial class DecisionBuilder
         Add(new Event { CronJobTriggered = new CronJobTriggered { Job = job, Outcome = CronTriggerOutcome.DeferredLaunched } });
         CreateTasks(cron.Config.Task, Enumerable.Range(0, cron.Config.InstanceCount));
     }
-
-    [GeneratedRegex(@"[^\w-]", RegexOptions.CultureInvariant)]
-    private static partial Regex NonIdCharacters();
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Aurora.Scheduler.Model;
 using Aurora.Scheduler.Protos;
 using Aurora.Scheduler.State;
@@ -118,6 +119,13 @@ public sealed record AddInstances(JobKey Job, int TemplateInstance, int Count) :
         CheckInstanceLimit((long)active.Count + Count, context);
         QuotaCalculator.CheckAddition(state, template.Config, Count);
         var first = active.Keys.Max() + 1;
+        if ((long)first + Count > context.Settings.MaxTasksPerJob)
+        {
+            // Instance ids stay below the task limit, which keeps task ids within TaskIds.MaxLength.
+            throw CommandRejectedException.Invalid(string.Create(CultureInfo.InvariantCulture,
+                $"Adding {Count} instances after instance {first - 1} would create instance {(long)first + Count - 1}, but instance ids must be below the task limit of {context.Settings.MaxTasksPerJob} (-max_tasks_per_job)."));
+        }
+
         var instances = Enumerable.Range(first, Count).ToArray();
         var decision = new DecisionBuilder(state, context);
         var added = new InstancesAdded { Job = Job };

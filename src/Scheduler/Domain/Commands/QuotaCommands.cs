@@ -1,3 +1,4 @@
+using System.Globalization;
 using Aurora.Scheduler.Model;
 using Aurora.Scheduler.Protos;
 using Aurora.Scheduler.State;
@@ -16,6 +17,12 @@ public sealed record SetQuota(string Role, Resources Quota) : SchedulerCommand
         if (ResourceMath.AnyNegative(quota) || double.IsNaN(quota.NumCpus) || double.IsInfinity(quota.NumCpus))
         {
             throw CommandRejectedException.Invalid($"Negative values in: {ResourceMath.Describe(quota)}");
+        }
+
+        if (quota.NumCpus > ResourceLimits.MaxQuotaCpus || quota.RamMb > ResourceLimits.MaxQuotaRamMb || quota.DiskMb > ResourceLimits.MaxQuotaDiskMb)
+        {
+            throw CommandRejectedException.Invalid(string.Create(CultureInfo.InvariantCulture,
+                $"Quota {ResourceMath.Describe(quota)} is more than a role could ever use: at most {ResourceLimits.MaxQuotaCpus} CPUs, {ResourceLimits.MaxQuotaRamMb} MB of RAM and {ResourceLimits.MaxQuotaDiskMb} MB of disk (a job of {TaskIds.InstanceIdLimit} instances of the largest task)."));
         }
 
         var production = QuotaCalculator.Consumption(state, Role).ProdShared;

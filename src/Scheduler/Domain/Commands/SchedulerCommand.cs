@@ -40,7 +40,7 @@ public abstract record SchedulerCommand
     }
 
     protected static string RequireIdentifier(string? value, string what) =>
-        JobKeys.IsGoodIdentifier(value) ? value! : throw CommandRejectedException.Invalid($"{what} '{value}' is invalid: it must match {JobKeys.IdentifierPattern}.");
+        JobKeys.IsGoodIdentifier(value) ? value! : throw CommandRejectedException.Invalid($"{what} '{value}' is invalid: it must be {JobKeys.IdentifierRule}.");
 
     protected static JobKey RequireJobKey(JobKey? job)
     {

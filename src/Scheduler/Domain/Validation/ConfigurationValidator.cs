@@ -170,12 +170,23 @@ public static class ConfigurationValidator
             throw Invalid("GPU resource support is disabled in this cluster.");
         }
 
+        // Nothing could ever run more: the task would stay PENDING forever (ResourceLimits).
+        var excess = resources.NumCpus > ResourceLimits.MaxCpus ? Format($"num_cpus={resources.NumCpus:R} (an agent has at most {ResourceLimits.MaxCpus} CPUs)")
+            : resources.RamMb > ResourceLimits.MaxRamMb ? Format($"ram_mb={resources.RamMb} (an agent has at most {ResourceLimits.MaxRamMb} MB of RAM)")
+            : resources.DiskMb > ResourceLimits.MaxDiskMb ? Format($"disk_mb={resources.DiskMb} (an agent has at most {ResourceLimits.MaxDiskMb} MB of disk)")
+            : resources.NumGpus > ResourceLimits.MaxGpus ? Format($"num_gpus={resources.NumGpus} (an agent has at most {ResourceLimits.MaxGpus} GPUs)")
+            : null;
+        if (excess is not null)
+        {
+            throw Invalid($"The task asks for more than any agent can offer, so it could never run: {excess}.");
+        }
+
         var ports = new HashSet<string>(StringComparer.Ordinal);
         foreach (var port in resources.NamedPorts)
         {
             if (!JobKeys.IsGoodIdentifier(port))
             {
-                throw Invalid($"Port name '{port}' is invalid: it must match {JobKeys.IdentifierPattern}.");
+                throw Invalid($"Port name '{port}' is invalid: it must be {JobKeys.IdentifierRule}.");
             }
 
             if (!ports.Add(port))
@@ -299,7 +310,7 @@ public static class ConfigurationValidator
         {
             if (!JobKeys.IsGoodIdentifier(process.Name))
             {
-                throw Invalid($"Process name '{process.Name}' is invalid: it must match {JobKeys.IdentifierPattern}.");
+                throw Invalid($"Process name '{process.Name}' is invalid: it must be {JobKeys.IdentifierRule}.");
             }
 
             if (!names.Add(process.Name))
