@@ -23,7 +23,7 @@ public static class AgentApi
     /// <summary>The longest a scheduler holds a heartbeat that has nothing to deliver.</summary>
     public const int MaxWaitMs = 30_000;
 
-    /// <summary>camelCase properties, enums as upper-case names (STARTING), nulls omitted.</summary>
+    /// <summary>camelCase properties, enums as upper-case names (STARTING), nulls omitted, duplicate keys refused.</summary>
     public static JsonSerializerOptions Json { get; } = CreateJsonOptions();
 
     private static JsonSerializerOptions CreateJsonOptions()
@@ -31,6 +31,9 @@ public static class AgentApi
         var options = new JsonSerializerOptions(JsonSerializerDefaults.Web)
         {
             DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+
+            // A key given twice is refused: which of the two counts is not for the reader to guess.
+            AllowDuplicateProperties = false,
         };
         options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseUpper, allowIntegerValues: false));
         options.TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver();

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Aurora.Agent.Protocol;
 using Aurora.Scheduler.Commands;
@@ -18,10 +19,11 @@ namespace Aurora.Scheduler.Server.Agents;
 /// <remarks>Agents are not authenticated (docs/security.md): deploy them on the cluster's network, as Mesos agents.</remarks>
 internal static class AgentEndpoints
 {
-    /// <summary>Principal of the log entries written from agents' reports; the host is in each event.</summary>
-    public const string AgentPrincipal = "agent";
 
     private const int MaxHeartbeatBytes = 16 << 20;
+
+    /// <summary>Port ranges an agent may offer; more than there are ports would only cost every placement round.</summary>
+    private const int MaxPortRanges = 1024;
 
     public static void Map(IEndpointRouteBuilder app, ApiContext api, AgentServices agents)
     {
@@ -43,7 +45,9 @@ internal static class AgentEndpoints
             held.CancelAfter(request.WaitMs);
             while (true)
             {
-                var (position, answer) = store.Read((state, applied) => (applied, Answer(state, request, agents)));
+                var (position, wanted) = store.Read((state, applied) => (applied, Answer(state, request, agents)));
+                var (launch, nextLaunchDue) = agents.Launches.Take(request.AgentId, wanted.Launch);
+                var answer = wanted with { Launch = launch };
                 if (answer.Launch.Count > 0 || answer.Kill.Count > 0 || answer.Acknowledged.Count > 0 || held.IsCancellationRequested)
                 {
                     agents.Metrics.Heartbeat(answer.Launch.Count, answer.Kill.Count);
@@ -52,11 +56,18 @@ internal static class AgentEndpoints
 
                 try
                 {
-                    await store.WaitForChangeAsync(position, held.Token);
+                    // A launch held back by its back-off wakes the poll when it falls due, as a change of the log does.
+                    using var untilDue = CancellationTokenSource.CreateLinkedTokenSource(held.Token);
+                    if (nextLaunchDue is { } due)
+                    {
+                        untilDue.CancelAfter(Max(due - api.Runtime.Time.GetUtcNow(), TimeSpan.Zero));
+                    }
+
+                    await store.WaitForChangeAsync(position, untilDue.Token);
                 }
                 catch (OperationCanceledException) when (!http.RequestAborted.IsCancellationRequested)
                 {
-                    // Waited long enough (or shutting down): answer that there is nothing to do.
+                    // Waited long enough, a launch fell due, or shutting down: look again.
                 }
             }
         });
@@ -79,7 +90,9 @@ internal static class AgentEndpoints
         }
     }
 
-    /// <summary>What the log says the agent should do about its inventory.</summary>
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    /// <summary>What the log says the agent should do about its inventory; every launch it lacks, before <see cref="LaunchBackoff"/> holds repeats back.</summary>
     internal static HeartbeatResponse Answer(SchedulerState state, HeartbeatRequest request, AgentServices agents)
     {
         var held = new HashSet<string>(request.Tasks.Count, StringComparer.Ordinal);
@@ -145,21 +158,17 @@ internal static class AgentEndpoints
         attributes.Attributes.AddRange(request.Attributes.Select(a => new Protos.Attribute { Name = a.Name, Values = { a.Values } }));
         if (!store.Read(state => attributes.Equals(state.FindHost(request.Hostname)?.Attributes)))
         {
-            await runtime.ExecuteAsync(new SaveHostAttributes(attributes), AgentPrincipal, cancellationToken);
+            await runtime.ExecuteAsync(new SaveHostAttributes(attributes), Principals.Agent, cancellationToken);
         }
     }
 
     private static async Task<HeartbeatRequest> ReadAsync(HttpContext http)
     {
-        if (http.Request.ContentLength > MaxHeartbeatBytes)
-        {
-            throw new ApiException(System.Net.HttpStatusCode.RequestEntityTooLarge, "TOO_LARGE", $"A heartbeat may be at most {MaxHeartbeatBytes} bytes.");
-        }
-
+        var body = await ApiJson.ReadBytesAsync(http.Request, MaxHeartbeatBytes, "the heartbeat limit");
         HeartbeatRequest? request;
         try
         {
-            request = await JsonSerializer.DeserializeAsync<HeartbeatRequest>(http.Request.Body, AgentApi.Json, http.RequestAborted);
+            request = JsonSerializer.Deserialize<HeartbeatRequest>(body, AgentApi.Json);
         }
         catch (JsonException e)
         {
@@ -171,41 +180,13 @@ internal static class AgentEndpoints
     }
 
     /// <summary>What makes a parsed heartbeat unusable, or null; checked before anything of it is kept, so a refused one leaves no trace.</summary>
-    private static string? Problem(HeartbeatRequest request)
+    /// <remarks>Strings by the protocol's rules (<see cref="ProtocolLimits"/>), amounts by the largest agent that could exist (<see cref="ResourceLimits"/>).</remarks>
+    private static string? Problem(HeartbeatRequest request) => request switch
     {
-        var problem = request switch
-        {
-            { AgentId: null or "" } => "agentId is required.",
-            { Hostname: null or "" } => "hostname is required.",
-            { Attributes: null } => "attributes is required (an empty list when the host has none).",
-            { Resources: null } => "resources are required.",
-            { Tasks: null } => "tasks is required (an empty list when the agent holds none).",
-            { WaitMs: < 0 or > AgentApi.MaxWaitMs } => $"waitMs={request.WaitMs} must be between 0 and {AgentApi.MaxWaitMs}.",
-            _ => ResourceProblem("resources", request.Resources) ?? ResourceProblem("revocableResources", request.RevocableResources),
-        };
-        if (problem is not null)
-        {
-            return problem;
-        }
-
-        foreach (var attribute in request.Attributes ?? [])
-        {
-            if (attribute is null || string.IsNullOrEmpty(attribute.Name) || attribute.Values is null || attribute.Values.Any(v => v is null))
-            {
-                return $"Attribute {attribute?.Name ?? "(null)"} needs a name and a list of values.";
-            }
-        }
-
-        foreach (var task in request.Tasks ?? [])
-        {
-            if (task is null || string.IsNullOrEmpty(task.TaskId) || task.History is not { Count: > 0 } || task.History.Any(h => h is null))
-            {
-                return $"Task report {task?.TaskId ?? "(null)"} needs a task id and a non-empty history.";
-            }
-        }
-
-        return null;
-    }
+        { WaitMs: < 0 or > AgentApi.MaxWaitMs } => $"waitMs={request.WaitMs} must be between 0 and {AgentApi.MaxWaitMs}.",
+        { Resources: null } => "resources are required.",
+        _ => ProtocolLimits.Problem(request) ?? ResourceProblem("resources", request.Resources) ?? ResourceProblem("revocableResources", request.RevocableResources),
+    };
 
     /// <remarks>Checked here because a bad offer would otherwise fail every placement round, not this request.</remarks>
     private static string? ResourceProblem(string name, ResourceSet? resources)
@@ -214,16 +195,21 @@ internal static class AgentEndpoints
         {
             case null:
                 return null;
-            case { Cpus: < 0 } or { Cpus: double.NaN }:
-                return $"{name}.cpus={resources.Cpus} must not be negative.";
-            case { RamMb: < 0 }:
-                return $"{name}.ramMb={resources.RamMb} must not be negative.";
-            case { DiskMb: < 0 }:
-                return $"{name}.diskMb={resources.DiskMb} must not be negative.";
-            case { Gpus: < 0 }:
-                return $"{name}.gpus={resources.Gpus} must not be negative.";
+            case { Cpus: < 0 or > ResourceLimits.MaxCpus } or { Cpus: double.NaN }:
+                return $"{name}.cpus={resources.Cpus.ToString("R", CultureInfo.InvariantCulture)} must be from 0 to {ResourceLimits.MaxCpus}, the most an agent can have.";
+            case { RamMb: < 0 or > ResourceLimits.MaxRamMb }:
+                return $"{name}.ramMb={resources.RamMb} must be from 0 to {ResourceLimits.MaxRamMb}, the most an agent can have.";
+            case { DiskMb: < 0 or > ResourceLimits.MaxDiskMb }:
+                return $"{name}.diskMb={resources.DiskMb} must be from 0 to {ResourceLimits.MaxDiskMb}, the most an agent can have.";
+            case { Gpus: < 0 or > ResourceLimits.MaxGpus }:
+                return $"{name}.gpus={resources.Gpus} must be from 0 to {ResourceLimits.MaxGpus}, the most an agent can have.";
             case { Ports: null }:
                 return $"{name}.ports is required (an empty list when the agent offers none).";
+        }
+
+        if (resources.Ports.Count > MaxPortRanges)
+        {
+            return $"{name}.ports has {resources.Ports.Count} ranges; at most {MaxPortRanges} are allowed.";
         }
 
         foreach (var range in resources.Ports)
@@ -232,6 +218,18 @@ internal static class AgentEndpoints
             {
                 return $"{name}.ports: {range?.First}-{range?.Last} is not a range of ports (first <= last, within 1-65535).";
             }
+        }
+
+        // Overlapping ranges would offer one port twice, and two tasks could be given it.
+        PortRange? previous = null;
+        foreach (var range in resources.Ports.OrderBy(r => r.First))
+        {
+            if (previous is not null && range.First <= previous.Last)
+            {
+                return $"{name}.ports: {previous.First}-{previous.Last} and {range.First}-{range.Last} overlap.";
+            }
+
+            previous = range;
         }
 
         return null;

@@ -55,6 +55,9 @@ internal sealed class AgentServices(ServerOptions options, TimeProvider time)
 
     public AgentMetrics Metrics { get; } = new();
 
+    /// <summary>How often a launch the agent lacks may be sent again.</summary>
+    public LaunchBackoff Launches { get; } = new(time);
+
     /// <summary>Set once the store is open (the pump writes through it).</summary>
     public StatusPump Pump { get; set; } = null!;
 

@@ -72,6 +72,7 @@ internal sealed class ApiContext(SchedulerRuntime runtime, RequestSecurity secur
         CommandRejectedException { Code: ErrorCode.JobUpdating } rejected => (HttpStatusCode.Conflict, "JOB_UPDATING", rejected.Message),
         CommandRejectedException rejected => (HttpStatusCode.BadRequest, "INVALID_REQUEST", rejected.Message),
         StorageNotReadyException notReady => (HttpStatusCode.ServiceUnavailable, "STORAGE_NOT_READY", notReady.Message),
+        BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } bad => (HttpStatusCode.RequestEntityTooLarge, "TOO_LARGE", bad.Message),
         BadHttpRequestException bad => (HttpStatusCode.BadRequest, "INVALID_REQUEST", bad.Message),
         _ => (HttpStatusCode.InternalServerError, "INTERNAL", $"Internal error: {error.Message}"),
     };

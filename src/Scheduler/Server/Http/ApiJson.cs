@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Aurora.Scheduler.Model;
 using Google.Protobuf;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace Aurora.Scheduler.Server.Http;
 
@@ -21,33 +22,74 @@ internal static class ApiJson
     // Unknown fields are refused: a misspelt field must not vanish silently.
     private static readonly JsonParser Parser = new(JsonParser.Settings.Default);
 
+    private static readonly JsonDocumentOptions StrictDocument = new() { AllowDuplicateProperties = false };
+
     /// <summary>A model message as a JSON node to embed in a view.</summary>
     public static JsonNode? Node(IMessage? message) => message is null ? null : JsonNode.Parse(Formatter.Format(message));
 
     /// <summary>The request body as a JSON object; an empty body is an empty object.</summary>
+    /// <remarks>A key given twice is refused (400 naming it): which of the two would count is not the caller's to guess.</remarks>
     public static async Task<JsonObject> ReadBodyAsync(HttpRequest request, long maxBytes)
     {
-        if (request.ContentLength > maxBytes)
-        {
-            throw new ApiException(System.Net.HttpStatusCode.RequestEntityTooLarge, "TOO_LARGE", $"The request body ({request.ContentLength} bytes) is larger than the {maxBytes} bytes a log entry may hold (-dlog_max_entry_size).");
-        }
-
-        using var reader = new StreamReader(request.Body);
-        var text = await reader.ReadToEndAsync(request.HttpContext.RequestAborted).ConfigureAwait(false);
-        if (string.IsNullOrWhiteSpace(text))
+        var body = await ReadBytesAsync(request, maxBytes, "-dlog_max_entry_size: what fits in one log entry").ConfigureAwait(false);
+        if (body.AsSpan().Trim(" \t\r\n"u8).IsEmpty)
         {
             return [];
         }
 
         try
         {
-            return JsonNode.Parse(text) as JsonObject ?? throw ApiException.Invalid("The request body must be a JSON object.");
+            return JsonNode.Parse(body, documentOptions: StrictDocument) as JsonObject ?? throw ApiException.Invalid("The request body must be a JSON object.");
         }
         catch (JsonException e)
         {
             throw ApiException.Invalid($"The request body is not valid JSON: {e.Message}");
         }
     }
+
+    /// <summary>
+    /// The whole request body, refused with 413 once it passes <paramref name="maxBytes"/> however it is
+    /// sent: with a Content-Length or chunked, whose length is known only by counting.
+    /// </summary>
+    /// <param name="limit">Says where the limit comes from, for the 413's message.</param>
+    public static async Task<byte[]> ReadBytesAsync(HttpRequest request, long maxBytes, string limit)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.ContentLength > maxBytes)
+        {
+            throw TooLarge($"The request body ({request.ContentLength} bytes) is larger than the {maxBytes} bytes allowed ({limit}).");
+        }
+
+        // The server's own cap must not cut the body first: that would answer 400, not 413.
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } cap)
+        {
+            cap.MaxRequestBodySize = maxBytes + 1;
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        try
+        {
+            int read;
+            while ((read = await request.Body.ReadAsync(chunk, request.HttpContext.RequestAborted).ConfigureAwait(false)) > 0)
+            {
+                if (buffer.Length + read > maxBytes)
+                {
+                    throw TooLarge($"The request body is larger than the {maxBytes} bytes allowed ({limit}).");
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            throw TooLarge($"The request body is larger than the {maxBytes} bytes allowed ({limit}).");
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static ApiException TooLarge(string message) => new(System.Net.HttpStatusCode.RequestEntityTooLarge, "TOO_LARGE", message);
 
     /// <summary>The body's <paramref name="field"/> as a model message; the error names the field.</summary>
     public static T Message<T>(JsonObject body, string field)
