@@ -162,10 +162,26 @@ public sealed class HostileInputTests : IAsyncLifetime
             { "control characters in an attribute", good with { Attributes = [new("rack", ["r1\r\nX-Injected: 1"])] }, "may not hold control characters" },
             { "a huge attribute value", good with { Attributes = [new("rack", [new string('r', 5000)])] }, "has 1 to 1024 characters" },
             { "a task id no agent can hold", good with { Tasks = [new TaskReport(new string('t', 300), [new TaskTransition(AgentTaskState.Running, 1, "ok")])] }, "at most 239 fit" },
-            { "a multi-line message", good with { Tasks = [new TaskReport("t-1", [new TaskTransition(AgentTaskState.Running, 1, "a\nb")])] }, "holds control characters" },
             { "more CPUs than any machine", good with { Resources = good.Resources with { Cpus = 1e308 } }, "resources.cpus=1E+308 must be from 0 to 65536" },
             { "overlapping port ranges", good with { Resources = good.Resources with { Ports = [new PortRange(31000, 31010), new PortRange(31005, 31020)] } }, "31000-31010 and 31005-31020 overlap" },
         };
+    }
+
+    /// <summary>Free text is fitted, not refused: an agent must never lose its tasks over a message it passed on (a kill reason of many lines).</summary>
+    [Fact]
+    public void A_reported_message_is_kept_as_one_bounded_line()
+    {
+        var heartbeat = new FakeAgent(null!, "agent-1", "host-1").Request(0) with
+        {
+            Tasks = [new TaskReport("t-1", [new TaskTransition(AgentTaskState.Killed, 1, "Killed by alice.\nbecause\r\n" + new string('x', 10_000))])],
+        };
+
+        var message = AgentEndpoints.ToReport(heartbeat).Tasks.Single().History.Single().Message;
+
+        Assert.Null(ProtocolLimits.Problem(heartbeat));
+        Assert.StartsWith("Killed by alice. because  xxx", message, StringComparison.Ordinal);
+        Assert.Equal(ProtocolLimits.MaxMessageLength, message.Length);
+        Assert.DoesNotContain(message, char.IsControl);
     }
 
     [Fact]

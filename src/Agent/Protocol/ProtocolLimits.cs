@@ -6,8 +6,8 @@ namespace Aurora.Agent.Protocol;
 /// <summary>
 /// What the agent protocol's strings may hold: lengths, characters and URL schemes. The scheduler
 /// refuses a heartbeat that breaks one (400, naming the field) before anything of it is stored or
-/// published; the agent checks its own flags by the same rules at start-up, and bounds the messages
-/// it reports with <see cref="FitMessage"/>, so that a heartbeat it builds is never refused.
+/// published; the agent checks its own flags by the same rules at start-up. Free-text messages are
+/// fitted, not refused: both sides pass them through <see cref="FitMessage"/> before they keep them.
 /// </summary>
 /// <remarks>
 /// Every string that reaches the log, <c>/offers</c> or a log line is checked here: no control
@@ -38,7 +38,11 @@ public static class ProtocolLimits
     /// <summary>Distinct attribute names per agent, and values per attribute.</summary>
     public const int MaxAttributes = 256;
 
-    /// <summary>The longest message of a task transition or kill; longer ones are cut by <see cref="FitMessage"/>.</summary>
+    /// <summary>
+    /// The longest message of a task transition or kill. Messages are free text, so they are not
+    /// refused but fitted (<see cref="FitMessage"/>) by whoever records them: a refused heartbeat
+    /// would cost an agent all its tasks over a message it may only have passed on.
+    /// </summary>
     public const int MaxMessageLength = 4096;
 
     /// <summary>Transitions one task report may carry (a task has a handful; the bound keeps a report small).</summary>
@@ -127,13 +131,6 @@ public static class ProtocolLimits
             ? null
             : $"sandboxUrl '{Printable(Abbreviate(url))}' must be an http:// or https:// URL with a host and no user name.";
     }
-
-    /// <summary>Null when a transition or kill message is within the limits, otherwise why not.</summary>
-    public static string? MessageProblem(string? message, string where) =>
-        message is null ? $"{where}: the message is missing (an empty string when there is none)."
-        : message.Length > MaxMessageLength ? $"{where}: the message has {message.Length} characters; at most {MaxMessageLength} are allowed."
-        : message.Any(char.IsControl) ? $"{where}: the message '{Printable(Abbreviate(message))}' holds control characters."
-        : null;
 
     /// <summary>
     /// <paramref name="message"/> as the protocol carries it: every control character (newlines and
@@ -240,10 +237,6 @@ public static class ProtocolLimits
                     return $"Task {task.TaskId}: state {transition.State} is not one of {string.Join(", ", Enum.GetNames<AgentTaskState>())}.";
                 }
 
-                if (MessageProblem(transition.Message, $"Task {task.TaskId}") is { } messageProblem)
-                {
-                    return messageProblem;
-                }
             }
         }
 

@@ -58,7 +58,7 @@ internal sealed class SchedulerServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = Math.Max(options.MaxEntrySize * 2L, 1 << 20);
+            kestrel.Limits.MaxRequestBodySize = Math.Max(ApiJson.DrainBytes, options.MaxEntrySize + 1L);
             if (options.BindAddress is { } address)
             {
                 kestrel.Listen(address, options.HttpPort);

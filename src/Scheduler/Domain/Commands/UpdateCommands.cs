@@ -1,3 +1,4 @@
+using System.Globalization;
 using Aurora.Scheduler.Model;
 using Aurora.Scheduler.Protos;
 using Aurora.Scheduler.State;
@@ -43,13 +44,14 @@ public sealed record StartJobUpdate(JobUpdateRequest Request, string? Message = 
             throw CommandRejectedException.Invalid("Instance count must be positive.");
         }
 
+        // Before planning, which enumerates every instance: a count past the limit must cost nothing.
+        CheckInstanceLimit(Request.InstanceCount, context);
         var instructions = Plan(state, desiredConfig, settings);
         if (instructions is null)
         {
             return Decision.Nothing(NoopMessage);
         }
 
-        CheckInstanceLimit(Request.InstanceCount, context);
         var active = state.ActiveUpdateOf(job);
         if (active is not null)
         {
@@ -117,6 +119,15 @@ public sealed record StartJobUpdate(JobUpdateRequest Request, string? Message = 
         if (settings.BlockIfNoPulsesAfterMs < 0)
         {
             throw CommandRejectedException.Invalid("blockIfNoPulsesAfterMs must be positive.");
+        }
+
+        foreach (var range in settings.UpdateOnlyTheseInstances)
+        {
+            if (range.First < 0 || range.Last < range.First || range.Last >= context.Settings.MaxTasksPerJob)
+            {
+                throw CommandRejectedException.Invalid(string.Create(CultureInfo.InvariantCulture,
+                    $"updateOnlyTheseInstances: {range.First}-{range.Last} is not a range of instances (first <= last, within 0 and {context.Settings.MaxTasksPerJob - 1}, below -max_tasks_per_job)."));
+            }
         }
 
         if (settings.SlaAware && taskSlaPolicy is null)

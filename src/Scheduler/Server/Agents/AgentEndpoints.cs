@@ -118,7 +118,8 @@ internal static class AgentEndpoints
             }
             else if (task!.IsTerminal || IsKillRequested(task.Status))
             {
-                kill.Add(new TaskKill(report.TaskId, task.LatestEvent.Message ?? $"Task is {TaskStatuses.Name(task.Status)} in the scheduler.", grace));
+                // The reason comes back in the agent's reports, so it must be what the protocol carries (a user's kill message may span lines).
+                kill.Add(new TaskKill(report.TaskId, ProtocolLimits.FitMessage(task.LatestEvent.Message ?? $"Task is {TaskStatuses.Name(task.Status)} in the scheduler."), grace));
             }
         }
 
@@ -140,7 +141,7 @@ internal static class AgentEndpoints
     internal static AgentReport ToReport(HeartbeatRequest request) => new(
         request.AgentId,
         request.Hostname,
-        request.Tasks.Select(t => new ReportedTask(t.TaskId, t.History.Select(h => new ReportedTransition(Status(h.State), h.Message)).ToList())).ToList());
+        request.Tasks.Select(t => new ReportedTask(t.TaskId, t.History.Select(h => new ReportedTransition(Status(h.State), ProtocolLimits.FitMessage(h.Message))).ToList())).ToList());
 
     private static ScheduleStatus Status(AgentTaskState state) => state switch
     {

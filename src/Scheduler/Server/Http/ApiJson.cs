@@ -4,7 +4,6 @@ using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Aurora.Scheduler.Model;
 using Google.Protobuf;
-using Microsoft.AspNetCore.Http.Features;
 
 namespace Aurora.Scheduler.Server.Http;
 
@@ -24,6 +23,15 @@ internal static class ApiJson
 
     private static readonly JsonDocumentOptions StrictDocument = new() { AllowDuplicateProperties = false };
 
+    /// <summary>
+    /// How much of a body is read, at most, before an answer: a body over a handler's limit is read
+    /// to here and thrown away (<see cref="ReadBytesAsync"/>). It is also the server's own limit
+    /// (Kestrel's MaxRequestBodySize), which lets Kestrel drain the body of a request answered
+    /// before its body was read (a 401, a 404, a bad job key in the path) instead of resetting the
+    /// connection under a client that is still sending.
+    /// </summary>
+    public const long DrainBytes = 32L << 20;
+
     /// <summary>A model message as a JSON node to embed in a view.</summary>
     public static JsonNode? Node(IMessage? message) => message is null ? null : JsonNode.Parse(Formatter.Format(message));
 
@@ -37,13 +45,67 @@ internal static class ApiJson
             return [];
         }
 
+        if (!System.Text.Unicode.Utf8.IsValid(body))
+        {
+            throw ApiException.Invalid("The request body is not UTF-8 text.");
+        }
+
+        JsonObject document;
         try
         {
-            return JsonNode.Parse(body, documentOptions: StrictDocument) as JsonObject ?? throw ApiException.Invalid("The request body must be a JSON object.");
+            document = JsonNode.Parse(body, documentOptions: StrictDocument) as JsonObject ?? throw ApiException.Invalid("The request body must be a JSON object.");
         }
         catch (JsonException e)
         {
             throw ApiException.Invalid($"The request body is not valid JSON: {e.Message}");
+        }
+
+        try
+        {
+            RequireReadableStrings(document);
+        }
+        catch (InvalidOperationException e)
+        {
+            // A property name with half a surrogate pair fails as the object's names are read.
+            throw ApiException.Invalid($"The request body holds a name that is not valid text: {e.Message}");
+        }
+
+        return document;
+    }
+
+    /// <summary>
+    /// Refuses a string no handler could read: JSON may escape half of a surrogate pair (<c>"\ud800"</c>),
+    /// which parses but is not text. Checked once here, so that no field read later can fail on it.
+    /// </summary>
+    private static void RequireReadableStrings(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject obj:
+                foreach (var (_, child) in obj)
+                {
+                    RequireReadableStrings(child);
+                }
+
+                break;
+            case JsonArray array:
+                foreach (var child in array)
+                {
+                    RequireReadableStrings(child);
+                }
+
+                break;
+            case JsonValue value when value.GetValueKind() == JsonValueKind.String:
+                try
+                {
+                    _ = value.GetValue<string>();
+                }
+                catch (InvalidOperationException e)
+                {
+                    throw ApiException.Invalid($"The request body holds a string at {value.GetPath()} that is not valid text: {e.Message}");
+                }
+
+                break;
         }
     }
 
@@ -51,34 +113,33 @@ internal static class ApiJson
     /// The whole request body, refused with 413 once it passes <paramref name="maxBytes"/> however it is
     /// sent: with a Content-Length or chunked, whose length is known only by counting.
     /// </summary>
+    /// <remarks>
+    /// A body over the limit is still read to its end (and thrown away), up to <see cref="DrainBytes"/>,
+    /// before the 413 goes out: a server that answers while the client is still sending closes the
+    /// connection under it, and the client sees a reset instead of the answer.
+    /// </remarks>
     /// <param name="limit">Says where the limit comes from, for the 413's message.</param>
     public static async Task<byte[]> ReadBytesAsync(HttpRequest request, long maxBytes, string limit)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (request.ContentLength > maxBytes)
+        if (request.ContentLength > Math.Max(DrainBytes, maxBytes))
         {
             throw TooLarge($"The request body ({request.ContentLength} bytes) is larger than the {maxBytes} bytes allowed ({limit}).");
         }
 
-        // The server's own cap must not cut the body first: that would answer 400, not 413.
-        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } cap)
-        {
-            cap.MaxRequestBodySize = maxBytes + 1;
-        }
-
         using var buffer = new MemoryStream();
         var chunk = new byte[16 * 1024];
+        long total = 0;
         try
         {
             int read;
             while ((read = await request.Body.ReadAsync(chunk, request.HttpContext.RequestAborted).ConfigureAwait(false)) > 0)
             {
-                if (buffer.Length + read > maxBytes)
+                total += read;
+                if (total <= maxBytes)
                 {
-                    throw TooLarge($"The request body is larger than the {maxBytes} bytes allowed ({limit}).");
+                    buffer.Write(chunk, 0, read);
                 }
-
-                buffer.Write(chunk, 0, read);
             }
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
@@ -86,7 +147,7 @@ internal static class ApiJson
             throw TooLarge($"The request body is larger than the {maxBytes} bytes allowed ({limit}).");
         }
 
-        return buffer.ToArray();
+        return total <= maxBytes ? buffer.ToArray() : throw TooLarge($"The request body ({total} bytes) is larger than the {maxBytes} bytes allowed ({limit}).");
     }
 
     private static ApiException TooLarge(string message) => new(System.Net.HttpStatusCode.RequestEntityTooLarge, "TOO_LARGE", message);
