@@ -65,7 +65,7 @@ internal static class LogDirectory
         // An unreadable directory would otherwise look like an empty, uninitialized one.
         try
         {
-            _ = fs.ListFiles(directory);
+            _ = fs.ListEntries(directory);
         }
         catch (UnauthorizedAccessException e)
         {

@@ -1,3 +1,4 @@
+using Aurora.Storage.IO;
 using Aurora.Storage.Log;
 using Aurora.Storage.Replica;
 using Aurora.Storage.Snapshots;

@@ -156,12 +156,12 @@ internal sealed class UnreadableDirectoryFileSystem(string unreadable) : IFileSy
 
     public void CreateDirectory(string path) => Real.CreateDirectory(path);
 
-    public IReadOnlyList<string> ListFiles(string directory) =>
+    public IReadOnlyList<DirectoryEntry> ListEntries(string directory) =>
         Path.GetFullPath(directory) == Path.GetFullPath(unreadable)
             ? throw new UnauthorizedAccessException($"Access to the path '{directory}' is denied.")
-            : Real.ListFiles(directory);
+            : Real.ListEntries(directory);
 
-    public IStorageFile OpenFile(string path, FileOpenMode mode) => Real.OpenFile(path, mode);
+    public IStorageFile OpenFile(string path, FileOpenMode mode, SymlinkPolicy symlinks = SymlinkPolicy.Refuse) => Real.OpenFile(path, mode, symlinks);
 
     public void DeleteFile(string path) => Real.DeleteFile(path);
 

@@ -12,9 +12,10 @@ public abstract class DelegatingFileSystem(IFileSystem inner) : IFileSystem
 
     public void CreateDirectory(string path) => inner.CreateDirectory(path);
 
-    public IReadOnlyList<string> ListFiles(string directory) => inner.ListFiles(directory);
+    public IReadOnlyList<DirectoryEntry> ListEntries(string directory) => inner.ListEntries(directory);
 
-    public IStorageFile OpenFile(string path, FileOpenMode mode) => new File(this, inner.OpenFile(path, mode), mode);
+    public IStorageFile OpenFile(string path, FileOpenMode mode, SymlinkPolicy symlinks = SymlinkPolicy.Refuse) =>
+        new File(this, inner.OpenFile(path, mode, symlinks), mode);
 
     public void DeleteFile(string path) => inner.DeleteFile(path);
 

@@ -25,9 +25,10 @@ internal sealed class CountingFileSystem(IFileSystem inner) : IFileSystem
 
     public void CreateDirectory(string path) => inner.CreateDirectory(path);
 
-    public IReadOnlyList<string> ListFiles(string directory) => inner.ListFiles(directory);
+    public IReadOnlyList<DirectoryEntry> ListEntries(string directory) => inner.ListEntries(directory);
 
-    public IStorageFile OpenFile(string path, FileOpenMode mode) => new CountingFile(inner.OpenFile(path, mode), this);
+    public IStorageFile OpenFile(string path, FileOpenMode mode, SymlinkPolicy symlinks = SymlinkPolicy.Refuse) =>
+        new CountingFile(inner.OpenFile(path, mode, symlinks), this);
 
     public void DeleteFile(string path) => inner.DeleteFile(path);
 

@@ -139,6 +139,7 @@ public sealed class BackupManager
     /// Every backup whose header checks out (including the file's length), newest first. Blobs are not
     /// read (use <see cref="Verify()"/>); files with a damaged header are logged and left out.
     /// </summary>
+    /// <exception cref="NotARegularFileException">Something other than a regular file (or a link to one) has a backup's name.</exception>
     public IReadOnlyList<BackupInfo> List()
     {
         return SnapshotFileFormat.ReadHeaders(_fs, BackupFiles(), SnapshotFileKind.Backup, (path, problem) => LogMessages.BackupUnusable(_logger, path, problem))
@@ -178,7 +179,7 @@ public sealed class BackupManager
         ArgumentNullException.ThrowIfNull(path);
         try
         {
-            using var file = _fs.OpenFile(path, FileOpenMode.ReadExisting);
+            using var file = _fs.OpenFile(path, FileOpenMode.ReadExisting, SnapshotFileKind.Backup.Symlinks);
             var decoded = SnapshotFileFormat.ReadHeader(file, SnapshotFileKind.Backup, NamedPosition(path));
             var blob = SnapshotFileFormat.ReadBlob(file, decoded);
             var header = decoded.Header;
@@ -208,7 +209,10 @@ public sealed class BackupManager
         SnapshotCreatedAt = header.SnapshotCreatedMicros != 0 ? SnapshotFileFormat.FromMicros(header.SnapshotCreatedMicros) : null,
     };
 
-    /// <summary>Backup files, newest first by name (time, then position); anything else is ignored.</summary>
+    /// <summary>
+    /// Backup files, newest first by name (time, then position); other names are ignored. Entries of
+    /// every kind are listed, so that one that is not a regular file is refused when opened.
+    /// </summary>
     private List<(string Path, ulong Position)> BackupFiles()
     {
         if (!_fs.DirectoryExists(Directory))
@@ -217,11 +221,11 @@ public sealed class BackupManager
         }
 
         var files = new List<(string Path, ulong Position)>();
-        foreach (var path in _fs.ListFiles(Directory))
+        foreach (var entry in _fs.ListEntries(Directory))
         {
-            if (TryParseFileName(path, out _, out var position))
+            if (TryParseFileName(entry.Path, out _, out var position))
             {
-                files.Add((path, position));
+                files.Add((entry.Path, position));
             }
         }
 

@@ -6,8 +6,12 @@ namespace Aurora.Storage.IO;
 /// writes, crashes that drop unsynced data) deterministically.
 /// </summary>
 /// <remarks>
-/// Implementations must be safe for concurrent calls on different paths. Errors are reported as
-/// <see cref="IOException"/> (with the OS error in <see cref="Exception.HResult"/> where known).
+/// <para>Implementations must be safe for concurrent calls on different paths. Errors are reported as
+/// <see cref="IOException"/> (with the OS error in <see cref="Exception.HResult"/> where known).</para>
+/// <para>Only regular files are ever opened: <see cref="OpenFile"/> opens without blocking and
+/// refuses anything else (a FIFO, a socket, a device, a directory, and a symbolic link unless the
+/// caller allows one) with <see cref="NotARegularFileException"/>. The check is made on the opened
+/// descriptor, never on the path beforehand, so that it cannot race with a rename.</para>
 /// </remarks>
 public interface IFileSystem
 {
@@ -18,10 +22,28 @@ public interface IFileSystem
     /// <summary>Creates the directory and any missing parents.</summary>
     void CreateDirectory(string path);
 
-    /// <summary>Full paths of the regular files directly inside <paramref name="directory"/>.</summary>
-    IReadOnlyList<string> ListFiles(string directory);
+    /// <summary>
+    /// Every entry directly inside <paramref name="directory"/> (files of every kind and
+    /// subdirectories), with its kind as lstat(2) sees it, ordered by path (ordinal). An entry
+    /// removed while the directory is listed may be left out.
+    /// </summary>
+    IReadOnlyList<DirectoryEntry> ListEntries(string directory);
 
-    IStorageFile OpenFile(string path, FileOpenMode mode);
+    /// <summary>
+    /// Opens a regular file. Never blocks on the kind of file (it opens with O_NONBLOCK), and refuses
+    /// anything that is not a regular file with <see cref="NotARegularFileException"/> naming the
+    /// file and its kind. The opened file has no lock and does not leak into child processes.
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <param name="mode">Whether it must exist, and whether it is written.</param>
+    /// <param name="symlinks">
+    /// Whether a symbolic link as the last component of <paramref name="path"/> is followed
+    /// (<see cref="SymlinkPolicy.Follow"/>: files an operator hands over, such as backups) or refused
+    /// (the default: nothing the log keeps in its own directory is a link).
+    /// </param>
+    /// <exception cref="NotARegularFileException">The path names something other than a regular file.</exception>
+    /// <exception cref="FileNotFoundException">A mode that needs the file, and it does not exist.</exception>
+    IStorageFile OpenFile(string path, FileOpenMode mode, SymlinkPolicy symlinks = SymlinkPolicy.Refuse);
 
     void DeleteFile(string path);
 
@@ -48,6 +70,16 @@ public enum FileOpenMode
 
     /// <summary>Read-write, truncating any existing file.</summary>
     CreateOrTruncate,
+}
+
+/// <summary>How <see cref="IFileSystem.OpenFile"/> treats a symbolic link at the end of the path.</summary>
+public enum SymlinkPolicy
+{
+    /// <summary>Refuse it (O_NOFOLLOW) with <see cref="NotARegularFileException"/>.</summary>
+    Refuse,
+
+    /// <summary>Open the file it points to, which must itself be a regular file.</summary>
+    Follow,
 }
 
 /// <summary>A file opened through <see cref="IFileSystem"/>, accessed by offset (pread/pwrite).</summary>
@@ -78,6 +110,13 @@ public interface IStorageFile : IDisposable
 public static class StorageFileExtensions
 {
     private const int ZeroChunk = 1 << 20;
+
+    /// <summary>
+    /// Full paths of the entries directly inside <paramref name="directory"/> that are not
+    /// directories: regular files, and anything else that <see cref="IFileSystem.OpenFile"/> refuses.
+    /// </summary>
+    public static IReadOnlyList<string> ListFiles(this IFileSystem fileSystem, string directory) =>
+        [.. fileSystem.ListEntries(directory).Where(e => e.Kind != FileKind.Directory).Select(e => e.Path)];
 
     /// <summary>Reads exactly <c>buffer.Length</c> bytes unless the file ends first; returns the count read.</summary>
     public static int ReadFully(this IStorageFile file, long offset, Span<byte> buffer)

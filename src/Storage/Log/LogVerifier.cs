@@ -57,6 +57,25 @@ public static class LogVerifier
         for (var i = 0; i < files.Count; i++)
         {
             var (first, path) = files[i];
+            IStorageFile file;
+            try
+            {
+                file = fs.OpenFile(path, FileOpenMode.ReadExisting);
+            }
+            catch (NotARegularFileException e)
+            {
+                // Named for what it is; whether its name also makes a gap tells nothing more.
+                state.Report(path, 0, null, NotARegularFileException.Problem(e.Kind));
+                state.Continuous = false;
+                continue;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                state.Report(path, 0, null, $"cannot read the segment: {e.Message}");
+                state.Continuous = false;
+                continue;
+            }
+
             if (state.Continuous && state.LastPosition + 1 != first)
             {
                 state.Report(path, 0, state.LastPosition + 1,
@@ -67,7 +86,10 @@ public static class LogVerifier
             state.LastPosition = first - 1;
             try
             {
-                VerifySegment(fs, path, first, isLast: i == files.Count - 1, state);
+                using (file)
+                {
+                    VerifySegment(file, first, isLast: i == files.Count - 1, state);
+                }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -79,9 +101,9 @@ public static class LogVerifier
         return new LogVerification(state.Problems, files.Count, state.Entries);
     }
 
-    private static void VerifySegment(IFileSystem fs, string path, ulong first, bool isLast, State state)
+    private static void VerifySegment(IStorageFile file, ulong first, bool isLast, State state)
     {
-        using var file = fs.OpenFile(path, FileOpenMode.ReadExisting);
+        var path = file.Path;
         var length = file.Length;
         if (SegmentHeader.Check(file, first) is { } headerProblem)
         {

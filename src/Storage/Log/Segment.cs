@@ -59,15 +59,19 @@ internal sealed class Segment(string path, ulong firstPosition, long capacity)
     public static string FileName(ulong firstPosition) =>
         Prefix + firstPosition.ToString("D20", CultureInfo.InvariantCulture) + Suffix;
 
-    /// <summary>The segment files in <paramref name="directory"/>, by first position; other files are ignored.</summary>
+    /// <summary>
+    /// The segment files in <paramref name="directory"/>, by first position; other names are ignored.
+    /// Entries of every kind are listed by name, so that opening one that is not a regular file (a
+    /// FIFO, a directory) fails with <see cref="IO.NotARegularFileException"/> instead of being skipped.
+    /// </summary>
     public static List<(ulong First, string Path)> ListFiles(IO.IFileSystem fileSystem, string directory)
     {
         var files = new List<(ulong First, string Path)>();
-        foreach (var path in fileSystem.ListFiles(directory))
+        foreach (var entry in fileSystem.ListEntries(directory))
         {
-            if (TryParseFileName(path, out var first))
+            if (TryParseFileName(entry.Path, out var first))
             {
-                files.Add((first, path));
+                files.Add((first, entry.Path));
             }
         }
 

@@ -195,6 +195,10 @@ public sealed partial class SegmentedLog : IDisposable
         for (var i = 0; i < files.Count; i++)
         {
             var (first, path) = files[i];
+
+            // Opened first, so that a FIFO or a directory under a segment's name is named as such
+            // (NotARegularFileException) rather than as the gap its name may also make.
+            using var file = fs.OpenFile(path, options.ReadOnly ? FileOpenMode.ReadExisting : FileOpenMode.ReadWriteExisting);
             if (segments.Count > 0 && segments[^1].LastPosition + 1 != first)
             {
                 throw new LogCorruptedException(path, 0, segments[^1].LastPosition + 1,
@@ -202,7 +206,7 @@ public sealed partial class SegmentedLog : IDisposable
             }
 
             var isLast = i == files.Count - 1;
-            var (segment, segmentTorn) = RecoverSegment(options, path, first, isLast);
+            var (segment, segmentTorn) = RecoverSegment(options, file, first, isLast);
             segments.Add(segment);
             torn ??= segmentTorn;
         }
@@ -211,10 +215,9 @@ public sealed partial class SegmentedLog : IDisposable
     }
 
     /// <summary>Scans one segment: checks every record, builds the index, and repairs a torn tail.</summary>
-    private static (Segment Segment, TornTail? Torn) RecoverSegment(LogOptions options, string path, ulong first, bool isLast)
+    private static (Segment Segment, TornTail? Torn) RecoverSegment(LogOptions options, IStorageFile file, ulong first, bool isLast)
     {
-        var fs = options.FileSystem;
-        using var file = fs.OpenFile(path, options.ReadOnly ? FileOpenMode.ReadExisting : FileOpenMode.ReadWriteExisting);
+        var path = file.Path;
         var length = file.Length;
         if (SegmentHeader.Check(file, first) is { } headerProblem)
         {

@@ -10,19 +10,25 @@ namespace Aurora.Storage.Snapshots;
 /// <summary>Which of the two files that share <see cref="SnapshotFileFormat"/> a file is meant to be.</summary>
 internal sealed class SnapshotFileKind
 {
-    public static readonly SnapshotFileKind Snapshot = new("snapshot", "AURSNAP\n"u8.ToArray(), 1);
-    public static readonly SnapshotFileKind Backup = new("backup", "AURBKUP\n"u8.ToArray(), 1);
+    public static readonly SnapshotFileKind Snapshot = new("snapshot", "AURSNAP\n"u8.ToArray(), 1, SymlinkPolicy.Refuse);
+
+    /// <summary>Backups are the files operators copy around and hand over, so a link to one is followed.</summary>
+    public static readonly SnapshotFileKind Backup = new("backup", "AURBKUP\n"u8.ToArray(), 1, SymlinkPolicy.Follow);
 
     private readonly byte[] _magic;
 
-    private SnapshotFileKind(string name, byte[] magic, uint currentVersion)
+    private SnapshotFileKind(string name, byte[] magic, uint currentVersion, SymlinkPolicy symlinks)
     {
         Name = name;
         _magic = magic;
         CurrentVersion = currentVersion;
+        Symlinks = symlinks;
     }
 
     public string Name { get; }
+
+    /// <summary>Whether a symbolic link under a file's name is followed when it is read.</summary>
+    public SymlinkPolicy Symlinks { get; }
 
     public ReadOnlySpan<byte> Magic => _magic;
 
@@ -214,29 +220,15 @@ internal static class SnapshotFileFormat
     }
 
     /// <summary>Checks a whole file; returns what is wrong with it, or null when it is sound.</summary>
-    public static string? Check(IFileSystem fileSystem, string path, SnapshotFileKind kind, ulong? namedPosition)
-    {
-        try
-        {
-            using var file = fileSystem.OpenFile(path, FileOpenMode.ReadExisting);
-            VerifyBlob(file, ReadHeader(file, kind, namedPosition));
-            return null;
-        }
-        catch (SnapshotFormatException e)
-        {
-            return e.Problem;
-        }
-        catch (IOException e)
-        {
-            return $"cannot be read: {e.Message}";
-        }
-    }
+    public static string? Check(IFileSystem fileSystem, string path, SnapshotFileKind kind, ulong? namedPosition) =>
+        Inspect(fileSystem, path, kind, namedPosition, out _);
 
     /// <summary>
     /// The decoded headers of <paramref name="files"/>, in order. A file whose header is damaged or
     /// unreadable is reported to <paramref name="unusable"/> and left out; one that vanished since it
     /// was listed (retention) is skipped silently.
     /// </summary>
+    /// <exception cref="NotARegularFileException">One of the names is not a regular file: not damage, but something put there.</exception>
     public static List<(string Path, DecodedHeader Header)> ReadHeaders(
         IFileSystem fileSystem, IEnumerable<(string Path, ulong Position)> files, SnapshotFileKind kind, Action<string, string> unusable)
     {
@@ -245,18 +237,18 @@ internal static class SnapshotFileFormat
         {
             try
             {
-                using var file = fileSystem.OpenFile(path, FileOpenMode.ReadExisting);
+                using var file = fileSystem.OpenFile(path, FileOpenMode.ReadExisting, kind.Symlinks);
                 headers.Add((path, ReadHeader(file, kind, position)));
             }
             catch (SnapshotFormatException e)
             {
                 unusable(path, e.Problem);
             }
-            catch (IOException e) when (fileSystem.FileExists(path))
+            catch (IOException e) when (e is not NotARegularFileException && fileSystem.FileExists(path))
             {
                 unusable(path, $"cannot be read: {e.Message}");
             }
-            catch (IOException)
+            catch (IOException e) when (e is not NotARegularFileException)
             {
                 // Removed by retention after it was listed.
             }
@@ -272,13 +264,42 @@ internal static class SnapshotFileFormat
         var problems = new List<(string, string)>();
         foreach (var (path, position) in files)
         {
-            if (Check(fileSystem, path, kind, position) is { } problem && fileSystem.FileExists(path))
+            if (Inspect(fileSystem, path, kind, position, out var vanished) is { } problem && !vanished)
             {
                 problems.Add((path, problem));
             }
         }
 
         return problems;
+    }
+
+    /// <summary>Checks a whole file; <paramref name="vanished"/> when it no longer exists (retention removed it after it was listed).</summary>
+    private static string? Inspect(IFileSystem fileSystem, string path, SnapshotFileKind kind, ulong? namedPosition, out bool vanished)
+    {
+        vanished = false;
+        try
+        {
+            using var file = fileSystem.OpenFile(path, FileOpenMode.ReadExisting, kind.Symlinks);
+            VerifyBlob(file, ReadHeader(file, kind, namedPosition));
+            return null;
+        }
+        catch (SnapshotFormatException e)
+        {
+            return e.Problem;
+        }
+        catch (NotARegularFileException e)
+        {
+            return NotARegularFileException.Problem(e.Kind);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            vanished = true;
+            return $"cannot be read: {e.Message}";
+        }
+        catch (IOException e)
+        {
+            return $"cannot be read: {e.Message}";
+        }
     }
 
     /// <summary>

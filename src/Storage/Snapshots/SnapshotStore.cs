@@ -94,6 +94,10 @@ public sealed class SnapshotStore
     /// The newest snapshot whose header and blob check out. Newer files that are damaged are skipped,
     /// logged and returned in <see cref="SnapshotLoadResult.Skipped"/>, newest first.
     /// </summary>
+    /// <exception cref="NotARegularFileException">
+    /// Something other than a regular file (a FIFO, a directory, a link) has a snapshot's name. It is
+    /// not damage to fall back from but something put there: the caller stops and names it.
+    /// </exception>
     public SnapshotLoadResult LoadNewest()
     {
         var skipped = new List<SnapshotProblem>();
@@ -110,11 +114,11 @@ public sealed class SnapshotStore
             {
                 Skip(path, e.Problem);
             }
-            catch (IOException e) when (_fs.FileExists(path))
+            catch (IOException e) when (e is not NotARegularFileException && _fs.FileExists(path))
             {
                 Skip(path, $"cannot be read: {e.Message}");
             }
-            catch (IOException)
+            catch (IOException e) when (e is not NotARegularFileException)
             {
                 // Removed by retention after we listed it: a newer snapshot exists; not a problem.
             }
@@ -133,6 +137,7 @@ public sealed class SnapshotStore
     /// Every snapshot whose header checks out (including that the file has the promised length),
     /// newest first. The blobs are not read; files with a damaged header are logged and left out.
     /// </summary>
+    /// <exception cref="NotARegularFileException">Something other than a regular file has a snapshot's name.</exception>
     public IReadOnlyList<SnapshotInfo> List()
     {
         return SnapshotFileFormat.ReadHeaders(_fs, SnapshotFiles(), SnapshotFileKind.Snapshot, (path, problem) => LogMessages.SnapshotSkipped(_logger, path, problem))
@@ -180,7 +185,10 @@ public sealed class SnapshotStore
         header.BlobCrc32C,
         header.BlobType);
 
-    /// <summary>Snapshot files by the position in their names, newest first; anything else is ignored.</summary>
+    /// <summary>
+    /// Snapshot files by the position in their names, newest first; other names are ignored. Entries
+    /// of every kind are listed, so that one that is not a regular file is refused when opened.
+    /// </summary>
     private List<(string Path, ulong Position)> SnapshotFiles()
     {
         if (!_fs.DirectoryExists(Directory))
@@ -189,11 +197,11 @@ public sealed class SnapshotStore
         }
 
         var files = new List<(string Path, ulong Position)>();
-        foreach (var path in _fs.ListFiles(Directory))
+        foreach (var entry in _fs.ListEntries(Directory))
         {
-            if (TryParseFileName(path, out var position))
+            if (TryParseFileName(entry.Path, out var position))
             {
-                files.Add((path, position));
+                files.Add((entry.Path, position));
             }
         }
 

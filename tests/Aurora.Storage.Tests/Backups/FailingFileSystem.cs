@@ -17,16 +17,16 @@ public sealed class FailingFileSystem(IFileSystem inner) : IFileSystem
 
     public void CreateDirectory(string path) => inner.CreateDirectory(path);
 
-    public IReadOnlyList<string> ListFiles(string directory) => inner.ListFiles(directory);
+    public IReadOnlyList<DirectoryEntry> ListEntries(string directory) => inner.ListEntries(directory);
 
-    public IStorageFile OpenFile(string path, FileOpenMode mode)
+    public IStorageFile OpenFile(string path, FileOpenMode mode, SymlinkPolicy symlinks = SymlinkPolicy.Refuse)
     {
         if (mode is FileOpenMode.CreateNew or FileOpenMode.CreateOrTruncate && FailCreate?.Invoke(path) == true)
         {
             throw new IOException($"{path}: No space left on device (injected)");
         }
 
-        return inner.OpenFile(path, mode);
+        return inner.OpenFile(path, mode, symlinks);
     }
 
     public void DeleteFile(string path) => inner.DeleteFile(path);

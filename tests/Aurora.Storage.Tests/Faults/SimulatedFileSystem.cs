@@ -42,6 +42,9 @@ public readonly record struct FsOperation(FsOperationKind Kind, string Path, lon
 /// <para>A crash drops every pending operation, or with torn writes keeps a seeded random subset
 /// of them cut at 512-byte sector boundaries (each piece of a write that falls into one sector
 /// is kept or dropped as a unit). Handles and locks taken before a crash are dead afterwards.</para>
+/// <para>Files that are not regular (FIFOs, sockets, devices; <see cref="CreateSpecialFile"/>) are
+/// durable at once and have no content: opening one, or a directory, fails with
+/// <see cref="NotARegularFileException"/> as on the real disk.</para>
 /// </remarks>
 public sealed class SimulatedFileSystem : IFileSystem
 {
@@ -54,6 +57,7 @@ public sealed class SimulatedFileSystem : IFileSystem
     private readonly HashSet<string> _directories = new(StringComparer.Ordinal) { "/" };
     private readonly Dictionary<string, Inode> _files = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Inode> _durableFiles = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, FileKind> _specialFiles = new(StringComparer.Ordinal);
     private readonly List<DirectoryOperation> _pendingDirectoryOperations = [];
     private readonly Dictionary<string, long> _locks = new(StringComparer.Ordinal);
     private readonly List<FsOperation> _history = [];
@@ -221,6 +225,32 @@ public sealed class SimulatedFileSystem : IFileSystem
         }
     }
 
+    /// <summary>Creates a file that is not a regular file, as mkfifo(1) or mknod(1) would (durably, at once).</summary>
+    public void CreateSpecialFile(string path, FileKind kind)
+    {
+        if (kind is FileKind.Regular or FileKind.Directory or FileKind.SymbolicLink)
+        {
+            throw new ArgumentException($"{kind}: model FIFOs, sockets and devices; use OpenFile or CreateDirectory for the others", nameof(kind));
+        }
+
+        lock (_gate)
+        {
+            ThrowIfDown();
+            path = Normalize(path);
+            if (!_directories.Contains(Parent(path)))
+            {
+                throw new DirectoryNotFoundException($"{Parent(path)} does not exist");
+            }
+
+            if (_files.ContainsKey(path) || _directories.Contains(path) || _specialFiles.ContainsKey(path))
+            {
+                throw new IOException($"{path} already exists");
+            }
+
+            _specialFiles[path] = kind;
+        }
+    }
+
     /// <summary>The current content of a file (what a read would see).</summary>
     public byte[] ReadAll(string path)
     {
@@ -266,6 +296,11 @@ public sealed class SimulatedFileSystem : IFileSystem
         lock (_gate)
         {
             clone._directories.UnionWith(_directories);
+            foreach (var (path, kind) in _specialFiles)
+            {
+                clone._specialFiles[path] = kind;
+            }
+
             foreach (var (path, inode) in _files)
             {
                 var copy = new Inode(path)
@@ -297,7 +332,8 @@ public sealed class SimulatedFileSystem : IFileSystem
         lock (_gate)
         {
             ThrowIfDown();
-            return _files.ContainsKey(Normalize(path));
+            path = Normalize(path);
+            return _files.ContainsKey(path) || _specialFiles.ContainsKey(path);
         }
     }
 
@@ -308,7 +344,7 @@ public sealed class SimulatedFileSystem : IFileSystem
             ThrowIfDown();
             for (var directory = Normalize(path); !_directories.Contains(directory); directory = Parent(directory))
             {
-                if (_files.ContainsKey(directory))
+                if (_files.ContainsKey(directory) || _specialFiles.ContainsKey(directory))
                 {
                     throw new IOException($"{directory} is a file");
                 }
@@ -318,7 +354,7 @@ public sealed class SimulatedFileSystem : IFileSystem
         }
     }
 
-    public IReadOnlyList<string> ListFiles(string directory)
+    public IReadOnlyList<DirectoryEntry> ListEntries(string directory)
     {
         lock (_gate)
         {
@@ -329,11 +365,17 @@ public sealed class SimulatedFileSystem : IFileSystem
                 throw new DirectoryNotFoundException($"{dir} does not exist");
             }
 
-            return _files.Keys.Where(p => Parent(p) == dir).Order(StringComparer.Ordinal).ToList();
+            return _files.Keys.Select(p => new DirectoryEntry(p, FileKind.Regular))
+                .Concat(_specialFiles.Select(s => new DirectoryEntry(s.Key, s.Value)))
+                .Concat(_directories.Where(d => d != "/").Select(d => new DirectoryEntry(d, FileKind.Directory)))
+                .Where(e => Parent(e.Path) == dir)
+                .OrderBy(e => e.Path, StringComparer.Ordinal)
+                .ToList();
         }
     }
 
-    public IStorageFile OpenFile(string path, FileOpenMode mode)
+    /// <remarks>Has no symbolic links, so <paramref name="symlinks"/> changes nothing.</remarks>
+    public IStorageFile OpenFile(string path, FileOpenMode mode, SymlinkPolicy symlinks = SymlinkPolicy.Refuse)
     {
         lock (_gate)
         {
@@ -343,6 +385,12 @@ public sealed class SimulatedFileSystem : IFileSystem
             if (!_directories.Contains(directory))
             {
                 throw new DirectoryNotFoundException($"{directory} does not exist");
+            }
+
+            if (_directories.Contains(path) || _specialFiles.ContainsKey(path))
+            {
+                // As on the real disk: refused at once, whatever the mode.
+                throw new NotARegularFileException(path, _specialFiles.GetValueOrDefault(path, FileKind.Directory));
             }
 
             _files.TryGetValue(path, out var inode);
@@ -374,7 +422,7 @@ public sealed class SimulatedFileSystem : IFileSystem
         {
             ThrowIfDown();
             path = Normalize(path);
-            if (!_files.ContainsKey(path))
+            if (_specialFiles.Remove(path) || !_files.ContainsKey(path))
             {
                 return;
             }

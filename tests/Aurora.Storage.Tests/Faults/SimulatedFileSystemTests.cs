@@ -206,4 +206,35 @@ public class SimulatedFileSystemTests
         Assert.Equal(3, file.Read(0, buffer));
         Assert.Equal([1, 2, 3], buffer);
     }
+
+    [Fact]
+    public void Special_files_are_listed_with_their_kinds_refused_when_opened_and_survive_a_crash()
+    {
+        var fs = NewFs();
+        Write(fs, "regular", [1], sync: true, syncDirectory: true);
+        fs.CreateSpecialFile($"{Dir}/fifo", FileKind.Fifo);
+        fs.CreateSpecialFile($"{Dir}/tty", FileKind.CharacterDevice);
+        fs.CreateDirectory($"{Dir}/sub");
+
+        fs.Crash();
+
+        Assert.Equal(
+            [
+                new DirectoryEntry($"{Dir}/fifo", FileKind.Fifo),
+                new DirectoryEntry($"{Dir}/regular", FileKind.Regular),
+                new DirectoryEntry($"{Dir}/sub", FileKind.Directory),
+                new DirectoryEntry($"{Dir}/tty", FileKind.CharacterDevice),
+            ],
+            fs.ListEntries(Dir));
+        foreach (var mode in Enum.GetValues<FileOpenMode>())
+        {
+            Assert.Equal(FileKind.Fifo, Assert.Throws<NotARegularFileException>(() => fs.OpenFile($"{Dir}/fifo", mode)).Kind);
+            Assert.Equal(FileKind.CharacterDevice, Assert.Throws<NotARegularFileException>(() => fs.OpenFile($"{Dir}/tty", mode)).Kind);
+            Assert.Equal(FileKind.Directory, Assert.Throws<NotARegularFileException>(() => fs.OpenFile($"{Dir}/sub", mode)).Kind);
+        }
+
+        fs.DeleteFile($"{Dir}/fifo");
+        Assert.Equal([$"{Dir}/regular", $"{Dir}/tty"], fs.ListFiles(Dir));
+        Assert.Throws<ArgumentException>(() => fs.CreateSpecialFile($"{Dir}/x", FileKind.Regular));
+    }
 }
