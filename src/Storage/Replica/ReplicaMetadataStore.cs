@@ -32,38 +32,65 @@ public sealed class ReplicaMetadataStore(IFileSystem fileSystem, string director
         InitializedMicros = Snapshots.SnapshotFileFormat.ToMicros(initializedAt),
     };
 
-    public bool Exists => fileSystem.FileExists(Path);
+    /// <summary>
+    /// What an operator does about damaged metadata. Without it the replica cannot know which terms
+    /// it promised, so it must not vote again as if it did; and initialize refuses to overwrite it.
+    /// </summary>
+    public const string DamageCure =
+        "the replica cannot tell what it promised: stop it, move its log directory aside for analysis, and rebuild the replica "
+        + "from its healthy peers, or, if every replica is lost, with 'aurora-log recover' from a backup (docs/disaster-recovery.md)";
 
-    /// <summary>The stored metadata, or an EMPTY status when the replica was never initialized.</summary>
-    /// <exception cref="InvalidDataException">The file exists but is damaged or of an unknown version.</exception>
+    /// <summary>Whether anything (a file, or something that should not be there) has the metadata's name.</summary>
+    public bool Exists =>
+        fileSystem.DirectoryExists(directory)
+        && fileSystem.ListEntries(directory).Any(e => System.IO.Path.GetFileName(e.Path) == FileName);
+
+    /// <summary>The stored metadata, or an EMPTY status when the replica was never initialized (no file).</summary>
+    /// <exception cref="InvalidDataException">The file exists but is damaged or of an unknown version; the message says what to do.</exception>
+    /// <exception cref="NotARegularFileException">Something other than a regular file has the metadata's name.</exception>
     public ReplicaMetadata Load()
     {
-        if (!Exists)
+        byte[] bytes;
+        try
+        {
+            bytes = fileSystem.ReadAllBytes(Path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
             return new ReplicaMetadata { Status = ReplicaStatus.Empty };
         }
 
-        var bytes = fileSystem.ReadAllBytes(Path);
         if (bytes.Length < HeaderSize || !bytes.AsSpan(0, 8).SequenceEqual(Magic))
         {
-            throw new InvalidDataException($"{Path}: not a replica metadata file");
+            throw Damaged($"not a replica metadata file (it is {bytes.Length} bytes and does not start with the metadata magic)");
         }
 
         var version = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8));
         if (version != CurrentVersion)
         {
-            throw new InvalidDataException($"{Path}: unknown metadata format version {version} (this build reads version {CurrentVersion})");
+            throw new InvalidDataException(
+                $"{Path}: unknown metadata format version {version} (this build reads version {CurrentVersion}); "
+                + $"if a newer Aurora.NET wrote it, run that version; otherwise it is damaged and {DamageCure}");
         }
 
         var length = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(12));
         var body = bytes.AsSpan(HeaderSize);
         if (length < 0 || length != body.Length || Crc32C.Compute(body) != BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(16)))
         {
-            throw new InvalidDataException($"{Path}: checksum mismatch; restore it from a peer or re-initialize this replica");
+            throw Damaged("checksum mismatch");
         }
 
-        return ReplicaMetadata.Parser.ParseFrom(body);
+        try
+        {
+            return ReplicaMetadata.Parser.ParseFrom(body);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw Damaged($"the body does not decode ({e.Message})");
+        }
     }
+
+    private InvalidDataException Damaged(string problem) => new($"{Path}: {problem}; {DamageCure}");
 
     public void Save(ReplicaMetadata metadata)
     {

@@ -3,6 +3,7 @@ using Aurora.Storage.Backups;
 using Aurora.Storage.IO;
 using Aurora.Storage.Log;
 using Aurora.Storage.Protos;
+using Aurora.Storage.Replica;
 using Aurora.Storage.Snapshots;
 using Aurora.Storage.Tests.Faults;
 using Aurora.Storage.Tests.Log;
@@ -179,6 +180,25 @@ public class NonRegularFileTests
         Assert.Equal((fifo, FileKind.Fifo), (Assert.IsType<NotARegularFileException>(load).Path, ((NotARegularFileException)load).Kind));
         Assert.Equal(fifo, Assert.IsType<NotARegularFileException>(list).Path);
         Assert.Equal(new SnapshotProblem(fifo, "a FIFO, not a regular file; remove it or move it away"), Assert.Single(problems));
+    }
+
+    [Fact]
+    public async Task A_fifo_named_replica_meta_fails_the_load_and_a_directory_there_is_not_an_empty_replica()
+    {
+        using var dir = new TempDirectory();
+        var fifoStore = new ReplicaMetadataStore(PhysicalFileSystem.Instance, dir.Sub("fifo"));
+        Directory.CreateDirectory(dir.Sub("fifo"));
+        SpecialFiles.MakeFifo(fifoStore.Path);
+        var directoryStore = new ReplicaMetadataStore(PhysicalFileSystem.Instance, dir.Sub("directory"));
+        Directory.CreateDirectory(directoryStore.Path);
+
+        var fifo = await SpecialFiles.ThrowsWithinBoundAsync("loading replica.meta", () => fifoStore.Load());
+        var directory = Assert.Throws<NotARegularFileException>(directoryStore.Load);
+
+        Assert.Equal((fifoStore.Path, FileKind.Fifo), (Assert.IsType<NotARegularFileException>(fifo).Path, ((NotARegularFileException)fifo).Kind));
+        Assert.True(fifoStore.Exists);
+        Assert.Equal((directoryStore.Path, FileKind.Directory), (directory.Path, directory.Kind));
+        Assert.True(directoryStore.Exists);
     }
 
     [Fact]

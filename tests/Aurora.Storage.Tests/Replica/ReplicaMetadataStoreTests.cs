@@ -68,7 +68,8 @@ public class ReplicaMetadataStoreTests
             bad[bit / 8] ^= (byte)(1 << (bit % 8));
             File.WriteAllBytes(store.Path, bad);
             var e = Assert.Throws<InvalidDataException>(store.Load);
-            Assert.Contains(store.Path, e.Message, StringComparison.Ordinal);
+            Assert.StartsWith(store.Path + ": ", e.Message, StringComparison.Ordinal);
+            Assert.EndsWith(ReplicaMetadataStore.DamageCure, e.Message, StringComparison.Ordinal);
         }
 
         for (var length = 0; length < good.Length; length++)
@@ -113,6 +114,25 @@ public class ReplicaMetadataStoreTests
             fs.Crash(tornWrites: seed % 2 == 0);
             var term = store.Load().PromisedTerm;
             Assert.True(term is 1 or 2, $"seed {seed}: promised term {term}");
+        }
+    }
+
+    [Fact]
+    public void Random_bytes_are_refused_with_the_file_named_and_the_cure()
+    {
+        using var dir = new TempDirectory();
+        var store = new ReplicaMetadataStore(PhysicalFileSystem.Instance, dir.Path);
+        var random = new Random(20261);
+        foreach (var length in new[] { 0, 7, 20, 64, 4096 })
+        {
+            var garbage = new byte[length];
+            random.NextBytes(garbage);
+            File.WriteAllBytes(store.Path, garbage);
+
+            var e = Assert.Throws<InvalidDataException>(store.Load);
+
+            Assert.True(store.Exists);
+            Assert.Equal($"{store.Path}: not a replica metadata file (it is {length} bytes and does not start with the metadata magic); {ReplicaMetadataStore.DamageCure}", e.Message);
         }
     }
 }
