@@ -11,6 +11,7 @@ namespace Aurora.LogTool;
 /// <c>aurora-log dump --path=DIR [--from=POS] [--to=POS] [filters] [--json] [--verbose]</c>: for
 /// audits, one line per scheduler event (one per entry for payloads that are not scheduler
 /// transactions). Reads through <see cref="SegmentedLog.Read"/> on a read-only open, so it is safe on a live log.
+/// Refuses, before printing anything, a log directory holding a file it cannot account for or a damaged replica.meta.
 /// </summary>
 internal static class DumpCommand
 {
@@ -47,6 +48,7 @@ internal static class DumpCommand
 
         var filter = ParseFilter(flags);
         var directory = LogDirectory.RequireExisting(flags, context, "dump");
+        LogDirectory.RequireSound(directory, context);
         var json = flags.GetSwitch(LogDirectory.JsonFlag.Name);
         var verbose = flags.GetSwitch(VerboseFlag.Name);
         using var log = SegmentedLog.Open(LogDirectory.ReadOnlyLog(directory, context));

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Aurora.Storage;
 using Aurora.Storage.IO;
 using Aurora.Storage.Log;
 using Aurora.Storage.Protos;
@@ -9,13 +10,15 @@ namespace Aurora.LogTool;
 
 /// <summary>
 /// <c>aurora-log info --path=DIR</c>: what a replica holds. Opens the log read-only, so it is safe
-/// on the log of a running replica and changes nothing.
+/// on the log of a running replica and changes nothing. Files in the log directory that the log
+/// does not keep there are listed, and make the exit code 1.
 /// </summary>
 internal static class InfoCommand
 {
     public static Command Command { get; } = new(
         "info",
-        "Show the replica's status, promised term, log id, positions, segments, snapshots, size on disk and any torn tail. Read-only; safe on a live log.",
+        "Show the replica's status, promised term, log id, positions, segments, snapshots, size on disk, any torn tail "
+        + "and any file the log does not keep (exit 1 then). Read-only; safe on a live log.",
         [LogDirectory.PathFlag, LogDirectory.JsonFlag],
         Run);
 
@@ -33,14 +36,25 @@ internal static class InfoCommand
     private static int Run(ParsedFlags flags, ToolContext context)
     {
         var directory = LogDirectory.RequireExisting(flags, context, "info");
-        var report = Gather(directory, context);
+        Report report;
+        try
+        {
+            report = Gather(directory, context);
+        }
+        catch (NotARegularFileException) when (LogDirectory.Unaccounted(directory, context) is { Count: > 0 } unaccounted)
+        {
+            // The file the report stopped at is among them; name them all at once.
+            throw new UnaccountedFilesException(directory, unaccounted);
+        }
+
         context.Out.Write(flags.GetSwitch(LogDirectory.JsonFlag.Name) ? Json(report) + "\n" : Text(report));
-        return ExitCodes.Ok;
+        return report.Unaccounted.Count == 0 ? ExitCodes.Ok : throw new UnaccountedFilesException(directory, report.Unaccounted);
     }
 
     private static Report Gather(string directory, ToolContext context)
     {
         var fs = context.FileSystem;
+        var unaccounted = LogDirectory.Unaccounted(directory, context);
         var metadata = new ReplicaMetadataStore(fs, directory).Load();
         using var log = SegmentedLog.Open(LogDirectory.ReadOnlyLog(directory, context));
         var segments = log.Segments
@@ -62,8 +76,9 @@ internal static class InfoCommand
             segments,
             snapshots,
             unreadable,
-            DiskUsage(fs, [directory, Path.Combine(directory, "log"), store.Directory]),
-            log.TornTail);
+            DiskUsage(fs, [directory, Path.Combine(directory, LogOptions.SegmentDirectoryName), store.Directory]),
+            log.TornTail,
+            unaccounted);
     }
 
     private static string Text(Report report)
@@ -120,6 +135,19 @@ internal static class InfoCommand
         lines.Add(report.TornTail is { } torn
             ? $"Torn tail:      {Path.GetFileName(torn.File)} at offset {torn.Offset}, {torn.DiscardedBytes} bytes: {torn.Reason} (never acknowledged; cut off when the log is next opened for writing)"
             : "Torn tail:      none");
+        if (report.Unaccounted.Count == 0)
+        {
+            lines.Add("Unaccounted:    none");
+        }
+        else
+        {
+            lines.Add($"Unaccounted:    {report.Unaccounted.Count} file(s) the log does not keep; move them out of the log directory");
+            foreach (var u in report.Unaccounted)
+            {
+                lines.Add($"  {Path.GetRelativePath(report.Directory, u.Path)}  {u.Reason}");
+            }
+        }
+
         return string.Join('\n', lines) + "\n";
     }
 
@@ -195,6 +223,18 @@ internal static class InfoCommand
                 w.WriteNull("tornTail");
             }
 
+            w.WriteStartArray("unaccounted");
+            foreach (var u in report.Unaccounted)
+            {
+                w.WriteStartObject();
+                w.WriteString("file", u.Path);
+                w.WriteString("kind", FileKinds.Name(u.Kind));
+                w.WriteString("problem", u.Problem);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+
             w.WriteEndObject();
         },
         indented: true);
@@ -244,5 +284,6 @@ internal static class InfoCommand
         IReadOnlyList<SnapshotInfo> Snapshots,
         IReadOnlyList<string> UnreadableSnapshots,
         long SizeOnDisk,
-        TornTail? TornTail);
+        TornTail? TornTail,
+        IReadOnlyList<UnaccountedFile> Unaccounted);
 }

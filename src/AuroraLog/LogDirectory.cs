@@ -3,7 +3,10 @@ using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Aurora.Storage;
 using Aurora.Storage.Log;
+using Aurora.Storage.Protos;
+using Aurora.Storage.Replica;
 using Aurora.Storage.Snapshots;
 
 namespace Aurora.LogTool;
@@ -73,6 +76,28 @@ internal static class LogDirectory
         }
 
         return directory;
+    }
+
+    /// <summary>The entries of the log directory that the storage engine does not keep there (<see cref="LogDirectoryLayout"/>).</summary>
+    public static IReadOnlyList<UnaccountedFile> Unaccounted(string directory, ToolContext context) =>
+        LogDirectoryLayout.FindUnaccounted(context.FileSystem, directory);
+
+    /// <summary>
+    /// What <c>dump</c> and <c>state</c> check before they read anything: every file in the log
+    /// directory is accounted for, and the replica metadata is readable.
+    /// </summary>
+    /// <exception cref="UnaccountedFilesException">A file the log does not keep is there.</exception>
+    /// <exception cref="InvalidDataException">replica.meta is damaged (the message says what to do).</exception>
+    /// <exception cref="IOException">replica.meta cannot be read, or is not a regular file.</exception>
+    public static ReplicaMetadata RequireSound(string directory, ToolContext context)
+    {
+        var unaccounted = Unaccounted(directory, context);
+        if (unaccounted.Count > 0)
+        {
+            throw new UnaccountedFilesException(directory, unaccounted);
+        }
+
+        return new ReplicaMetadataStore(context.FileSystem, directory).Load();
     }
 
     public static LogOptions ReadOnlyLog(string directory, ToolContext context) =>

@@ -6,7 +6,6 @@ using Aurora.Scheduler.Protos;
 using Aurora.Scheduler.State;
 using Aurora.Scheduler.Validation;
 using Aurora.Storage.Log;
-using Aurora.Storage.Replica;
 
 namespace Aurora.LogTool;
 
@@ -14,6 +13,7 @@ namespace Aurora.LogTool;
 /// <c>aurora-log state --path=DIR [--at=POS|--at=TIME] [--json]</c>: what the cluster looked like at
 /// a point of the log, rebuilt by <see cref="StateReplayer"/> (newest snapshot at or before the
 /// point, then the log after it, through the scheduler's one Apply). Read-only; safe on a live log.
+/// Refuses a log directory holding a file it cannot account for or a damaged replica.meta.
 /// </summary>
 internal static class StateCommand
 {
@@ -63,16 +63,9 @@ internal static class StateCommand
 
     private static Report Gather(string directory, ReplayTarget target, ToolContext context)
     {
-        string status;
-        try
-        {
-            status = InfoCommand.StatusName(new ReplicaMetadataStore(context.FileSystem, directory).Load().Status);
-        }
-        catch (InvalidDataException)
-        {
-            // The state does not depend on it; verify says what is wrong.
-            status = "unreadable";
-        }
+        // The state does not depend on the metadata, but a replica whose metadata is damaged is not
+        // one whose state can be vouched for: refuse, and say what to do.
+        var status = InfoCommand.StatusName(LogDirectory.RequireSound(directory, context).Status);
 
         using var log = SegmentedLog.Open(LogDirectory.ReadOnlyLog(directory, context));
         var result = StateReplayer.Replay(log, LogDirectory.Snapshots(directory, context), target);

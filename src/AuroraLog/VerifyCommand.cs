@@ -1,3 +1,4 @@
+using Aurora.Storage;
 using Aurora.Storage.IO;
 using Aurora.Storage.Log;
 using Aurora.Storage.Replica;
@@ -6,14 +7,16 @@ using Aurora.Storage.Snapshots;
 namespace Aurora.LogTool;
 
 /// <summary>
-/// <c>aurora-log verify --path=DIR</c>: checks every record of every segment, every snapshot and the
-/// replica metadata, and prints one line per problem. Exit code 1 when anything but a torn tail is wrong.
+/// <c>aurora-log verify --path=DIR</c>: checks every record of every segment, every snapshot, the
+/// replica metadata and that every other file in the log directory is one the log keeps there, and
+/// prints one line per problem. Exit code 1 when anything but a torn tail is wrong.
 /// </summary>
 internal static class VerifyCommand
 {
     public static Command Command { get; } = new(
         "verify",
-        "Check every record of every segment (checksums, positions, chunks, entries), every snapshot and the replica metadata; one line per problem. Read-only.",
+        "Check every record of every segment (checksums, positions, chunks, entries), every snapshot, the replica metadata, "
+        + "and that the log directory holds nothing else; one line per problem. Read-only.",
         [LogDirectory.PathFlag, LogDirectory.JsonFlag],
         Run);
 
@@ -30,7 +33,12 @@ internal static class VerifyCommand
         {
             status = InfoCommand.StatusName(metadataStore.Load().Status);
         }
-        catch (InvalidDataException e)
+        catch (NotARegularFileException e)
+        {
+            status = "unreadable";
+            problems.Add(new Problem(IsError: true, metadataStore.Path, null, null, NotARegularFileException.Problem(e.Kind), e.Kind));
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
         {
             status = "unreadable";
             problems.Add(new Problem(IsError: true, metadataStore.Path, null, null, Strip(metadataStore.Path, e.Message)));
@@ -45,6 +53,18 @@ internal static class VerifyCommand
             ? context.FileSystem.ListFiles(store.Directory).Count(f => SnapshotStore.TryParseFileName(f, out _))
             : 0;
         problems.AddRange(store.Verify().Select(p => new Problem(IsError: true, p.Path, null, null, p.Problem)));
+
+        // Last, and only for files not reported already (a FIFO named like a segment is, above,
+        // by the check that could not open it; it gets its kind here).
+        var unaccounted = LogDirectory.Unaccounted(directory, context);
+        var kinds = unaccounted.ToDictionary(u => u.Path, u => u.Kind, StringComparer.Ordinal);
+        var reported = problems.Select(p => p.File).ToHashSet(StringComparer.Ordinal);
+        problems = [.. problems.Select(p => kinds.TryGetValue(p.File, out var kind) && kind != FileKind.Regular
+            ? p with { Kind = kind, Offset = null, Position = null }
+            : p)];
+        problems.AddRange(unaccounted
+            .Where(u => !reported.Contains(u.Path))
+            .Select(u => new Problem(IsError: true, u.Path, null, null, u.Problem, u.Kind)));
 
         var errors = problems.Count(p => p.IsError);
         var warnings = problems.Count - errors;
@@ -90,6 +110,15 @@ internal static class VerifyCommand
                             w.WriteNull("position");
                         }
 
+                        if (p.Kind is { } kind)
+                        {
+                            w.WriteString("kind", FileKinds.Name(kind));
+                        }
+                        else
+                        {
+                            w.WriteNull("kind");
+                        }
+
                         w.WriteString("problem", p.Text);
                         w.WriteEndObject();
                     }
@@ -118,7 +147,8 @@ internal static class VerifyCommand
     private static string Strip(string path, string message) =>
         message.StartsWith(path + ": ", StringComparison.Ordinal) ? message[(path.Length + 2)..] : message;
 
-    private sealed record Problem(bool IsError, string File, long? Offset, ulong? Position, string Text)
+    /// <param name="Kind">For a file that is not what the log keeps under its name, what it is.</param>
+    private sealed record Problem(bool IsError, string File, long? Offset, ulong? Position, string Text, FileKind? Kind = null)
     {
         public override string ToString()
         {

@@ -71,6 +71,19 @@ public class ProcessTests
         Assert.Equal(latest.Out, Tool.Run("state", $"--path={dir.Path}", "--json").Out);
     }
 
+    /// <summary>
+    /// Runs <c>dist/bin/aurora-log</c>, the executable operators get from <c>./build.sh</c> (which
+    /// <c>./test.sh</c> runs first), killing it if it has not ended within <see cref="SpecialFiles.HangBound"/>.
+    /// </summary>
+    internal static async Task<ToolResult> RunDistAsync(params string[] args)
+    {
+        var executable = Path.Combine(RepositoryRoot.Find(), "dist", "bin", "aurora-log");
+        Assert.True(File.Exists(executable), $"{executable} is missing: run ./build.sh first (./test.sh does)");
+        using var process = ChildProcess.Start(executable, args);
+        var exitCode = await process.WaitForExitAsync(SpecialFiles.HangBound);
+        return new ToolResult(exitCode, process.StandardOutput, process.StandardError);
+    }
+
     internal static async Task<ToolResult> RunAsync(params string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "aurora-log.dll");

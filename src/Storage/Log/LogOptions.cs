@@ -10,6 +10,9 @@ public sealed record LogOptions
     public const long DefaultSegmentSize = 64L << 20;
     public const int DefaultMaxEntrySize = 512 << 10;
 
+    /// <summary>The subdirectory of <see cref="Directory"/> holding the segment files.</summary>
+    public const string SegmentDirectoryName = "log";
+
     /// <summary>The log directory (<c>-native_log_file_path</c>); segments live in its <c>log/</c> subdirectory.</summary>
     public required string Directory { get; init; }
 
@@ -41,7 +44,7 @@ public sealed record LogOptions
     /// </summary>
     public Action<Exception> OnFatalError { get; init; } = FailFast;
 
-    public string SegmentDirectory => Path.Combine(Directory, "log");
+    public string SegmentDirectory => Path.Combine(Directory, SegmentDirectoryName);
 
     public void Validate()
     {

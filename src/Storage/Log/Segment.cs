@@ -8,7 +8,7 @@ internal sealed class Segment(string path, ulong firstPosition, long capacity)
     /// <summary>Every this-many entries, the offset of an entry is kept so reads can seek near a position.</summary>
     public const int IndexStride = 64;
 
-    private const string Prefix = "segment-";
+    public const string Prefix = "segment-";
     private const string Suffix = ".log";
 
     public string Path { get; } = path;

@@ -9,7 +9,8 @@ namespace Aurora.Storage.Log;
 /// <summary>The append path: queueing, group commit, segment rolls, and failure handling.</summary>
 public sealed partial class SegmentedLog
 {
-    private const string NextSegmentFileName = "next-segment" + AtomicFile.TempSuffix;
+    /// <summary>The next segment, zero-filled ahead of time, in the segment directory.</summary>
+    internal const string NextSegmentFileName = "next-segment" + AtomicFile.TempSuffix;
 
     private readonly Queue<AppendRequest> _queue = new();
     private int _queuedCount;      // _queue.Count, readable without the lock while a group gathers

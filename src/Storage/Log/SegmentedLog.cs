@@ -21,7 +21,8 @@ namespace Aurora.Storage.Log;
 /// </remarks>
 public sealed partial class SegmentedLog : IDisposable
 {
-    private const string LockFileName = "LOCK";
+    /// <summary>The file in the log directory that the replica writing the log holds flock(2)'d.</summary>
+    internal const string LockFileName = "LOCK";
 
     private readonly LogOptions _options;
     private readonly IFileSystem _fs;

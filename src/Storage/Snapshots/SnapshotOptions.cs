@@ -7,6 +7,9 @@ namespace Aurora.Storage.Snapshots;
 /// <summary>Where a <see cref="SnapshotStore"/> keeps its files and how many it keeps. Validated by <see cref="Validate"/>.</summary>
 public sealed record SnapshotOptions
 {
+    /// <summary>The subdirectory of <see cref="Directory"/> holding the snapshot files.</summary>
+    public const string SnapshotDirectoryName = "snapshots";
+
     /// <summary>The log directory (<c>-native_log_file_path</c>); snapshots live in its <c>snapshots/</c> subdirectory.</summary>
     public required string Directory { get; init; }
 
@@ -20,7 +23,7 @@ public sealed record SnapshotOptions
 
     public ILogger Logger { get; init; } = NullLogger.Instance;
 
-    public string SnapshotDirectory => Path.Combine(Directory, "snapshots");
+    public string SnapshotDirectory => Path.Combine(Directory, SnapshotDirectoryName);
 
     public void Validate()
     {

@@ -1,0 +1,152 @@
+using Aurora.Storage.IO;
+using Aurora.Storage.Log;
+using Aurora.Storage.Replica;
+using Aurora.Storage.Snapshots;
+
+namespace Aurora.Storage;
+
+/// <summary>A file in a log directory that the storage engine does not account for.</summary>
+/// <param name="Path">The file's full path.</param>
+/// <param name="Kind">What it is (symbolic links not followed).</param>
+/// <param name="Reason">What it is and why it does not belong, without its name: "a FIFO, not a regular file".</param>
+public sealed record UnaccountedFile(string Path, FileKind Kind, string Reason)
+{
+    /// <summary>What is wrong and what to do, without the file's name: "a FIFO, not a regular file; move it …".</summary>
+    public string Problem => $"{Reason}; move it out of the log directory";
+
+    public override string ToString() => $"{Path} ({Reason})";
+}
+
+/// <summary>
+/// Every name the storage engine keeps in a log directory, and the entries that are none of them
+/// (<c>aurora-log verify</c> and <c>info</c> report those, <c>dump</c> and <c>state</c> refuse them).
+/// </summary>
+/// <remarks>
+/// <para>What a log directory may hold, and nothing else (docs/storage-format.md):</para>
+/// <list type="bullet">
+/// <item><c>replica.meta</c>, <c>replica.meta.tmp</c> (an interrupted metadata write), <c>LOCK</c>: regular files;</item>
+/// <item><c>log/</c>: a directory of regular files <c>segment-&lt;first position&gt;.log</c>, their
+/// <c>.tmp</c> while a segment is installed, and <c>next-segment.tmp</c>;</item>
+/// <item><c>snapshots/</c>: a directory of regular files <c>snapshot-&lt;position:D20&gt;.snap</c> and
+/// their <c>.tmp</c> while one is written;</item>
+/// <item><c>lost+found/</c>: the directory mkfs leaves when the log directory is a file system's root.</item>
+/// </list>
+/// <para>A known name of the wrong kind (a FIFO named like a segment, a regular file named
+/// <c>log</c>), a name that looks like a segment or a snapshot but does not parse
+/// (<c>segment-abc.log</c>, which the log would silently ignore), and any other entry (symbolic
+/// links included) is unaccounted for. The log directory itself may be a symbolic link.</para>
+/// <para>Reads the directory listing and the kinds only, never a file's content; stateless and safe
+/// on a live log, whose writer only ever creates the names above. An entry removed while it is
+/// looked at is passed over.</para>
+/// </remarks>
+public static class LogDirectoryLayout
+{
+    /// <summary>The directory mkfs creates at a file system's root.</summary>
+    public const string LostAndFound = "lost+found";
+
+    /// <summary>The entries of <paramref name="directory"/> and its <c>log/</c> and <c>snapshots/</c> that the storage engine does not keep there.</summary>
+    public static IReadOnlyList<UnaccountedFile> FindUnaccounted(IFileSystem fileSystem, string directory)
+    {
+        ArgumentNullException.ThrowIfNull(fileSystem);
+        ArgumentNullException.ThrowIfNull(directory);
+        var found = new List<UnaccountedFile>();
+        foreach (var entry in fileSystem.ListEntries(directory))
+        {
+            var name = Path.GetFileName(entry.Path);
+            switch (name)
+            {
+                case ReplicaMetadataStore.FileName or ReplicaMetadataStore.FileName + AtomicFile.TempSuffix or SegmentedLog.LockFileName:
+                    RequireRegular(entry, found);
+                    break;
+                case LogOptions.SegmentDirectoryName:
+                    if (RequireDirectory(entry, "segments", found))
+                    {
+                        AuditSegments(fileSystem, entry.Path, found);
+                    }
+
+                    break;
+                case SnapshotOptions.SnapshotDirectoryName:
+                    if (RequireDirectory(entry, "snapshots", found))
+                    {
+                        AuditSnapshots(fileSystem, entry.Path, found);
+                    }
+
+                    break;
+                case LostAndFound when entry.Kind == FileKind.Directory:
+                    break;
+                default:
+                    found.Add(Unknown(entry));
+                    break;
+            }
+        }
+
+        return found;
+    }
+
+    private static void AuditSegments(IFileSystem fileSystem, string segmentDirectory, List<UnaccountedFile> found)
+    {
+        foreach (var entry in fileSystem.ListEntries(segmentDirectory))
+        {
+            var name = Path.GetFileName(entry.Path);
+            var unsuffixed = name.EndsWith(AtomicFile.TempSuffix, StringComparison.Ordinal) ? name[..^AtomicFile.TempSuffix.Length] : name;
+            if (name == SegmentedLog.NextSegmentFileName || Segment.TryParseFileName(unsuffixed, out _))
+            {
+                RequireRegular(entry, found);
+            }
+            else if (name.StartsWith(Segment.Prefix, StringComparison.Ordinal))
+            {
+                found.Add(Lookalike(entry, "a segment", "segment-<first position>.log", "the log never reads it"));
+            }
+            else
+            {
+                found.Add(Unknown(entry));
+            }
+        }
+    }
+
+    private static void AuditSnapshots(IFileSystem fileSystem, string snapshotDirectory, List<UnaccountedFile> found)
+    {
+        foreach (var entry in fileSystem.ListEntries(snapshotDirectory))
+        {
+            var name = Path.GetFileName(entry.Path);
+            var unsuffixed = name.EndsWith(AtomicFile.TempSuffix, StringComparison.Ordinal) ? name[..^AtomicFile.TempSuffix.Length] : name;
+            if (SnapshotStore.TryParseFileName(unsuffixed, out _))
+            {
+                RequireRegular(entry, found);
+            }
+            else if (name.StartsWith(SnapshotStore.FilePrefix, StringComparison.Ordinal))
+            {
+                found.Add(Lookalike(entry, "a snapshot", "snapshot-<20-digit position>.snap", "no snapshot is ever loaded from it"));
+            }
+            else
+            {
+                found.Add(Unknown(entry));
+            }
+        }
+    }
+
+    private static void RequireRegular(DirectoryEntry entry, List<UnaccountedFile> found)
+    {
+        if (entry.Kind != FileKind.Regular)
+        {
+            found.Add(new UnaccountedFile(entry.Path, entry.Kind, $"{FileKinds.Describe(entry.Kind)}, not a regular file"));
+        }
+    }
+
+    private static bool RequireDirectory(DirectoryEntry entry, string holds, List<UnaccountedFile> found)
+    {
+        if (entry.Kind == FileKind.Directory)
+        {
+            return true;
+        }
+
+        found.Add(new UnaccountedFile(entry.Path, entry.Kind, $"{FileKinds.Describe(entry.Kind)}, not the directory of {holds}"));
+        return false;
+    }
+
+    private static UnaccountedFile Lookalike(DirectoryEntry entry, string what, string pattern, string consequence) =>
+        new(entry.Path, entry.Kind, $"{FileKinds.Describe(entry.Kind)} named like {what}, but not as {pattern}, so {consequence}");
+
+    private static UnaccountedFile Unknown(DirectoryEntry entry) =>
+        new(entry.Path, entry.Kind, $"{FileKinds.Describe(entry.Kind)} that the log does not keep here");
+}
