@@ -105,6 +105,36 @@ public sealed class LifecycleTests
         Assert.Equal(ExitCodes.FatalStorageError, code);
     }
 
+    /// <summary>
+    /// From a hostile probe: a FIFO named like a log file made the scheduler hang at start-up in
+    /// open(2). Now the open refuses it at once and the replica stops on a fatal storage error that
+    /// names the file and says what it is.
+    /// </summary>
+    [Theory]
+    [InlineData("log/segment-00000000000000000001.log")]
+    [InlineData("snapshots/snapshot-00000000000000000005.snap")]
+    [InlineData("replica.meta")]
+    [InlineData("LOCK")]
+    public async Task Bug_probe_a_fifo_named_like_a_log_file_is_a_fatal_error_naming_it_not_a_hang(string name)
+    {
+        using var directory = new TempDirectory();
+        var log = Path.Combine(directory.Path, "log");
+        ServerHarness.Initialize(log);
+        var fifo = Path.Combine(log, name);
+        Directory.CreateDirectory(Path.GetDirectoryName(fifo)!);
+        File.Delete(fifo);
+        SpecialFiles.MakeFifo(fifo);
+
+        await using var server = await ServerHarness.StartAsync(directory.Path, initialize: false, waitReady: false);
+        var code = await server.Server.Exited.WaitAsync(SpecialFiles.HangBound);
+
+        Assert.Equal(ExitCodes.FatalStorageError, code);
+        Assert.Equal(StorageState.Failed, server.Server.Runtime.State);
+        Assert.Equal(
+            $"a fatal storage error stopped this replica: {fifo} is a FIFO, not a regular file; remove it or move it away",
+            server.Server.Runtime.NotReadyReason);
+    }
+
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
