@@ -24,7 +24,7 @@ public sealed class LogRotationTests : IAsyncLifetime
         File.WriteAllText(stdout + ".2", "two");
         File.WriteAllText(Path.Combine(dir, "stderr"), "small");
 
-        var rotated = LogRotation.RotateIfNeeded(dir, new LoggerSpec(LoggerSpec.Rotate, 2, 2), bytesPerMb: 1000);
+        var rotated = LogRotation.RotateIfNeeded(dir, _harness.Temp.Path, new LoggerSpec(LoggerSpec.Rotate, 2, 2), bytesPerMb: 1000);
 
         Assert.Equal(1, rotated);
         Assert.Equal("", File.ReadAllText(stdout));

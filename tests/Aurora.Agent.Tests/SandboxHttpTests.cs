@@ -12,6 +12,8 @@ public sealed class SandboxHttpTests : IAsyncLifetime
     private readonly TempDirectory _directory = new();
     private readonly CapturedLogs _logs = new();
     private readonly FakeExecutor _executor = new();
+    private System.Net.Sockets.Socket? _socket;
+    private bool _hasDevice;
     private FakeScheduler? _scheduler;
     private AgentNode? _node;
     private HttpClient? _http;
@@ -29,6 +31,12 @@ public sealed class SandboxHttpTests : IAsyncLifetime
         File.CreateSymbolicLink(Path.Combine(Sandbox, "escape"), Path.Combine(_directory.Path, "secret.txt"));
         File.CreateSymbolicLink(Path.Combine(Sandbox, "escape-dir"), _directory.Path);
         File.CreateSymbolicLink(Path.Combine(Sandbox, "inside"), Path.Combine(Sandbox, "hello.txt"));
+        SpecialFiles.MakeFifo(Path.Combine(Sandbox, "pipe"));
+        _socket = SpecialFiles.MakeSocket(Path.Combine(Sandbox, "sock"));
+        _hasDevice = SpecialFiles.TryMakeDevice(Path.Combine(Sandbox, "null-device"), block: false, 1, 3);
+        await File.WriteAllTextAsync(Path.Combine(Sandbox, "linked.txt"), "twice");
+        SpecialFiles.HardLink(Path.Combine(Sandbox, "linked.txt"), Path.Combine(Sandbox, "linked-too.txt"));
+        SpecialFiles.HardLink(Path.Combine(_directory.Path, "secret.txt"), Path.Combine(Sandbox, "stolen"));
         _executor.Hold(FakeExecutor.Report("t-1", AgentTaskState.Running, "healthy"));
         _executor.SetSandbox("t-1", Sandbox);
 
@@ -51,6 +59,7 @@ public sealed class SandboxHttpTests : IAsyncLifetime
             await _scheduler.DisposeAsync();
         }
 
+        _socket?.Dispose();
         _logs.Dispose();
         _directory.Dispose();
     }
@@ -82,8 +91,10 @@ public sealed class SandboxHttpTests : IAsyncLifetime
     public async Task Browse_lists_a_directory_with_sizes_times_and_kinds()
     {
         using var root = JsonDocument.Parse(await Http.GetStringAsync("tasks/t-1/browse"));
-        var entries = root.RootElement.EnumerateArray().ToList();
-        Assert.Equal([".logs", "escape", "escape-dir", "hello.txt", "inside"], entries.Select(e => e.GetProperty("name").GetString()));
+        var entries = root.RootElement.EnumerateArray().Where(e => e.GetProperty("name").GetString() != "null-device").ToList();
+        Assert.Equal(
+            [(".logs", "directory"), ("escape", "symlink"), ("escape-dir", "symlink"), ("hello.txt", "file"), ("inside", "symlink"), ("linked-too.txt", "file"), ("linked.txt", "file"), ("pipe", "fifo"), ("sock", "socket"), ("stolen", "file")],
+            entries.Select(e => (e.GetProperty("name").GetString(), e.GetProperty("kind").GetString())));
         var hello = entries.Single(e => e.GetProperty("name").GetString() == "hello.txt");
         Assert.Equal(10, hello.GetProperty("size").GetInt64());
         Assert.False(hello.GetProperty("isDirectory").GetBoolean());
@@ -126,6 +137,8 @@ public sealed class SandboxHttpTests : IAsyncLifetime
         Assert.Contains("<a href=\"/tasks/t-1/tail?path=hello.txt\">tail</a>", html, StringComparison.Ordinal);
         Assert.Contains("<a href=\"/tasks/t-1?path=.logs\">.logs/</a>", html, StringComparison.Ordinal);
         Assert.DoesNotContain("<script", html, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("<tr><td>pipe</td><td>fifo</td>", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("path=pipe", html, StringComparison.Ordinal);
         var nested = await Http.GetStringAsync("tasks/t-1?path=.logs%2Fmain%2F0");
         Assert.Contains("read?path=.logs%2Fmain%2F0%2Fstdout", nested, StringComparison.Ordinal);
     }
@@ -134,33 +147,114 @@ public sealed class SandboxHttpTests : IAsyncLifetime
     [InlineData("tasks/t-1/read?path=../secret.txt", "contains '..'")]
     [InlineData("tasks/t-1/browse?path=.logs/../..", "contains '..'")]
     [InlineData("tasks/t-1/read?path=%2Fetc%2Fpasswd", "is absolute")]
+    [InlineData("tasks/t-1/read?path=hello.txt%00.png", "must not contain NUL")]
     [InlineData("tasks/t-1/read?path=escape", "resolves outside the sandbox")]
     [InlineData("tasks/t-1/browse?path=escape-dir", "resolves outside the sandbox")]
     [InlineData("tasks/t-1/tail?path=escape-dir/secret.txt", "resolves outside the sandbox")]
-    [InlineData("tasks/t-1/read?path=.logs", "is a directory")]
-    [InlineData("tasks/t-1/browse?path=hello.txt", "is a file")]
-    [InlineData("tasks/t-1/read", "path is required")]
-    [InlineData("tasks/t-1/read?path=hello.txt&offset=-1", "offset must be a whole number")]
-    [InlineData("tasks/t-1/tail?path=hello.txt&lines=0", "lines must be a whole number from 1 to 10000")]
-    public async Task Paths_that_leave_the_sandbox_and_bad_parameters_are_refused_with_the_reason(string url, string reason)
+    public async Task Paths_that_are_malformed_or_leave_the_sandbox_are_BAD_PATH(string url, string reason) =>
+        await AssertRefusedAsync(url, HttpStatusCode.BadRequest, "BAD_PATH", reason);
+
+    [Fact]
+    public async Task Names_too_long_for_the_file_system_are_BAD_PATH()
     {
-        using var response = await Http.GetAsync(url);
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        Assert.Equal("BAD_PATH", body.RootElement.GetProperty("error").GetProperty("code").GetString());
-        Assert.Contains(reason, body.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        await AssertRefusedAsync($"tasks/t-1/read?path={new string('n', 300)}", HttpStatusCode.BadRequest, "BAD_PATH", "longer than the file system allows");
+        await AssertRefusedAsync($"tasks/t-1/read?path={string.Join('/', Enumerable.Repeat("d", 2100))}", HttpStatusCode.BadRequest, "BAD_PATH", "at most 4096 are allowed");
+    }
+
+    [Theory]
+    [InlineData("tasks/t-1/read", "path is required")]
+    [InlineData("tasks/t-1/tail", "path is required")]
+    [InlineData("tasks/t-1/read?path=hello.txt&offset=-1", "offset must be a whole number from 0 to")]
+    [InlineData("tasks/t-1/read?path=hello.txt&offset=abc", "offset must be a whole number from 0 to 9223372036854775807, got 'abc'")]
+    [InlineData("tasks/t-1/read?path=hello.txt&length=99999999999", "length must be a whole number from 0 to 2147483647")]
+    [InlineData("tasks/t-1/tail?path=hello.txt&lines=0", "lines must be a whole number from 1 to 10000")]
+    [InlineData("tasks/t-1/tail?path=hello.txt&lines=-1", "lines must be a whole number from 1 to 10000")]
+    [InlineData("tasks/t-1/read?path=hello.txt&path=inside", "path is given 2 times")]
+    public async Task Bad_parameters_are_INVALID_REQUEST(string url, string reason) =>
+        await AssertRefusedAsync(url, HttpStatusCode.BadRequest, "INVALID_REQUEST", reason);
+
+    [Theory]
+    [InlineData("tasks/t-1/read?path=.logs", "NOT_A_FILE", "'.logs' is a directory: use browse")]
+    [InlineData("tasks/t-1/read?path=pipe", "NOT_A_FILE", "'pipe' is a FIFO (named pipe); only regular files are served")]
+    [InlineData("tasks/t-1/tail?path=pipe", "NOT_A_FILE", "'pipe' is a FIFO (named pipe); only regular files are served")]
+    [InlineData("tasks/t-1/read?path=sock", "NOT_A_FILE", "'sock' is a unix socket; only regular files are served")]
+    [InlineData("tasks/t-1/browse?path=hello.txt", "NOT_A_DIRECTORY", "'hello.txt' is a regular file, not a directory: use read or tail")]
+    [InlineData("tasks/t-1/browse?path=pipe", "NOT_A_DIRECTORY", "'pipe' is a FIFO (named pipe), not a directory")]
+    [InlineData("tasks/t-1?path=sock", "NOT_A_DIRECTORY", "'sock' is a unix socket, not a directory")]
+    [InlineData("tasks/t-1/read?path=stolen", "HARD_LINKED", "'stolen' is a regular file with 2 hard links")]
+    [InlineData("tasks/t-1/tail?path=linked.txt", "HARD_LINKED", "'linked.txt' is a regular file with 2 hard links")]
+    public async Task Anything_but_the_kind_asked_for_is_refused_naming_its_kind(string url, string code, string reason) =>
+        await AssertRefusedAsync(url, HttpStatusCode.BadRequest, code, reason);
+
+    [Fact]
+    public async Task A_device_node_is_refused_without_being_opened()
+    {
+        if (!_hasDevice)
+        {
+            // mknod needs CAP_MKNOD (root outside a user namespace); the fuzzer covers devices where it can.
+            return;
+        }
+
+        await AssertRefusedAsync("tasks/t-1/read?path=null-device", HttpStatusCode.BadRequest, "NOT_A_FILE", "'null-device' is a character device");
+        using var root = JsonDocument.Parse(await Http.GetStringAsync("tasks/t-1/browse"));
+        Assert.Equal("char_device", root.RootElement.EnumerateArray().Single(e => e.GetProperty("name").GetString() == "null-device").GetProperty("kind").GetString());
+    }
+
+    [Fact]
+    public async Task Reads_of_a_fifo_never_hold_it_open()
+    {
+        var reads = Enumerable.Range(0, 20).Select(_ => Http.GetAsync("tasks/t-1/read?path=pipe")).ToList();
+        foreach (var response in await Task.WhenAll(reads))
+        {
+            using (response)
+            {
+                Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            }
+        }
+
+        Assert.False(SpecialFiles.FifoHasReader(Path.Combine(Sandbox, "pipe")), "a request left the FIFO open for reading");
+    }
+
+    [Fact]
+    public void A_symbolic_link_swapped_in_after_the_path_was_checked_is_caught_by_what_was_opened()
+    {
+        // What realpath saw a moment ago: 'swapped' a directory, 'late' a file. Since then both became symbolic links.
+        var rootReal = Aurora.Agent.Executor.UntrustedFiles.RealPath(Sandbox);
+        Directory.CreateSymbolicLink(Path.Combine(Sandbox, "swapped"), _directory.Path);
+        File.CreateSymbolicLink(Path.Combine(Sandbox, "late"), Path.Combine(Sandbox, "hello.txt"));
+
+        var outside = Assert.Throws<SandboxRequestException>(() => SandboxFiles.OpenResolved(rootReal, rootReal + "/swapped/secret.txt", "swapped/secret.txt"));
+        Assert.Equal(("BAD_PATH", "path 'swapped/secret.txt' resolves outside the sandbox (a symbolic link was swapped in while it was opened)"), (outside.Code, outside.Message));
+
+        var link = Assert.Throws<SandboxRequestException>(() => SandboxFiles.OpenResolved(rootReal, rootReal + "/late", "late"));
+        Assert.Equal(("BAD_PATH", "path 'late' changed while it was opened (a symbolic link was swapped in); try again"), (link.Code, link.Message));
+    }
+
+    [Fact]
+    public async Task Every_answer_says_nosniff_so_sandbox_text_is_never_taken_for_html()
+    {
+        using var ok = await Http.GetAsync("tasks/t-1/read?path=hello.txt");
+        using var refused = await Http.GetAsync("tasks/t-1/read?path=pipe");
+        Assert.Equal("nosniff", ok.Headers.GetValues("X-Content-Type-Options").Single());
+        Assert.Equal("nosniff", refused.Headers.GetValues("X-Content-Type-Options").Single());
     }
 
     [Theory]
     [InlineData("tasks/nope/browse", "no task nope on this agent")]
     [InlineData("tasks/nope", "no task nope on this agent")]
     [InlineData("tasks/t-1/read?path=missing.txt", "no file or directory 'missing.txt'")]
-    public async Task Unknown_tasks_and_files_are_404(string url, string reason)
+    [InlineData("tasks/t-1/read?path=hello.txt/more", "no file or directory 'hello.txt/more'")]
+    [InlineData("tasks/t-1/read?path=pipe/more", "no file or directory 'pipe/more'")]
+    public async Task Unknown_tasks_and_files_are_404(string url, string reason) =>
+        await AssertRefusedAsync(url, HttpStatusCode.NotFound, "NOT_FOUND", reason);
+
+    private async Task AssertRefusedAsync(string url, HttpStatusCode status, string code, string reason)
     {
         using var response = await Http.GetAsync(url);
-        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
-        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        Assert.Equal("NOT_FOUND", body.RootElement.GetProperty("error").GetProperty("code").GetString());
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(status == response.StatusCode, $"{url}: expected {status}, got {response.StatusCode}: {text}");
+        using var body = JsonDocument.Parse(text);
+        Assert.Equal(code, body.RootElement.GetProperty("error").GetProperty("code").GetString());
         Assert.Contains(reason, body.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
     }
 }

@@ -11,11 +11,17 @@ namespace Aurora.Agent.Executor;
 /// Copy-then-truncate works because the wrapper opened the files with O_APPEND: after the truncate
 /// the writer's next write lands at the new end (offset 0) instead of leaving a hole. What the
 /// process writes between the copy and the truncate is lost; the window is one file copy long.
+/// The task owns every name in its run directory: a log is rotated only while it is a regular file
+/// with a single link inside the sandbox (see <see cref="UntrustedFiles.OpenRegular"/>), opened
+/// once and copied and truncated through that one descriptor, so a FIFO never blocks the executor
+/// and a symbolic or hard link never makes it truncate a file outside. Backups are created new
+/// (O_EXCL), never written through an existing name.
 /// </remarks>
 internal static class LogRotation
 {
     /// <summary>Rotates the files of <paramref name="runDir"/> that exceed the limit; returns how many were rotated.</summary>
-    public static int RotateIfNeeded(string runDir, LoggerSpec logger, long bytesPerMb)
+    /// <param name="sandbox">The task's sandbox, which <paramref name="runDir"/> lies in.</param>
+    public static int RotateIfNeeded(string runDir, string sandbox, LoggerSpec logger, long bytesPerMb)
     {
         if (!string.Equals(logger.Mode, LoggerSpec.Rotate, StringComparison.Ordinal) || logger.RotateLogSizeMb <= 0)
         {
@@ -27,10 +33,10 @@ internal static class LogRotation
         foreach (var name in (string[])[ProcessLauncher.StdoutFile, ProcessLauncher.StderrFile])
         {
             var path = Path.Combine(runDir, name);
-            var info = new FileInfo(path);
-            if (info.Exists && info.Length > limit)
+            using var file = UntrustedFiles.OpenRegular(path, sandbox, write: true);
+            if (file is not null && RandomAccess.GetLength(file) > limit)
             {
-                Rotate(path, Math.Max(0, logger.RotateLogBackups));
+                Rotate(path, file, Math.Max(0, logger.RotateLogBackups));
                 rotated++;
             }
         }
@@ -38,23 +44,35 @@ internal static class LogRotation
         return rotated;
     }
 
-    private static void Rotate(string path, int backups)
+    private static void Rotate(string path, Microsoft.Win32.SafeHandles.SafeFileHandle current, int backups)
     {
         if (backups > 0)
         {
             File.Delete($"{path}.{backups}");
             for (var n = backups - 1; n >= 1; n--)
             {
-                if (File.Exists($"{path}.{n}"))
+                try
                 {
+                    // A rename moves the name whatever it is (a dangling link too), never what it points at.
                     File.Move($"{path}.{n}", $"{path}.{n + 1}");
+                }
+                catch (FileNotFoundException)
+                {
+                    // No backup with that number yet.
                 }
             }
 
-            File.Copy(path, $"{path}.1");
+            using var backup = new FileStream($"{path}.1", FileMode.CreateNew, FileAccess.Write, FileShare.None);
+            var buffer = new byte[64 * 1024];
+            long offset = 0;
+            int read;
+            while ((read = RandomAccess.Read(current, buffer, offset)) > 0)
+            {
+                backup.Write(buffer, 0, read);
+                offset += read;
+            }
         }
 
-        using var current = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
-        current.SetLength(0);
+        RandomAccess.SetLength(current, 0);
     }
 }

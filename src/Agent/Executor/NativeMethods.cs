@@ -2,14 +2,13 @@ using System.Runtime.InteropServices;
 
 namespace Aurora.Agent.Executor;
 
-/// <summary>The POSIX calls the BCL does not expose: kill(2) on a process group, fsync(2) on a directory.</summary>
+/// <summary>The POSIX calls the BCL does not expose: kill(2) on a process group, fsync(2) on a directory (and, in NativeMethods.Files.cs, the calls behind <see cref="UntrustedFiles"/>).</summary>
 internal static partial class NativeMethods
 {
     public const int SigKill = 9;
     public const int SigTerm = 15;
 
     private const int NoSuchProcess = 3; // ESRCH
-    private const int ReadOnlyDirectoryFlags = 0x10000; // O_RDONLY | O_DIRECTORY on Linux
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);
@@ -48,7 +47,7 @@ internal static partial class NativeMethods
 
     public static void SyncDirectory(string path)
     {
-        var fd = Open(path, ReadOnlyDirectoryFlags);
+        var fd = Open(path, OpenReadOnly | OpenDirectoryOnly | OpenCloseOnExec);
         if (fd < 0)
         {
             var errno = Marshal.GetLastPInvokeError();

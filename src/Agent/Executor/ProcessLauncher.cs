@@ -26,6 +26,9 @@ internal sealed class ProcessLauncher
     public const string ExitFile = "exit";
     public const string PidFile = "pid";
 
+    /// <summary>The most read of a pid or exit file: a number and a newline fit many times over.</summary>
+    private const int SmallFileBytes = 64;
+
     // $1 command line, $2 stdout, $3 stderr, $4 run dir, $5 mv.
     private const string Wrapper = """
         echo $$ > "$4/pid.tmp" && "$5" -f "$4/pid.tmp" "$4/pid"
@@ -86,31 +89,18 @@ internal sealed class ProcessLauncher
     }
 
     /// <summary>The exit status the wrapper recorded for the run, or null when it recorded none (still running, or killed before it could).</summary>
-    public static int? ReadExitStatus(string runDir)
+    /// <param name="sandbox">The task's sandbox: the file is read only if it is a regular file inside it (a task may plant a FIFO there).</param>
+    public static int? ReadExitStatus(string runDir, string sandbox)
     {
-        try
-        {
-            var text = File.ReadAllText(Path.Combine(runDir, ExitFile)).Trim();
-            return int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var status) ? status : null;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
+        var text = UntrustedFiles.ReadText(Path.Combine(runDir, ExitFile), sandbox, SmallFileBytes)?.Trim();
+        return int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var status) ? status : null;
     }
 
     /// <summary>The pid the wrapper wrote for itself, for a run the agent started but could not checkpoint before it stopped.</summary>
-    public static int? ReadPid(string runDir)
+    public static int? ReadPid(string runDir, string sandbox)
     {
-        try
-        {
-            var text = File.ReadAllText(Path.Combine(runDir, PidFile)).Trim();
-            return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && pid > 1 ? pid : null;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
+        var text = UntrustedFiles.ReadText(Path.Combine(runDir, PidFile), sandbox, SmallFileBytes)?.Trim();
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && pid > 1 ? pid : null;
     }
 
     private static string FindTool(string name, params string[] candidates) =>

@@ -61,7 +61,7 @@ internal sealed partial class TaskSupervisor
             foreach (var runDir in Directory.EnumerateDirectories(logs).SelectMany(Directory.EnumerateDirectories))
             {
                 if (!File.Exists(Path.Combine(runDir, ProcessLauncher.ExitFile))
-                    && ProcessLauncher.ReadPid(runDir) is int pid
+                    && ProcessLauncher.ReadPid(runDir, sandbox) is int pid
                     && ProcFs.ReadStat(pid) is { IsRunning: true }
                     && IsSameDirectory(ProcFs.WorkingDirectory(pid), sandbox))
                 {
@@ -111,7 +111,7 @@ internal sealed partial class TaskSupervisor
                 anyAlive = true;
                 ExecutorLog.Reattached(_context.Logger, TaskId, process.Name, run.Run, run.Pid);
             }
-            else if (ProcessLauncher.ReadExitStatus(RunDirectory(process.Name, run.Run)) is null)
+            else if (ProcessLauncher.ReadExitStatus(RunDirectory(process.Name, run.Run), Sandbox) is null)
             {
                 vanished.Add(process.Name);
             }
@@ -144,14 +144,14 @@ internal sealed partial class TaskSupervisor
     private void AdoptUnrecordedRun(ProcessCheckpoint process, long now)
     {
         var runDir = RunDirectory(process.Name, process.Runs);
-        if (!Directory.Exists(runDir) || ProcessLauncher.ReadPid(runDir) is not int pid)
+        if (!Directory.Exists(runDir) || ProcessLauncher.ReadPid(runDir, Sandbox) is not int pid)
         {
             return;
         }
 
         var stat = ProcFs.ReadStat(pid);
         var running = stat is { IsRunning: true } && IsSameDirectory(ProcFs.WorkingDirectory(pid), Sandbox);
-        if (!running && ProcessLauncher.ReadExitStatus(runDir) is null)
+        if (!running && ProcessLauncher.ReadExitStatus(runDir, Sandbox) is null)
         {
             // Neither running nor ended with a status: nothing to adopt; the run number is reused.
             return;

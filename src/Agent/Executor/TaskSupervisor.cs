@@ -340,7 +340,7 @@ internal sealed partial class TaskSupervisor
             }
 
             // Liveness first, then the exit file: the wrapper writes the file before it exits.
-            var exitStatus = ProcessLauncher.ReadExitStatus(RunDirectory(process.Name, run.Run));
+            var exitStatus = ProcessLauncher.ReadExitStatus(RunDirectory(process.Name, run.Run), Sandbox);
             KillLeftovers(run.Pid);
             if (_handles.Remove(process.Name, out var handle))
             {
@@ -377,7 +377,7 @@ internal sealed partial class TaskSupervisor
             return;
         }
 
-        var stderr = HealthChecker.LastLine(ReadTail(Path.Combine(RunDirectory(process.Name, run.Run), ProcessLauncher.StderrFile)));
+        var stderr = HealthChecker.LastLine(ReadTail(Path.Combine(RunDirectory(process.Name, run.Run), ProcessLauncher.StderrFile), Sandbox));
         RecordFailure(process, spec, ended, stderr);
     }
 
@@ -436,7 +436,7 @@ internal sealed partial class TaskSupervisor
             var logger = LoggerSpec.Over(_specs[process.Name].Logger, LoggerSpec.Over(State.Launch.DefaultLogger, _context.Options.DefaultLogger));
             try
             {
-                var rotated = LogRotation.RotateIfNeeded(RunDirectory(process.Name, run.Run), logger, _context.Options.RotateBytesPerMb);
+                var rotated = LogRotation.RotateIfNeeded(RunDirectory(process.Name, run.Run), Sandbox, logger, _context.Options.RotateBytesPerMb);
                 if (rotated > 0)
                 {
                     ExecutorLog.LogsRotated(_context.Logger, TaskId, process.Name, run.Run, rotated);
@@ -520,18 +520,23 @@ internal sealed partial class TaskSupervisor
     private string RunDirectory(string process, int run) =>
         Path.Combine(Sandbox, ".logs", process, run.ToString(CultureInfo.InvariantCulture));
 
-    private static string ReadTail(string path)
+    /// <summary>The last 8 KiB of a run's log, read only if it is a regular file inside the sandbox (the task may have put a FIFO in its place).</summary>
+    private static string ReadTail(string path, string sandbox)
     {
+        using var file = UntrustedFiles.OpenRegular(path, sandbox);
+        if (file is null)
+        {
+            return "";
+        }
+
         try
         {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-            var length = Math.Min(stream.Length, 8192);
-            stream.Seek(-length, SeekOrigin.End);
-            var buffer = new byte[length];
-            stream.ReadExactly(buffer);
-            return System.Text.Encoding.UTF8.GetString(buffer);
+            var length = RandomAccess.GetLength(file);
+            var buffer = new byte[(int)Math.Min(length, 8192)];
+            var read = UntrustedFiles.ReadAt(file, buffer, length - buffer.Length);
+            return System.Text.Encoding.UTF8.GetString(buffer, 0, read);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (IOException)
         {
             return "";
         }

@@ -1,102 +1,163 @@
-using System.Runtime.InteropServices;
+using System.Globalization;
 using System.Text;
+using Aurora.Agent.Executor;
+using Microsoft.Win32.SafeHandles;
 
 namespace Aurora.Agent.Node;
 
-/// <summary>Why a sandbox request was refused: a bad path or parameter (400), or a missing task or file (404).</summary>
-internal sealed class SandboxRequestException(string message, bool notFound) : Exception(message)
+/// <summary>Why a sandbox request was refused: the HTTP status and the error code it answers with.</summary>
+internal sealed class SandboxRequestException(int status, string code, string message) : Exception(message)
 {
-    public bool NotFound { get; } = notFound;
+    /// <summary>A parameter is missing, repeated, or not a number in range.</summary>
+    public const string InvalidRequest = "INVALID_REQUEST";
+
+    /// <summary>The path is malformed or leads out of the sandbox.</summary>
+    public const string BadPath = "BAD_PATH";
+
+    /// <summary>read or tail of anything but a regular file: the message names the kind.</summary>
+    public const string NotAFile = "NOT_A_FILE";
+
+    /// <summary>browse or the index of anything but a directory: the message names the kind.</summary>
+    public const string NotADirectory = "NOT_A_DIRECTORY";
+
+    /// <summary>A regular file with more than one name: another may lie outside the sandbox.</summary>
+    public const string HardLinked = "HARD_LINKED";
+
+    public const string NotFound = "NOT_FOUND";
+
+    public const string PermissionDenied = "PERMISSION_DENIED";
+
+    public int Status { get; } = status;
+
+    public string Code { get; } = code;
+
+    public static SandboxRequestException Invalid(string message) => new(400, InvalidRequest, message);
+
+    public static SandboxRequestException Path(string message) => new(400, BadPath, message);
+
+    public static SandboxRequestException Missing(string message) => new(404, NotFound, message);
 }
 
 /// <summary>One entry of a sandbox directory listing.</summary>
 /// <param name="Path">Relative to the sandbox root, with '/' separators.</param>
+/// <param name="Size">Bytes, for a regular file; 0 for anything else.</param>
 /// <param name="Mtime">Seconds since the epoch, as Mesos's files/browse.</param>
-internal sealed record SandboxEntry(string Name, string Path, long Size, long Mtime, bool IsDirectory);
+/// <param name="Kind">file, directory, symlink, fifo, socket, char_device, block_device or unknown (<see cref="FileKinds.Name"/>); a symbolic link is not followed.</param>
+internal sealed record SandboxEntry(string Name, string Path, long Size, long Mtime, bool IsDirectory, string Kind);
 
 /// <summary>
-/// Reading a task's sandbox on behalf of HTTP clients, never outside it: relative paths only, no
-/// <c>..</c>, and the real path (every symbolic link resolved) must lie under the sandbox's real path.
+/// Reading a task's sandbox on behalf of HTTP clients: only regular files are read, nothing ever
+/// blocks, and nothing outside the sandbox is ever read.
 /// </summary>
-internal static partial class SandboxFiles
+/// <remarks>
+/// <para>The task owns every name in its sandbox and may swap any of them at any moment, so every
+/// request goes the same way (<see cref="Open"/>):</para>
+/// <list type="number">
+/// <item>the path is checked as text: relative, no NUL, no <c>..</c> segment;</item>
+/// <item>the sandbox is opened with O_PATH|O_NOFOLLOW|O_DIRECTORY and its real path read back
+/// from the kernel;</item>
+/// <item>the path is resolved (realpath) and must lie under that real path: a symbolic link may
+/// lead anywhere inside the sandbox, never out of it;</item>
+/// <item>the resolved path is opened with O_PATH|O_NOFOLLOW, which opens nothing for I/O, so a
+/// FIFO, a socket or a device node is never opened, and where the opened object actually is, is
+/// read back from /proc/self/fd: if a part of the path was swapped for a symbolic link after the
+/// check, the object lies elsewhere and the request is refused;</item>
+/// <item>its kind is read from that descriptor (statx). Only a regular file with a single link is
+/// read, reopened through /proc/self/fd with O_NONBLOCK (the same inode); a directory is listed
+/// through its descriptor, each entry looked at with statx relative to it, never opened.</item>
+/// </list>
+/// <para>A file with more than one link is refused: the agent reads with its own rights, and
+/// another name of the file may lie anywhere on the file system, so a task (or, once tasks run as
+/// other users, anyone sharing its sandbox) could otherwise make the agent serve a file it cannot
+/// read itself, and hard links are not visible in a path. The task can copy such a file instead.</para>
+/// <para>Stateless and thread-safe; each call holds its descriptors only while it runs.</para>
+/// </remarks>
+internal static class SandboxFiles
 {
     public const int MaxReadBytes = 1 << 20;
     public const int MaxTailLines = 10_000;
 
+    /// <summary>The longest path accepted (PATH_MAX).</summary>
+    public const int MaxPathLength = 4096;
+
     /// <summary>The most a tail reads backwards looking for line ends.</summary>
     private const int MaxTailBytes = 4 << 20;
 
-    /// <summary>The real path of <paramref name="relative"/> inside <paramref name="sandbox"/>; the sandbox itself for an empty path.</summary>
-    /// <exception cref="SandboxRequestException">The path leaves the sandbox or does not exist.</exception>
-    public static string Resolve(string sandbox, string? relative)
+    /// <summary>A file or directory of the sandbox, opened with O_PATH and checked to lie inside it.</summary>
+    internal sealed class Opened(PathHandle handle, FileFacts facts, string relative) : IDisposable
     {
-        relative ??= string.Empty;
-        if (relative.Contains('\0', StringComparison.Ordinal))
-        {
-            throw new SandboxRequestException("path must not contain NUL characters", notFound: false);
-        }
+        public PathHandle Handle { get; } = handle;
 
-        if (Path.IsPathRooted(relative) || relative.StartsWith('/') || relative.StartsWith('\\'))
-        {
-            throw new SandboxRequestException($"path '{relative}' is absolute; give a path relative to the sandbox", notFound: false);
-        }
+        public FileFacts Facts { get; } = facts;
 
-        if (relative.Split('/', '\\').Any(segment => segment == ".."))
-        {
-            throw new SandboxRequestException($"path '{relative}' contains '..'; paths must stay inside the sandbox", notFound: false);
-        }
+        /// <summary>The path as the client gave it, for messages.</summary>
+        public string Relative { get; } = relative;
 
-        var root = RealPath(sandbox) ?? throw new SandboxRequestException("the task's sandbox does not exist (yet)", notFound: true);
-        var candidate = Path.Combine(sandbox, relative);
-        var real = RealPath(candidate) ?? throw new SandboxRequestException($"no file or directory '{relative}' in the sandbox", notFound: true);
-        if (real != root && !real.StartsWith(root.EndsWith('/') ? root : root + "/", StringComparison.Ordinal))
-        {
-            throw new SandboxRequestException($"path '{relative}' resolves outside the sandbox (through a symbolic link)", notFound: false);
-        }
-
-        return real;
+        public void Dispose() => Handle.Dispose();
     }
 
     public static IReadOnlyList<SandboxEntry> List(string sandbox, string? relative)
     {
-        var directory = Resolve(sandbox, relative);
-        if (!Directory.Exists(directory))
+        using var directory = Open(sandbox, relative ?? string.Empty);
+        if (directory.Facts.Kind != FileKind.Directory)
         {
-            throw new SandboxRequestException($"'{relative}' is a file, not a directory: use read or tail", notFound: false);
+            var hint = directory.Facts.Kind == FileKind.Regular ? ": use read or tail" : string.Empty;
+            throw new SandboxRequestException(400, SandboxRequestException.NotADirectory, $"'{Shown(relative)}' is {FileKinds.Describe(directory.Facts.Kind)}, not a directory{hint}");
         }
 
         var prefix = string.IsNullOrEmpty(relative) ? string.Empty : relative.TrimEnd('/') + "/";
-        return [.. new DirectoryInfo(directory).EnumerateFileSystemInfos()
-            .Select(info => new SandboxEntry(
-                info.Name,
-                prefix + info.Name,
-                info is FileInfo file ? SizeOf(file) : 0,
-                new DateTimeOffset(info.LastWriteTimeUtc).ToUnixTimeSeconds(),
-                info is DirectoryInfo))
-            .OrderBy(e => e.Name, StringComparer.Ordinal)];
+        var entries = new List<SandboxEntry>();
+        foreach (var path in Directory.EnumerateFileSystemEntries(directory.Handle.ContentsPath))
+        {
+            var name = System.IO.Path.GetFileName(path);
+
+            // Gone since it was listed, or a name that is not valid UTF-8 (it cannot be asked for again): shown, as unknown.
+            FileFacts? facts;
+            try
+            {
+                facts = UntrustedFiles.StatAt(directory.Handle, name);
+            }
+            catch (UntrustedFileException)
+            {
+                facts = null;
+            }
+
+            var kind = facts?.Kind ?? FileKind.Unknown;
+            entries.Add(new SandboxEntry(
+                name,
+                prefix + name,
+                kind == FileKind.Regular ? facts!.Value.Size : 0,
+                facts?.ModifiedSeconds ?? 0,
+                kind == FileKind.Directory,
+                FileKinds.Name(kind)));
+        }
+
+        entries.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+        return entries;
     }
 
     /// <summary>Up to <paramref name="length"/> bytes (capped at <see cref="MaxReadBytes"/>) from <paramref name="offset"/>; empty past the end.</summary>
     public static (byte[] Data, long FileSize) Read(string sandbox, string? relative, long offset, int length)
     {
-        using var stream = OpenFile(sandbox, relative);
-        var size = stream.Length;
+        using var file = OpenFile(sandbox, relative);
+        var size = RandomAccess.GetLength(file);
         if (offset >= size)
         {
             return ([], size);
         }
 
         var buffer = new byte[(int)Math.Min(Math.Min(length, MaxReadBytes), size - offset)];
-        stream.Position = offset;
-        stream.ReadExactly(buffer);
-        return (buffer, size);
+
+        // The file may shrink meanwhile (a log rotated): what is there is served.
+        var read = UntrustedFiles.ReadAt(file, buffer, offset);
+        return (read == buffer.Length ? buffer : buffer[..read], size);
     }
 
     /// <summary>The last <paramref name="lines"/> lines (a final newline does not start an empty line).</summary>
     public static byte[] Tail(string sandbox, string? relative, int lines)
     {
-        using var stream = OpenFile(sandbox, relative);
-        var end = stream.Length;
+        using var file = OpenFile(sandbox, relative);
+        var end = RandomAccess.GetLength(file);
         var start = end;
         var newlines = 0;
         var buffer = new byte[64 * 1024];
@@ -105,8 +166,13 @@ internal static partial class SandboxFiles
         while (start > 0 && end - start < MaxTailBytes)
         {
             var chunk = (int)Math.Min(buffer.Length, start);
-            stream.Position = start - chunk;
-            stream.ReadExactly(buffer, 0, chunk);
+            var read = UntrustedFiles.ReadAt(file, buffer.AsSpan(0, chunk), start - chunk);
+            if (read < chunk)
+            {
+                // Shrunk under us (rotated): serve what is left from here on.
+                return ReadRange(file, start - chunk, end);
+            }
+
             for (var i = chunk - 1; i >= 0; i--)
             {
                 var position = start - chunk + i;
@@ -117,84 +183,193 @@ internal static partial class SandboxFiles
 
                 if (++newlines == lines)
                 {
-                    return ReadRange(stream, position + 1, end);
+                    return ReadRange(file, position + 1, end);
                 }
             }
 
             start -= chunk;
         }
 
-        return ReadRange(stream, start, end);
+        return ReadRange(file, start, end);
     }
 
-    private static byte[] ReadRange(FileStream stream, long from, long to)
+    /// <summary>
+    /// Opens <paramref name="relative"/> in <paramref name="sandbox"/> with O_PATH, checked to lie
+    /// inside the sandbox's real path (see the type's remarks); the sandbox itself for an empty path.
+    /// </summary>
+    /// <exception cref="SandboxRequestException">The path is bad, leads out, or does not exist.</exception>
+    internal static Opened Open(string sandbox, string relative)
     {
-        var data = new byte[to - from];
-        stream.Position = from;
-        stream.ReadExactly(data);
-        return data;
+        CheckText(relative);
+        PathHandle root;
+        try
+        {
+            root = UntrustedFiles.OpenPath(sandbox, directory: true);
+        }
+        catch (UntrustedFileException e) when (e.IsMissing)
+        {
+            throw SandboxRequestException.Missing("the task's sandbox does not exist (yet)");
+        }
+        catch (UntrustedFileException e) when (e.IsLinkLoop)
+        {
+            throw SandboxRequestException.Missing("the task's sandbox is not a directory any more (it was replaced by a symbolic link)");
+        }
+
+        using (root)
+        {
+            var rootReal = Guarded(relative, () => UntrustedFiles.Location(root));
+            if (relative.Length == 0)
+            {
+                return OpenResolved(rootReal, rootReal, relative);
+            }
+
+            var resolved = Guarded(relative, () => UntrustedFiles.RealPath(rootReal + "/" + relative));
+            if (!UntrustedFiles.IsWithin(resolved, rootReal))
+            {
+                throw SandboxRequestException.Path($"path '{Shown(relative)}' resolves outside the sandbox (through a symbolic link)");
+            }
+
+            return OpenResolved(rootReal, resolved, relative);
+        }
     }
 
-    private static FileStream OpenFile(string sandbox, string? relative)
+    /// <summary>
+    /// Opens <paramref name="resolved"/>, a real path found under <paramref name="rootReal"/> a moment
+    /// ago, and checks that what was opened still lies there: a part of the path may have been
+    /// swapped for a symbolic link since.
+    /// </summary>
+    internal static Opened OpenResolved(string rootReal, string resolved, string relative)
+    {
+        var handle = Guarded(relative, () => UntrustedFiles.OpenPath(resolved));
+        try
+        {
+            var location = Guarded(relative, () => UntrustedFiles.Location(handle));
+            if (!UntrustedFiles.IsWithin(location, rootReal))
+            {
+                throw SandboxRequestException.Path($"path '{Shown(relative)}' resolves outside the sandbox (a symbolic link was swapped in while it was opened)");
+            }
+
+            var facts = Guarded(relative, () => UntrustedFiles.Stat(handle));
+            if (facts.Kind == FileKind.SymbolicLink)
+            {
+                // realpath resolved every link, so one here was put in place since: try again.
+                throw SandboxRequestException.Path($"path '{Shown(relative)}' changed while it was opened (a symbolic link was swapped in); try again");
+            }
+
+            return new Opened(handle, facts, relative);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The regular file at <paramref name="relative"/>, opened for reading without blocking.</summary>
+    private static SafeFileHandle OpenFile(string sandbox, string? relative)
     {
         if (string.IsNullOrEmpty(relative))
         {
-            throw new SandboxRequestException("path is required: the file to read, relative to the sandbox", notFound: false);
+            throw SandboxRequestException.Invalid("path is required: the file to read, relative to the sandbox");
         }
 
-        var path = Resolve(sandbox, relative);
-        if (Directory.Exists(path))
+        using var opened = Open(sandbox, relative);
+        var facts = opened.Facts;
+        if (facts.Kind != FileKind.Regular)
         {
-            throw new SandboxRequestException($"'{relative}' is a directory: use browse", notFound: false);
+            var hint = facts.Kind == FileKind.Directory ? ": use browse" : "; only regular files are served";
+            throw new SandboxRequestException(400, SandboxRequestException.NotAFile, $"'{Shown(relative)}' is {FileKinds.Describe(facts.Kind)}{hint}");
         }
 
-        return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        if (facts.LinkCount != 1)
+        {
+            throw new SandboxRequestException(400, SandboxRequestException.HardLinked,
+                $"'{Shown(relative)}' is a regular file with {facts.LinkCount.ToString(CultureInfo.InvariantCulture)} hard links; only files whose one name is in the sandbox are served, since another name may lie outside it (copy the file to serve it)");
+        }
+
+        return Guarded(relative, () => UntrustedFiles.Reopen(opened.Handle));
     }
 
-    private static long SizeOf(FileInfo file)
+    private static void CheckText(string relative)
+    {
+        if (relative.Contains('\0', StringComparison.Ordinal))
+        {
+            throw SandboxRequestException.Path("path must not contain NUL characters");
+        }
+
+        if (relative.Length > MaxPathLength)
+        {
+            throw SandboxRequestException.Path($"path has {relative.Length} characters; at most {MaxPathLength} are allowed");
+        }
+
+        if (System.IO.Path.IsPathRooted(relative) || relative.StartsWith('/') || relative.StartsWith('\\'))
+        {
+            throw SandboxRequestException.Path($"path '{Shown(relative)}' is absolute; give a path relative to the sandbox");
+        }
+
+        if (relative.Split('/', '\\').Any(segment => segment == ".."))
+        {
+            throw SandboxRequestException.Path($"path '{Shown(relative)}' contains '..'; paths must stay inside the sandbox");
+        }
+    }
+
+    /// <summary>Runs a file system call, turning its failure into the answer it deserves.</summary>
+    private static T Guarded<T>(string relative, Func<T> call)
     {
         try
         {
-            return file.Length;
+            return call();
         }
-        catch (IOException)
+        catch (UntrustedFileException e) when (e.IsMissing)
         {
-            return 0;
+            throw SandboxRequestException.Missing($"no file or directory '{Shown(relative)}' in the sandbox");
+        }
+        catch (UntrustedFileException e) when (e.IsNameTooLong)
+        {
+            throw SandboxRequestException.Path($"path '{Shown(relative)}' has a name longer than the file system allows");
+        }
+        catch (UntrustedFileException e) when (e.IsLinkLoop)
+        {
+            throw SandboxRequestException.Path($"path '{Shown(relative)}' goes through too many symbolic links");
+        }
+        catch (UntrustedFileException e) when (e.IsDenied)
+        {
+            throw new SandboxRequestException(403, SandboxRequestException.PermissionDenied, $"the agent may not read '{Shown(relative)}'");
         }
     }
 
-    /// <summary>realpath(3): the path with every symbolic link, '.' and '..' resolved; null when it does not exist.</summary>
-    private static string? RealPath(string path)
+    private static byte[] ReadRange(SafeFileHandle file, long from, long to)
     {
-        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
-        {
-            return Path.Exists(path) ? Path.GetFullPath(path) : null;
-        }
-
-        var resolved = Realpath(path, 0);
-        if (resolved == 0)
-        {
-            return null;
-        }
-
-        try
-        {
-            return Marshal.PtrToStringUTF8(resolved);
-        }
-        finally
-        {
-            Free(resolved);
-        }
+        var data = new byte[to - from];
+        var read = UntrustedFiles.ReadAt(file, data, from);
+        return read == data.Length ? data : data[..read];
     }
 
-    [LibraryImport("libc", EntryPoint = "realpath", StringMarshalling = StringMarshalling.Utf8)]
-    private static partial nint Realpath(string path, nint resolved);
+    /// <summary>The path for a message: control characters as \uXXXX and at most 200 characters, so a message about a path cannot be flooded or forge lines.</summary>
+    internal static string Shown(string? relative)
+    {
+        var text = relative ?? string.Empty;
+        if (text.Length > 200)
+        {
+            text = text[..200] + "...";
+        }
 
-    [LibraryImport("libc", EntryPoint = "free")]
-    private static partial void Free(nint pointer);
+        if (!text.Any(char.IsControl))
+        {
+            return text;
+        }
+
+        var builder = new StringBuilder(text.Length + 16);
+        foreach (var c in text)
+        {
+            builder.Append(char.IsControl(c) ? string.Create(CultureInfo.InvariantCulture, $"\\u{(int)c:X4}") : c);
+        }
+
+        return builder.ToString();
+    }
 }
 
-/// <summary>The HTML index of a task's sandbox: plain links, no script.</summary>
+/// <summary>The HTML index of a task's sandbox: plain links, no script; each entry with its kind.</summary>
 internal static class SandboxIndex
 {
     public static string Render(string taskId, string? relative, IReadOnlyList<SandboxEntry> entries)
@@ -205,31 +380,42 @@ internal static class SandboxIndex
         var html = new StringBuilder();
         html.Append("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>")
             .Append(Html(taskId)).Append("</title></head><body>\n<h1>Sandbox of ").Append(Html(taskId)).Append("</h1>\n<p>/")
-            .Append(Html(relative ?? string.Empty)).Append("</p>\n<table>\n<tr><th>name</th><th>size</th><th>modified (UTC)</th><th></th></tr>\n");
+            .Append(Html(relative ?? string.Empty)).Append("</p>\n<table>\n<tr><th>name</th><th>kind</th><th>size</th><th>modified (UTC)</th><th></th></tr>\n");
         if (!string.IsNullOrEmpty(relative))
         {
             var parent = relative.TrimEnd('/');
             parent = parent.Contains('/', StringComparison.Ordinal) ? parent[..parent.LastIndexOf('/')] : string.Empty;
-            html.Append("<tr><td><a href=\"/tasks/").Append(task).Append("?path=").Append(Query(parent)).Append("\">..</a></td><td></td><td></td><td></td></tr>\n");
+            html.Append("<tr><td><a href=\"/tasks/").Append(task).Append("?path=").Append(Query(parent)).Append("\">..</a></td><td></td><td></td><td></td><td></td></tr>\n");
         }
 
         foreach (var entry in entries)
         {
             var path = Query(entry.Path);
-            var modified = DateTimeOffset.FromUnixTimeSeconds(entry.Mtime).ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);
+            var modified = DateTimeOffset.FromUnixTimeSeconds(Math.Clamp(entry.Mtime, 0, 253_402_300_799)).ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
             html.Append("<tr><td>");
-            if (entry.IsDirectory)
+            switch (entry.Kind)
             {
-                html.Append("<a href=\"/tasks/").Append(task).Append("?path=").Append(path).Append("\">").Append(Html(entry.Name)).Append("/</a></td><td></td>");
-            }
-            else
-            {
-                html.Append("<a href=\"/tasks/").Append(task).Append("/read?path=").Append(path).Append("\">").Append(Html(entry.Name)).Append("</a></td><td>")
-                    .Append(entry.Size.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append("</td>");
+                case "directory":
+                    html.Append("<a href=\"/tasks/").Append(task).Append("?path=").Append(path).Append("\">").Append(Html(entry.Name)).Append("/</a>");
+                    break;
+                case "file" or "symlink":
+                    // A symbolic link is served when it leads to a regular file inside the sandbox.
+                    html.Append("<a href=\"/tasks/").Append(task).Append("/read?path=").Append(path).Append("\">").Append(Html(entry.Name)).Append("</a>");
+                    break;
+                default:
+                    // FIFOs, sockets and devices are never opened: listed, not linked.
+                    html.Append(Html(entry.Name));
+                    break;
             }
 
-            html.Append("<td>").Append(modified).Append("</td><td>");
-            if (!entry.IsDirectory)
+            html.Append("</td><td>").Append(Html(entry.Kind)).Append("</td><td>");
+            if (entry.Kind == "file")
+            {
+                html.Append(entry.Size.ToString(CultureInfo.InvariantCulture));
+            }
+
+            html.Append("</td><td>").Append(modified).Append("</td><td>");
+            if (entry.Kind is "file" or "symlink")
             {
                 html.Append("<a href=\"/tasks/").Append(task).Append("/tail?path=").Append(path).Append("\">tail</a>");
             }

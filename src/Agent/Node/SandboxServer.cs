@@ -27,9 +27,20 @@ internal sealed record AgentStateView(
 
 /// <summary>
 /// The sandbox HTTP server's endpoints (Mesos's observer and files API, read-only): health, the
-/// agent's state, and a task's sandbox browsed, read, tailed or shown as an HTML index. Every path is
-/// checked by <see cref="SandboxFiles"/>: a path that would leave the sandbox is a 400 naming why.
+/// agent's state, and a task's sandbox browsed, read, tailed or shown as an HTML index. Every path
+/// goes through <see cref="SandboxFiles"/>: only regular files are read, nothing blocks, nothing
+/// outside the sandbox is served.
 /// </summary>
+/// <remarks>
+/// Every error is an answer <c>{"error": {"code", "message"}}</c>: 400 <c>INVALID_REQUEST</c> for a
+/// missing, repeated or malformed parameter, 400 <c>BAD_PATH</c> for a path that is malformed or
+/// leads out of the sandbox, 400 <c>NOT_A_FILE</c> / <c>NOT_A_DIRECTORY</c> / <c>HARD_LINKED</c>
+/// naming what the path is, 403 <c>PERMISSION_DENIED</c>, 404 <c>NOT_FOUND</c>, and 500
+/// <c>IO_ERROR</c> only for an I/O error of the disk. Anything else a request throws is logged
+/// (event 4111) and answered 500 <c>INTERNAL_ERROR</c>, never with a stack trace. With
+/// <c>aurora-scheduler -dev</c> these handlers run on the scheduler's thread pool, which is why
+/// none of them may block.
+/// </remarks>
 internal static class SandboxServer
 {
     public static void Map(WebApplication app, Func<AgentStateView> state, ITaskExecutor executor)
@@ -37,51 +48,85 @@ internal static class SandboxServer
         var logger = app.Services.GetService(typeof(ILoggerFactory)) is ILoggerFactory loggers ? loggers.CreateLogger("Aurora.Agent.Http") : null;
         app.Use(async (http, next) =>
         {
+            // What a sandbox holds is served as text: a browser must not take it for HTML.
+            http.Response.Headers.XContentTypeOptions = "nosniff";
             try
             {
                 await next(http).ConfigureAwait(false);
             }
             catch (SandboxRequestException e) when (!http.Response.HasStarted)
             {
-                await ErrorAsync(http, e.NotFound ? 404 : 400, e.NotFound ? "NOT_FOUND" : "BAD_PATH", e.Message).ConfigureAwait(false);
+                await ErrorAsync(http, e.Status, e.Code, e.Message).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException && !http.Response.HasStarted)
+            catch (BadHttpRequestException e) when (!http.Response.HasStarted)
+            {
+                await ErrorAsync(http, e.StatusCode, SandboxRequestException.InvalidRequest, e.Message).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+            {
+                // The client went away.
+            }
+            catch (Exception e) when (!http.Response.HasStarted)
             {
                 if (logger is not null)
                 {
-                    NodeMessages.RequestFailed(logger, e, http.Request.Method, http.Request.Path);
+                    NodeMessages.RequestFailed(logger, e, http.Request.Method, SandboxFiles.Shown(http.Request.Path.Value));
                 }
 
-                await ErrorAsync(http, 500, "IO_ERROR", e.Message).ConfigureAwait(false);
+                var (status, code, message) = e switch
+                {
+                    UnauthorizedAccessException => (403, SandboxRequestException.PermissionDenied, e.Message),
+                    IOException => (500, "IO_ERROR", e.Message),
+                    _ => (500, "INTERNAL_ERROR", $"the agent failed on this request ({e.GetType().Name}); its log has the details (event 4111)"),
+                };
+                await ErrorAsync(http, status, code, message).ConfigureAwait(false);
             }
         });
 
         app.MapGet("/health", () => Results.Text("OK\n", "text/plain"));
         app.MapGet("/state", () => Results.Text(JsonSerializer.Serialize(state(), AgentApi.Json), "application/json"));
-        app.MapGet("/tasks/{taskId}", (string taskId, string? path) =>
+        app.MapGet("/tasks/{taskId}", (HttpContext http, string taskId) =>
         {
+            var path = Parameter(http, "path");
             var entries = SandboxFiles.List(SandboxOf(executor, taskId), path);
             return Results.Text(SandboxIndex.Render(taskId, path, entries), "text/html; charset=utf-8");
         });
-        app.MapGet("/tasks/{taskId}/browse", (string taskId, string? path) =>
-            Results.Text(JsonSerializer.Serialize(SandboxFiles.List(SandboxOf(executor, taskId), path), AgentApi.Json), "application/json"));
-        app.MapGet("/tasks/{taskId}/read", (HttpContext http, string taskId, string? path, string? offset, string? length) =>
+        app.MapGet("/tasks/{taskId}/browse", (HttpContext http, string taskId) =>
         {
-            var from = Whole(offset, "offset", 0, 0, long.MaxValue);
-            var count = (int)Whole(length, "length", SandboxFiles.MaxReadBytes, 0, int.MaxValue);
+            var path = Parameter(http, "path");
+            return Results.Text(JsonSerializer.Serialize(SandboxFiles.List(SandboxOf(executor, taskId), path), AgentApi.Json), "application/json");
+        });
+        app.MapGet("/tasks/{taskId}/read", (HttpContext http, string taskId) =>
+        {
+            var path = Parameter(http, "path");
+            var from = Whole(Parameter(http, "offset"), "offset", 0, 0, long.MaxValue);
+            var count = (int)Whole(Parameter(http, "length"), "length", SandboxFiles.MaxReadBytes, 0, int.MaxValue);
             var (data, size) = SandboxFiles.Read(SandboxOf(executor, taskId), path, from, count);
             http.Response.Headers["X-File-Size"] = size.ToString(CultureInfo.InvariantCulture);
             return Results.Bytes(data, "text/plain; charset=utf-8");
         });
-        app.MapGet("/tasks/{taskId}/tail", (string taskId, string? path, string? lines) =>
+        app.MapGet("/tasks/{taskId}/tail", (HttpContext http, string taskId) =>
         {
-            var count = (int)Whole(lines, "lines", 100, 1, SandboxFiles.MaxTailLines);
+            var path = Parameter(http, "path");
+            var count = (int)Whole(Parameter(http, "lines"), "lines", 100, 1, SandboxFiles.MaxTailLines);
             return Results.Bytes(SandboxFiles.Tail(SandboxOf(executor, taskId), path, count), "text/plain; charset=utf-8");
         });
     }
 
     private static string SandboxOf(ITaskExecutor executor, string taskId) =>
-        executor.SandboxOf(taskId) ?? throw new SandboxRequestException($"no task {taskId} on this agent", notFound: true);
+        executor.SandboxOf(taskId) ?? throw SandboxRequestException.Missing($"no task {SandboxFiles.Shown(taskId)} on this agent");
+
+    /// <summary>The query parameter's value, null when absent; given twice, the request is invalid (which one was meant?).</summary>
+    private static string? Parameter(HttpContext http, string name)
+    {
+        var values = http.Request.Query[name];
+        return values.Count switch
+        {
+            0 => null,
+            1 => values[0],
+            _ => throw SandboxRequestException.Invalid($"{name} is given {values.Count} times; give it once"),
+        };
+    }
 
     private static long Whole(string? text, string name, long fallback, long min, long max)
     {
@@ -92,7 +137,7 @@ internal static class SandboxServer
 
         return long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max
             ? value
-            : throw new SandboxRequestException($"{name} must be a whole number from {min} to {max}, got '{text}'", notFound: false);
+            : throw SandboxRequestException.Invalid($"{name} must be a whole number from {min} to {max}, got '{SandboxFiles.Shown(text)}'");
     }
 
     private static async Task ErrorAsync(HttpContext http, int status, string code, string message)
@@ -100,6 +145,7 @@ internal static class SandboxServer
         http.Response.Clear();
         http.Response.StatusCode = status;
         http.Response.ContentType = "application/json";
+        http.Response.Headers.XContentTypeOptions = "nosniff";
         var body = JsonSerializer.Serialize(new { error = new { code, message } }, AgentApi.Json);
         await http.Response.WriteAsync(body, Encoding.UTF8).ConfigureAwait(false);
     }
