@@ -77,17 +77,81 @@ public sealed class LaunchTests : IAsyncLifetime
         Assert.Equal(message, report.Current.Message);
     }
 
-    [Fact]
-    public async Task A_task_id_that_cannot_name_a_directory_fails_without_touching_the_disk()
+    [Theory]
+    [InlineData("../escape")]
+    [InlineData("a b")]
+    [InlineData("..")]
+    [InlineData(240)]
+    [InlineData(251)]
+    public void A_launch_whose_id_the_protocol_cannot_carry_is_refused_without_touching_the_disk(object id)
     {
+        var taskId = id as string ?? "t" + new string('x', (int)id - 1);
         var executor = _harness.Start();
-        executor.Launch(Launches.Task("../escape", Launches.Process("a", "echo a")));
 
-        var report = await WaitForStateAsync(executor, "../escape", AgentTaskState.Failed);
+        Assert.False(executor.Launch(Launches.Task(taskId, Launches.Process("a", "echo a"))));
+        Assert.False(executor.Launch(Launches.Task(taskId, Launches.Process("a", "echo a"))));
 
-        Assert.StartsWith("Task id '../escape' cannot name a sandbox directory", report.Current.Message);
-        Assert.Null(executor.SandboxOf("../escape"));
-        Assert.Empty(Directory.GetFiles(Path.Combine(_harness.WorkDir, "checkpoints")));
+        // Not held, so never reported: a heartbeat carrying this id would be refused whole.
+        Assert.Empty(executor.Inventory());
+        Assert.Null(executor.SandboxOf(taskId));
+        Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(_harness.WorkDir, "checkpoints")));
+        Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(_harness.WorkDir, "sandboxes")));
+    }
+
+    [Fact]
+    public async Task The_longest_id_the_protocol_allows_runs_and_every_file_named_after_it_fits()
+    {
+        Assert.Equal(255, ProtocolLimits.MaxTaskIdLength + CheckpointStore.UnreadableExtension.Length);
+        var taskId = "t" + new string('x', ProtocolLimits.MaxTaskIdLength - 1);
+        var executor = _harness.Start();
+
+        Assert.True(executor.Launch(Launches.Task(taskId, Launches.Process("a", "echo a"))));
+
+        await WaitForStateAsync(executor, taskId, AgentTaskState.Finished);
+        Assert.True(File.Exists(_harness.CheckpointPath(taskId)));
+    }
+
+    [Fact]
+    public async Task Bug_a_checkpoint_that_could_not_be_written_looped_the_launch__the_task_fails_once_from_memory()
+    {
+        // Root ignores file modes: a directory where the temp checkpoint goes fails the write for anyone.
+        Directory.CreateDirectory(Path.Combine(_harness.WorkDir, "checkpoints", "t1.json.tmp"));
+        var executor = _harness.Start();
+        var launch = Launches.Task("t1", Launches.Process("a", "echo ran > ran"));
+
+        Assert.True(executor.Launch(launch));
+
+        var report = Assert.Single(executor.Inventory());
+        var failed = Assert.Single(report.History);
+        Assert.Equal(AgentTaskState.Failed, failed.State);
+        Assert.StartsWith("Cannot launch task t1 on agent-host-1: its checkpoint cannot be written: ", failed.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(_harness.CheckpointPath("t1")));
+        Assert.False(executor.Launch(launch), "a repeated launch of a held task changes nothing");
+
+        // Another task running to its end proves the monitor has ticked past t1 many times: t1 never ran.
+        executor.Launch(Launches.Task("t2", Launches.Process("a", "echo a")));
+        await WaitForStateAsync(executor, "t2", AgentTaskState.Finished);
+        Assert.False(File.Exists(Path.Combine(executor.SandboxOf("t1")!, "ran")));
+        Assert.Equal([AgentTaskState.Failed], executor.Inventory().Single(r => r.TaskId == "t1").History.Select(t => t.State));
+
+        // Acknowledged, it is forgotten without touching the broken checkpoint store.
+        Assert.True(executor.Forget("t1"));
+        Assert.DoesNotContain(executor.Inventory(), r => r.TaskId == "t1");
+    }
+
+    [Fact]
+    public void A_launch_whose_sandbox_cannot_be_created_fails_once_with_the_reason_and_writes_no_checkpoint()
+    {
+        Directory.CreateDirectory(Path.Combine(_harness.WorkDir, "sandboxes"));
+        File.WriteAllText(Path.Combine(_harness.WorkDir, "sandboxes", "t1"), "a file where the sandbox's parent goes");
+        var executor = _harness.Start();
+
+        Assert.True(executor.Launch(Launches.Task("t1", Launches.Process("a", "echo a"))));
+
+        var failed = Assert.Single(Assert.Single(executor.Inventory()).History);
+        Assert.Equal(AgentTaskState.Failed, failed.State);
+        Assert.StartsWith("Cannot launch task t1 on agent-host-1: its sandbox cannot be created: ", failed.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(_harness.CheckpointPath("t1")));
     }
 
     [Fact]
@@ -95,17 +159,19 @@ public sealed class LaunchTests : IAsyncLifetime
     {
         var executor = _harness.Start();
         var launch = Launches.Task("t1", Launches.Process("a", "echo run >> runs"));
-        executor.Launch(launch);
+        Assert.True(executor.Launch(launch));
         await WaitForStateAsync(executor, "t1", AgentTaskState.Finished);
 
-        executor.Launch(launch);
-        executor.Kill("nope", "x", TimeSpan.Zero);
-        executor.Kill("t1", "x", TimeSpan.Zero);
-        executor.Forget("nope");
+        Assert.False(executor.Launch(launch));
+        Assert.False(executor.Kill("nope", "x", TimeSpan.Zero));
+        Assert.False(executor.Kill("t1", "x", TimeSpan.Zero));
+        Assert.False(executor.Forget("nope"));
 
         Assert.Equal(AgentTaskState.Finished, Assert.Single(executor.Inventory()).Current.State);
         Assert.Single(File.ReadAllLines(Path.Combine(executor.SandboxOf("t1")!, "runs")));
         Assert.Null(executor.SandboxOf("nope"));
+        Assert.True(executor.Forget("t1"));
+        Assert.False(executor.Forget("t1"));
     }
 
     [Fact]

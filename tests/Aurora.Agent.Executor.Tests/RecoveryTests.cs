@@ -151,4 +151,25 @@ public sealed class RecoveryTests : IAsyncLifetime
 
         Assert.Equal("Killed before the restart", report.Current.Message);
     }
+
+    [Fact]
+    public async Task A_checkpoint_an_older_agent_wrote_for_an_id_the_protocol_cannot_carry_is_dropped_and_its_processes_killed()
+    {
+        // An older agent accepted ids up to 250 characters; reporting one would get every heartbeat refused.
+        var first = _harness.Start();
+        first.Launch(Launches.Task("t1", Launches.Process("server", "exec sleep 1000")));
+        await WaitForStateAsync(first, "t1", AgentTaskState.Running);
+        await _harness.StopAsync(first);
+        var pid = WrapperPid("t1", "server");
+        var longId = "t" + new string('x', 244);
+        var text = (await File.ReadAllTextAsync(_harness.CheckpointPath("t1"))).Replace("\"t1\"", $"\"{longId}\"", StringComparison.Ordinal);
+        await File.WriteAllTextAsync(_harness.CheckpointPath(longId), text);
+        File.Delete(_harness.CheckpointPath("t1"));
+
+        var second = _harness.Start();
+
+        Assert.Empty(second.Recover());
+        await WaitUntilAsync(() => !LeftoverProcesses.IsRunning(pid), "the unreportable task's process to be killed");
+        Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(_harness.WorkDir, "checkpoints")));
+    }
 }

@@ -175,5 +175,44 @@ public sealed class HeartbeatTests
         Assert.True(executor.Disposed);
     }
 
+    [Fact]
+    public async Task A_scheduler_that_repeats_kills_and_acknowledgements_already_applied_gets_heartbeats_at_the_ordinary_pace()
+    {
+        using var directory = new TempDirectory();
+        using var logs = new CapturedLogs();
+        var longPolls = 0;
+        var repeated = new HeartbeatResponse([], [new TaskKill("t-killed", "Killed by www-data", 5)], ["t-gone"], 100);
+        await using var scheduler = await FakeScheduler.StartAsync(async (request, n, s, http) =>
+        {
+            if (request.WaitMs > 0)
+            {
+                try
+                {
+                    await Task.Delay(300, http.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+
+            await FakeScheduler.WriteAsync(http, repeated);
+            if (request.WaitMs > 0)
+            {
+                Interlocked.Increment(ref longPolls);
+            }
+        });
+        var executor = new FakeExecutor();
+        executor.Hold(FakeExecutor.Report("t-killed", AgentTaskState.Killed));
+        await using var node = await AgentNode.StartAsync(Agents.Options(directory.Path, scheduler.BaseUri), logs.Factory, _ => executor);
+
+        await Eventually.HoldsAsync("5 answered long polls (or a busy loop)", () => Volatile.Read(ref longPolls) >= 5 || scheduler.Received.Count > 500, TimeSpan.FromSeconds(60), poll: TimeSpan.FromMilliseconds(10));
+
+        // The first heartbeat goes at once, then each is a long poll: one may be in flight.
+        Assert.InRange(scheduler.Received.Count, 5, 5 + 3);
+        Assert.Contains("kill t-killed Killed by www-data 5s", executor.Calls);
+        Assert.Contains("forget t-gone", executor.Calls);
+    }
+
     private sealed record ExecutorOptionsSeen(string WorkDir, string Hostname, string AgentId);
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Aurora.Agent.Node;
 using Aurora.Agent.Protocol;
@@ -11,6 +12,15 @@ namespace Aurora.Agent.Tests;
 public sealed class HostileTaskTests
 {
     private const int RequestFailed = 4111;
+    private const int LaunchRefused = 4013;
+    private const int LaunchFailed = 4014;
+    private const int Launching = 4106;
+
+    /// <summary>Long polls the repeating scheduler answers before the test counts heartbeats.</summary>
+    private const int LongPolls = 5;
+
+    /// <summary>Heartbeats a well-behaved agent may send besides the long polls: the first ones after start and after the launch, one in flight.</summary>
+    private const int Slack = 10;
 
     [Fact]
     public async Task Bug_a_fifo_in_a_sandbox_froze_the_agent__parallel_reads_of_it_answer_400_at_once_while_health_and_state_keep_answering()
@@ -66,5 +76,108 @@ public sealed class HostileTaskTests
         {
             await node.StopAndKillTasksAsync(TimeSpan.FromSeconds(2));
         }
+    }
+
+    [Fact]
+    public async Task Bug_a_launch_with_a_too_long_id_looped_thousands_of_times_a_second__it_is_refused_once_and_heartbeats_keep_their_pace()
+    {
+        // A 200-character job name gave ids of 251 characters: a sandbox directory fits, {id}.json.tmp does not.
+        var taskId = $"www-data-prod-{new string('j', 198)}-0-{Guid.NewGuid()}";
+        Assert.Equal(251, taskId.Length);
+        using var directory = new TempDirectory();
+        using var logs = new CapturedLogs();
+        var longPolls = new StrongBox<int>();
+        await using var scheduler = await RepeatingLaunchAsync(Agents.Launch(taskId), longPolls);
+        var node = await AgentNode.StartAsync(Agents.Options(directory.Path, scheduler.BaseUri), logs.Factory);
+        try
+        {
+            var heartbeats = await CountHeartbeatsAfterLongPollsAsync(scheduler, longPolls);
+
+            Assert.True(heartbeats <= LongPolls + Slack, $"{heartbeats} heartbeats for {LongPolls} long polls: the repeated launch drives a busy loop");
+            Assert.Equal(1, logs.Count(LaunchRefused));
+            Assert.Contains("has 251 characters; at most 239 fit", logs.Entries.Single(e => e.EventId == LaunchRefused).Message, StringComparison.Ordinal);
+            Assert.Equal(0, logs.Count(Launching));
+            Assert.Empty(node.Executor.Inventory());
+            Assert.All(scheduler.Received, r => Assert.Empty(r.Tasks));
+            Assert.All(scheduler.Received, r => Assert.Null(ProtocolLimits.Problem(r)));
+        }
+        finally
+        {
+            await node.StopAndKillTasksAsync(TimeSpan.FromSeconds(2));
+        }
+    }
+
+    [Fact]
+    public async Task Bug_a_launch_whose_checkpoint_cannot_be_written_looped__it_fails_once_with_the_reason_and_heartbeats_keep_their_pace()
+    {
+        using var directory = new TempDirectory();
+        using var logs = new CapturedLogs();
+
+        // Tests run as root, whom file modes do not stop: a directory where the temp checkpoint goes fails the write for anyone.
+        Directory.CreateDirectory(Path.Combine(directory.Path, "checkpoints", "t-nockpt.json.tmp"));
+        var longPolls = new StrongBox<int>();
+        var launch = Agents.Launch("t-nockpt") with { Processes = [new ProcessSpec("main", "echo ran > ran; exec sleep 60", 1, false, false, 0, false, null)] };
+        await using var scheduler = await RepeatingLaunchAsync(launch, longPolls);
+        var node = await AgentNode.StartAsync(Agents.Options(directory.Path, scheduler.BaseUri), logs.Factory);
+        try
+        {
+            var heartbeats = await CountHeartbeatsAfterLongPollsAsync(scheduler, longPolls);
+
+            Assert.True(heartbeats <= LongPolls + Slack, $"{heartbeats} heartbeats for {LongPolls} long polls: the repeated launch drives a busy loop");
+            var reports = scheduler.Received.SelectMany(r => r.Tasks).Where(t => t.TaskId == "t-nockpt").ToList();
+            Assert.NotEmpty(reports);
+            var failed = Assert.Single(reports[^1].History);
+            Assert.Equal(AgentTaskState.Failed, failed.State);
+            Assert.StartsWith("Cannot launch task t-nockpt on agent-host: its checkpoint cannot be written: ", failed.Message, StringComparison.Ordinal);
+            Assert.All(reports, r => Assert.Equal([AgentTaskState.Failed], r.History.Select(t => t.State)));
+            Assert.Equal(1, logs.Count(LaunchFailed));
+            Assert.Equal(1, logs.Count(Launching));
+            Assert.All(scheduler.Received, r => Assert.Null(ProtocolLimits.Problem(r)));
+
+            // Five long polls (1.5 s and more) after the launch, nothing of the task ran.
+            Assert.False(File.Exists(Path.Combine(node.Executor.SandboxOf("t-nockpt")!, "ran")));
+        }
+        finally
+        {
+            await node.StopAndKillTasksAsync(TimeSpan.FromSeconds(2));
+        }
+    }
+
+    /// <summary>
+    /// A scheduler that answers every heartbeat with the same launch, as one would that never
+    /// learns the task started: at once when the agent asks not to be held, after 300 ms when it
+    /// long-polls (counted in <paramref name="longPolls"/>), with a 100 ms heartbeat interval.
+    /// </summary>
+    private static Task<FakeScheduler> RepeatingLaunchAsync(TaskLaunch launch, StrongBox<int> longPolls) =>
+        FakeScheduler.StartAsync(async (request, n, s, http) =>
+        {
+            if (request.WaitMs > 0)
+            {
+                try
+                {
+                    await Task.Delay(300, http.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+
+            await FakeScheduler.WriteAsync(http, new HeartbeatResponse([launch], [], [], 100));
+            if (request.WaitMs > 0)
+            {
+                Interlocked.Increment(ref longPolls.Value);
+            }
+        });
+
+    /// <summary>Heartbeats received once <see cref="LongPolls"/> long polls were answered, or as soon as a busy loop shows (more than 500).</summary>
+    private static async Task<int> CountHeartbeatsAfterLongPollsAsync(FakeScheduler scheduler, StrongBox<int> longPolls)
+    {
+        await Eventually.HoldsAsync(
+            $"{LongPolls} answered long polls (or a busy loop)",
+            () => Volatile.Read(ref longPolls.Value) >= LongPolls || scheduler.Received.Count > 500,
+            TimeSpan.FromSeconds(60),
+            poll: TimeSpan.FromMilliseconds(10));
+        return scheduler.Received.Count;
     }
 }

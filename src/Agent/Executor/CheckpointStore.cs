@@ -14,6 +14,9 @@ internal sealed record StoredCheckpoint(string TaskId, string Path, TaskCheckpoi
 /// <remarks>Not thread-safe; the executor calls it under its lock.</remarks>
 internal sealed class CheckpointStore
 {
+    /// <summary>The longest name derived from a task id: an unreadable checkpoint set aside. <see cref="ProtocolLimits.MaxTaskIdLength"/> is 255 (NAME_MAX) minus its length.</summary>
+    public const string UnreadableExtension = ".json.unreadable";
+
     private const string Extension = ".json";
     private const string TempExtension = ".json.tmp";
 
@@ -49,7 +52,26 @@ internal sealed class CheckpointStore
     }
 
     /// <summary>Moves an unreadable checkpoint aside so that it is neither parsed again nor lost for inspection.</summary>
-    public void SetAside(string path) => File.Move(path, path + ".unreadable", overwrite: true);
+    public void SetAside(string path) => File.Move(path, path[..^Extension.Length] + UnreadableExtension, overwrite: true);
+
+    /// <summary>Best effort: removes what a failed first write of <paramref name="taskId"/> may have left (the checkpoint, if its rename went through, and the temp file).</summary>
+    public void TryDelete(string taskId)
+    {
+        foreach (var path in (string[])[PathOf(taskId), System.IO.Path.Combine(Directory, taskId + TempExtension)])
+        {
+            try
+            {
+                if (File.Exists(path))
+                {
+                    File.Delete(path);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The trouble that failed the write. Recovery deletes temp files; a checkpoint left here would make a restarted agent start the task, which the scheduler, having recorded it FAILED, kills as a zombie.
+            }
+        }
+    }
 
     public List<StoredCheckpoint> LoadAll()
     {

@@ -43,4 +43,13 @@ internal static partial class ExecutorLog
 
     [LoggerMessage(4012, LogLevel.Error, "The executor's monitor loop failed: {Reason}. It goes on with the next tick.")]
     public static partial void LoopFailed(ILogger logger, Exception exception, string reason);
+
+    [LoggerMessage(4013, LogLevel.Warning, "Refused a launch: {Problem} The task is not held and cannot be reported back (the agent protocol does not carry such an id), so the scheduler should never assign it; repeats of this launch are not logged again.")]
+    public static partial void LaunchRefused(ILogger logger, string problem);
+
+    [LoggerMessage(4014, LogLevel.Error, "Task {TaskId} could not be launched: {Reason}. It is reported FAILED once, from memory (nothing of it ran); check the work dir's disk space and permissions.")]
+    public static partial void LaunchFailed(ILogger logger, Exception exception, string taskId, string reason);
+
+    [LoggerMessage(4015, LogLevel.Warning, "Checkpoint {Path} names a task the agent protocol cannot carry: {Problem} Killed {Killed} process group(s) it or its sandbox named and removed the checkpoint; the scheduler finds the task missing and makes it LOST.")]
+    public static partial void UnreportableCheckpoint(ILogger logger, string path, string problem, int killed);
 }

@@ -17,17 +17,29 @@ public interface ITaskExecutor : IAsyncDisposable
     /// </summary>
     IReadOnlyList<TaskReport> Recover();
 
-    /// <summary>Starts the task (idempotent: a task id already held is ignored). Failures to start become a FAILED report with the reason, never an exception.</summary>
-    void Launch(TaskLaunch launch);
+    /// <summary>
+    /// Starts the task; true when it took on a new task (the inventory changed), false when the id
+    /// is already held (a repeated launch changes nothing) or refused.
+    /// </summary>
+    /// <remarks>
+    /// An id that <see cref="ProtocolLimits.TaskIdProblem"/> refuses is not held and never reported:
+    /// no heartbeat may carry it. Any other launch that cannot be materialised (its sandbox cannot
+    /// be created, its checkpoint cannot be written) is held as FAILED with the reason, in memory
+    /// only, since nothing of it ran. Failures never come back as exceptions.
+    /// </remarks>
+    bool Launch(TaskLaunch launch);
 
-    /// <summary>Stops the task gracefully: SIGTERM to its process groups, SIGKILL after the grace period, finalizers run, then KILLED. Idempotent; unknown ids are ignored.</summary>
-    void Kill(string taskId, string reason, TimeSpan gracePeriod);
+    /// <summary>
+    /// Stops the task gracefully: SIGTERM to its process groups, SIGKILL after the grace period,
+    /// finalizers run, then KILLED. True when a kill began; false for unknown ids and tasks already ending.
+    /// </summary>
+    bool Kill(string taskId, string reason, TimeSpan gracePeriod);
 
     /// <summary>Every task held: non-terminal ones and terminal ones not yet forgotten.</summary>
     IReadOnlyList<TaskReport> Inventory();
 
-    /// <summary>Drops a terminal task from the inventory and its checkpoint (its sandbox stays on disk). Non-terminal or unknown ids are ignored.</summary>
-    void Forget(string taskId);
+    /// <summary>Drops a terminal task from the inventory and its checkpoint (its sandbox stays on disk); true when it did. Non-terminal or unknown ids are ignored (false).</summary>
+    bool Forget(string taskId);
 
     /// <summary>
     /// Deletes the sandboxes of tasks no longer held (forgotten, or left by an earlier agent) that

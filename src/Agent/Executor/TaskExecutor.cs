@@ -28,6 +28,12 @@ public sealed class TaskExecutor : ITaskExecutor
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
+    /// <summary>How many refused task ids are remembered, so that a launch repeated by the scheduler is logged once.</summary>
+    private const int MaxRefusedRemembered = 1024;
+
+    /// <summary>Ids of launches refused because the protocol cannot carry them; bounded by <see cref="MaxRefusedRemembered"/>.</summary>
+    private readonly HashSet<string> _refused = new(StringComparer.Ordinal);
+
     /// <summary>Tasks launched since the loop last raised <see cref="Changed"/>: announced (STARTING) before their first tick.</summary>
     private readonly HashSet<string> _unannounced = new(StringComparer.Ordinal);
     private bool _changePending;
@@ -76,6 +82,12 @@ public sealed class TaskExecutor : ITaskExecutor
                     continue;
                 }
 
+                if (ProtocolLimits.TaskIdProblem(stored.TaskId) is { } problem)
+                {
+                    DropUnreportable(stored, problem);
+                    continue;
+                }
+
                 _tasks[stored.TaskId] = stored.Checkpoint is { } checkpoint
                     ? TaskSupervisor.Recover(_context, checkpoint)
                     : RecoverUnreadable(stored);
@@ -88,7 +100,7 @@ public sealed class TaskExecutor : ITaskExecutor
     }
 
     /// <inheritdoc/>
-    public void Launch(TaskLaunch launch)
+    public bool Launch(TaskLaunch launch)
     {
         ArgumentNullException.ThrowIfNull(launch);
         ThrowIfDisposed();
@@ -96,32 +108,49 @@ public sealed class TaskExecutor : ITaskExecutor
         {
             if (_tasks.ContainsKey(launch.TaskId))
             {
-                return;
+                return false;
             }
 
-            _tasks[launch.TaskId] = TaskSupervisor.Launch(_context, launch, TaskSupervisor.TaskIdProblem(launch.TaskId));
+            if (ProtocolLimits.TaskIdProblem(launch.TaskId) is { } problem)
+            {
+                if (_refused.Count >= MaxRefusedRemembered)
+                {
+                    _refused.Clear();
+                }
+
+                if (_refused.Add(launch.TaskId))
+                {
+                    ExecutorLog.LaunchRefused(_context.Logger, problem);
+                }
+
+                return false;
+            }
+
+            _tasks[launch.TaskId] = TaskSupervisor.Launch(_context, launch);
             _unannounced.Add(launch.TaskId);
             _changePending = true;
         }
 
         Wake();
+        return true;
     }
 
     /// <inheritdoc/>
-    public void Kill(string taskId, string reason, TimeSpan gracePeriod)
+    public bool Kill(string taskId, string reason, TimeSpan gracePeriod)
     {
         ThrowIfDisposed();
         lock (_lock)
         {
             if (!_tasks.TryGetValue(taskId, out var task) || !task.RequestKill(reason, gracePeriod))
             {
-                return;
+                return false;
             }
 
             _changePending = true;
         }
 
         Wake();
+        return true;
     }
 
     /// <inheritdoc/>
@@ -134,32 +163,33 @@ public sealed class TaskExecutor : ITaskExecutor
     }
 
     /// <inheritdoc/>
-    public void Forget(string taskId)
+    public bool Forget(string taskId)
     {
         lock (_lock)
         {
             if (!_tasks.TryGetValue(taskId, out var task) || !task.IsTerminal)
             {
-                return;
+                return false;
             }
 
             try
             {
-                if (TaskSupervisor.TaskIdProblem(taskId) is null)
+                if (task.IsPersistent)
                 {
                     _context.Store.Delete(taskId);
                 }
             }
-            catch (IOException e)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 // Kept: the scheduler acknowledges it again and the next Forget retries.
                 ExecutorLog.CheckpointFailed(_context.Logger, e, taskId, $"could not delete the checkpoint of a forgotten task: {e.Message}");
-                return;
+                return false;
             }
 
             task.Release();
             _tasks.Remove(taskId);
             TouchSandboxRoot(taskId);
+            return true;
         }
     }
 
@@ -208,7 +238,7 @@ public sealed class TaskExecutor : ITaskExecutor
         var root = Path.Combine(_context.SandboxesDirectory, taskId);
         try
         {
-            if (TaskSupervisor.TaskIdProblem(taskId) is null && Directory.Exists(root))
+            if (ProtocolLimits.TaskIdProblem(taskId) is null && Directory.Exists(root))
             {
                 Directory.SetLastWriteTimeUtc(root, _context.Time.GetUtcNow().UtcDateTime);
             }
@@ -225,7 +255,7 @@ public sealed class TaskExecutor : ITaskExecutor
     {
         lock (_lock)
         {
-            if (TaskSupervisor.TaskIdProblem(taskId) is not null)
+            if (ProtocolLimits.TaskIdProblem(taskId) is not null)
             {
                 return null;
             }
@@ -260,8 +290,7 @@ public sealed class TaskExecutor : ITaskExecutor
         {
             lock (_lock)
             {
-                // A task whose STARTING never became durable (its checkpoint cannot be written) runs nothing: not waited for.
-                if (_tasks.Values.All(t => t.IsTerminal || t.Report() is null))
+                if (_tasks.Values.All(t => t.IsTerminal))
                 {
                     return;
                 }
@@ -295,10 +324,33 @@ public sealed class TaskExecutor : ITaskExecutor
         _wake.Dispose();
     }
 
+    /// <summary>
+    /// A checkpoint whose task id the protocol cannot carry (an older agent accepted ids up to 250
+    /// characters; a stray file may name anything): reporting the task would get every heartbeat
+    /// refused, and holding it unreported would leave its processes running for good. Its processes
+    /// are killed and its checkpoint removed; the scheduler finds the task missing and makes it LOST.
+    /// </summary>
+    private void DropUnreportable(StoredCheckpoint stored, string problem)
+    {
+        var name = stored.TaskId;
+        var sandbox = name.Length is > 0 and <= 255 && name is not ("." or "..") ? Path.Combine(_context.SandboxesDirectory, name, "sandbox") : null;
+        var killed = TaskSupervisor.KillOrphans(sandbox, stored.RawText);
+        try
+        {
+            File.Delete(stored.Path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            ExecutorLog.CheckpointFailed(_context.Logger, e, "(unreportable)", $"could not remove checkpoint {stored.Path}: {e.Message}");
+        }
+
+        ExecutorLog.UnreportableCheckpoint(_context.Logger, stored.Path, problem, killed);
+    }
+
     private TaskSupervisor RecoverUnreadable(StoredCheckpoint stored)
     {
         var sandbox = Path.Combine(_context.SandboxesDirectory, stored.TaskId, "sandbox");
-        var killed = TaskSupervisor.TaskIdProblem(stored.TaskId) is null ? TaskSupervisor.KillOrphans(sandbox, stored.RawText) : 0;
+        var killed = TaskSupervisor.KillOrphans(sandbox, stored.RawText);
         ExecutorLog.UnreadableCheckpoint(_context.Logger, stored.Path, stored.Problem ?? "is unreadable", killed);
         try
         {

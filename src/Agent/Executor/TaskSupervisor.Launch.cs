@@ -8,12 +8,6 @@ namespace Aurora.Agent.Executor;
 /// <summary>Checking a launch and deriving what its processes need: commands with templates bound, environment, order.</summary>
 internal sealed partial class TaskSupervisor
 {
-    /// <summary>Whether a task id can name a sandbox and a checkpoint file; null when it can.</summary>
-    public static string? TaskIdProblem(string taskId) =>
-        taskId.Length == 0 || taskId.Length > 255 || taskId is "." or ".." || !UsableName().IsMatch(taskId)
-            ? $"Task id '{taskId}' cannot name a sandbox directory (use 1-255 letters, digits, '.', '_', '-')"
-            : null;
-
     /// <summary>Fills the process tables (always, so that even an invalid task can be stopped) and returns what makes the launch unrunnable, if anything.</summary>
     private string? Prepare()
     {

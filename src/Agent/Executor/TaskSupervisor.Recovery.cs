@@ -42,7 +42,8 @@ internal sealed partial class TaskSupervisor
     /// start time can still be read from its text, and the runs of the task's sandbox whose wrapper
     /// wrote a pid file, recorded no exit and still runs in that sandbox. Returns how many were killed.
     /// </summary>
-    public static int KillOrphans(string sandbox, string? checkpointText)
+    /// <param name="sandbox">Null when the task id cannot name a sandbox: only the checkpoint's text is looked at.</param>
+    public static int KillOrphans(string? sandbox, string? checkpointText)
     {
         var groups = new HashSet<int>();
         foreach (Match match in PidAndStartTime().Matches(checkpointText ?? ""))
@@ -55,8 +56,7 @@ internal sealed partial class TaskSupervisor
             }
         }
 
-        var logs = Path.Combine(sandbox, ".logs");
-        if (Directory.Exists(logs))
+        if (sandbox is not null && Path.Combine(sandbox, ".logs") is var logs && Directory.Exists(logs))
         {
             foreach (var runDir in Directory.EnumerateDirectories(logs).SelectMany(Directory.EnumerateDirectories))
             {

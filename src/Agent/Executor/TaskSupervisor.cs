@@ -54,24 +54,42 @@ internal sealed partial class TaskSupervisor
 
     private long Now => _context.NowMs;
 
-    /// <summary>A new task: checkpointed as STARTING at once; it is validated and started by the next <see cref="Tick"/>.</summary>
-    public static TaskSupervisor Launch(ExecutorContext context, TaskLaunch launch, string? idProblem)
+    /// <summary>
+    /// A new task, materialised at once: its sandbox created and its checkpoint written as STARTING;
+    /// it is validated and started by the next <see cref="Tick"/>. A launch that cannot be
+    /// materialised (the sandbox cannot be created, the checkpoint cannot be written: ENOSPC, EACCES,
+    /// ENAMETOOLONG...) comes back as a task that is FAILED with the reason and held in memory only,
+    /// which is enough since nothing of it ran: it is reported once, and a repeated launch of the
+    /// same id changes nothing while it is held.
+    /// </summary>
+    /// <remarks>The caller has checked the id with <see cref="ProtocolLimits.TaskIdProblem"/>.</remarks>
+    public static TaskSupervisor Launch(ExecutorContext context, TaskLaunch launch)
     {
         var state = new TaskCheckpoint
         {
             Launch = launch,
             Processes = [.. launch.Processes.Select(p => p.Name).Distinct(StringComparer.Ordinal).Select(name => new ProcessCheckpoint { Name = name })],
         };
-        var supervisor = new TaskSupervisor(context, state, persistent: idProblem is null);
-        var problem = supervisor.Prepare();
-        supervisor._launchError = idProblem ?? problem;
-        supervisor.Transition(AgentTaskState.Starting, $"Launched on {context.Options.Hostname}");
-        supervisor.Flush();
-        return supervisor;
+        var supervisor = new TaskSupervisor(context, state, persistent: true);
+        supervisor._launchError = supervisor.Prepare();
+        if (supervisor.Materialise() is not { } failure)
+        {
+            return supervisor;
+        }
+
+        ExecutorLog.LaunchFailed(context.Logger, failure.Cause, launch.TaskId, failure.Reason);
+        var unlaunchable = new TaskCheckpoint { Launch = launch, Phase = TaskPhase.Terminal, Outcome = AgentTaskState.Failed, OutcomeMessage = failure.Reason };
+        var failed = new TaskSupervisor(context, unlaunchable, persistent: false);
+        failed.Transition(AgentTaskState.Failed, failure.Reason);
+        failed.Flush();
+        return failed;
     }
 
     /// <summary>The task as the scheduler may see it: its checkpointed transitions; null until the first is durable.</summary>
     public TaskReport? Report() => _durableHistory == 0 ? null : new TaskReport(TaskId, [.. State.History.Take(_durableHistory)]);
+
+    /// <summary>Whether the task is checkpointed; a task whose launch could not be materialised, or known only by an unreadable checkpoint, lives in memory only.</summary>
+    public bool IsPersistent => _persistent;
 
     /// <summary>Looks at the processes, moves the task on and checkpoints; true when a new transition became visible.</summary>
     public bool Tick()
@@ -455,6 +473,51 @@ internal sealed partial class TaskSupervisor
         _dirty = true;
     }
 
+    /// <summary>Creates the sandbox and makes STARTING durable; null when both worked, otherwise why not.</summary>
+    private (string Reason, Exception Cause)? Materialise()
+    {
+        var host = _context.Options.Hostname;
+        try
+        {
+            Directory.CreateDirectory(Sandbox);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return ($"Cannot launch task {TaskId} on {host}: its sandbox cannot be created: {e.Message}", e);
+        }
+
+        Transition(AgentTaskState.Starting, $"Launched on {host}");
+        if (WriteCheckpoint() is { } error)
+        {
+            // A rename that went through before the directory's fsync failed must not bring the task back after a restart.
+            _context.Store.TryDelete(TaskId);
+            return ($"Cannot launch task {TaskId} on {host}: its checkpoint cannot be written: {error.Message}", error);
+        }
+
+        MarkDurable();
+        return null;
+    }
+
+    /// <summary>Writes the checkpoint (no-op for a task held in memory only); the error when it failed.</summary>
+    private Exception? WriteCheckpoint()
+    {
+        if (!_persistent)
+        {
+            return null;
+        }
+
+        try
+        {
+            Directory.CreateDirectory(_context.Store.Directory);
+            _context.Store.Write(State);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return e;
+        }
+    }
+
     /// <summary>Writes the checkpoint if anything changed; only then do new transitions become part of <see cref="Report"/>.</summary>
     private bool Flush()
     {
@@ -463,20 +526,18 @@ internal sealed partial class TaskSupervisor
             return false;
         }
 
-        if (_persistent)
+        if (WriteCheckpoint() is { } error)
         {
-            try
-            {
-                Directory.CreateDirectory(_context.Store.Directory);
-                _context.Store.Write(State);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                ExecutorLog.CheckpointFailed(_context.Logger, e, TaskId, e.Message);
-                return false;
-            }
+            ExecutorLog.CheckpointFailed(_context.Logger, error, TaskId, error.Message);
+            return false;
         }
 
+        return MarkDurable();
+    }
+
+    /// <summary>The checkpoint holds the state: new transitions become part of <see cref="Report"/> (and the log); true when there were any.</summary>
+    private bool MarkDurable()
+    {
         _dirty = false;
         if (State.History.Count == _durableHistory)
         {

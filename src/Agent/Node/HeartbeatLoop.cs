@@ -189,28 +189,38 @@ internal sealed class HeartbeatLoop : IAsyncDisposable
         }
     }
 
-    /// <summary>Launches, kills and forgets as the answer says; true when it said anything.</summary>
+    /// <summary>Launches, kills and forgets as the answer says; true when that changed anything.</summary>
+    /// <remarks>
+    /// Only a change counts: a launch of a task already held (or refused), a kill of a task already
+    /// ending and an acknowledgement of a task already forgotten change nothing, so a scheduler that
+    /// repeats itself gets the next heartbeat at the ordinary pace, never at once, and cannot drive
+    /// the agent into a busy loop.
+    /// </remarks>
     private bool Apply(HeartbeatResponse response)
     {
         var acted = false;
         foreach (var launch in response.Launch ?? [])
         {
-            acted = true;
-            NodeMessages.Launching(_logger, launch.TaskId, launch.Role, launch.Environment, launch.JobName, launch.InstanceId);
-            Guard("launch", launch.TaskId, () => _executor.Launch(launch));
+            if (Guard("launch", launch.TaskId, () => _executor.Launch(launch)))
+            {
+                acted = true;
+                NodeMessages.Launching(_logger, launch.TaskId, launch.Role, launch.Environment, launch.JobName, launch.InstanceId);
+            }
         }
 
         foreach (var kill in response.Kill ?? [])
         {
-            acted = true;
-            NodeMessages.Killing(_logger, kill.TaskId, kill.GracePeriodSecs, kill.Reason);
-            Guard("kill", kill.TaskId, () => _executor.Kill(kill.TaskId, kill.Reason, TimeSpan.FromSeconds(Math.Max(0, kill.GracePeriodSecs))));
+            var reason = kill.Reason;
+            if (Guard("kill", kill.TaskId, () => _executor.Kill(kill.TaskId, reason, TimeSpan.FromSeconds(Math.Max(0, kill.GracePeriodSecs)))))
+            {
+                acted = true;
+                NodeMessages.Killing(_logger, kill.TaskId, kill.GracePeriodSecs, reason);
+            }
         }
 
         foreach (var taskId in response.Acknowledged ?? [])
         {
-            acted = true;
-            Guard("forget", taskId, () => _executor.Forget(taskId));
+            acted |= Guard("forget", taskId, () => _executor.Forget(taskId));
         }
 
         if (acted)
@@ -222,16 +232,18 @@ internal sealed class HeartbeatLoop : IAsyncDisposable
         return acted;
     }
 
-    private void Guard(string action, string taskId, Action call)
+    /// <summary>The executor's answer, or false when it threw.</summary>
+    private bool Guard(string action, string taskId, Func<bool> call)
     {
         try
         {
-            call();
+            return call();
         }
         catch (Exception e)
         {
             // The executor promises not to throw; if it does anyway, one task's trouble must not stop the agent.
             NodeMessages.ExecutorFailed(_logger, e, action, taskId);
+            return false;
         }
     }
 

@@ -37,20 +37,23 @@ internal sealed class FakeExecutor : ITaskExecutor
         return [.. _tasks.Values];
     }
 
-    public void Launch(TaskLaunch launch)
+    public bool Launch(TaskLaunch launch)
     {
         _calls.Enqueue($"launch {launch.TaskId}");
         Launched.Enqueue(launch);
-        _tasks.TryAdd(launch.TaskId, Report(launch.TaskId, AgentTaskState.Starting));
+        return _tasks.TryAdd(launch.TaskId, Report(launch.TaskId, AgentTaskState.Starting));
     }
 
-    public void Kill(string taskId, string reason, TimeSpan gracePeriod)
+    public bool Kill(string taskId, string reason, TimeSpan gracePeriod)
     {
         _calls.Enqueue($"kill {taskId} {reason} {gracePeriod.TotalSeconds}s");
-        if (_tasks.TryGetValue(taskId, out var report))
+        if (_tasks.TryGetValue(taskId, out var report) && !AgentTaskStates.IsTerminal(report.Current.State))
         {
             _tasks[taskId] = report with { History = [.. report.History, new TaskTransition(AgentTaskState.Killed, 1_700_000_000_001, reason)] };
+            return true;
         }
+
+        return false;
     }
 
     public IReadOnlyList<TaskReport> Inventory()
@@ -59,10 +62,10 @@ internal sealed class FakeExecutor : ITaskExecutor
         return [.. _tasks.Values.OrderBy(t => t.TaskId, StringComparer.Ordinal)];
     }
 
-    public void Forget(string taskId)
+    public bool Forget(string taskId)
     {
         _calls.Enqueue($"forget {taskId}");
-        _tasks.TryRemove(taskId, out _);
+        return _tasks.TryRemove(taskId, out _);
     }
 
     public string? SandboxOf(string taskId) => _sandboxes.GetValueOrDefault(taskId);
