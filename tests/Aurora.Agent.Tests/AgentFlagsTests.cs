@@ -109,7 +109,10 @@ public sealed class AgentFlagsTests
     [InlineData("-max_log_backups=0", "-max_log_backups=0: must be a whole number from 1 to 10000")]
     [InlineData("-heartbeat_wait=1min", "-heartbeat_wait=1min: must be a duration above 0 and at most 30secs (the longest a scheduler holds a heartbeat), e.g. 10secs")]
     [InlineData("-heartbeat_wait=0secs", "-heartbeat_wait=0secs: must be a duration above 0 and at most 30secs (the longest a scheduler holds a heartbeat), e.g. 10secs")]
-    [InlineData("-hostname= ", "-hostname= : must be a host name without whitespace")]
+    [InlineData("-hostname= ", "-hostname: hostname ' ' may hold only letters, digits, '.', '-', '_' and ':' (an IPv6 address).")]
+    [InlineData("-hostname=web1/a", "-hostname: hostname 'web1/a' may hold only letters, digits, '.', '-', '_' and ':' (an IPv6 address).")]
+    [InlineData("-hostname=.web1", "-hostname: hostname '.web1' must not start with '.'.")]
+    [InlineData("-attributes=rack:r\u0001", "-attributes: value 'r\\u0001' of attribute rack may not hold control characters or ';'.")]
     [InlineData("-http_prot=1", "unknown flag -http_prot for aurora-agent")]
     [InlineData("extra", "unexpected argument 'extra': aurora-agent takes only flags (-help lists them)")]
     public void A_bad_flag_is_one_message_naming_it(string flag, string message)
@@ -118,6 +121,47 @@ public sealed class AgentFlagsTests
         var error = Assert.Throws<UsageException>(() => AgentFlags.Parse([$"-work_dir={directory.Sub("w")}", flag], new FakeMachine()));
         Assert.Equal(message, error.Message);
         Assert.False(Directory.Exists(directory.Sub("w")), "a bad flag leaves the file system alone");
+    }
+
+    [Fact]
+    public void Host_names_and_attributes_the_scheduler_would_refuse_are_refused_at_start_naming_the_flag()
+    {
+        using var directory = new TempDirectory();
+        var workDir = $"-work_dir={directory.Sub("w")}";
+        UsageException Refused(FakeMachine machine, params string[] flags) =>
+            Assert.Throws<UsageException>(() => AgentFlags.Parse([workDir, .. flags], machine));
+
+        Assert.Equal("-hostname: hostname has 254 characters; a host name has at most 253.", Refused(new FakeMachine(), "-hostname=" + new string('h', 254)).Message);
+        Assert.Equal(
+            "-hostname: this machine's host name cannot be used: hostname 'my laptop' may hold only letters, digits, '.', '-', '_' and ':' (an IPv6 address). Give one with -hostname=NAME",
+            Refused(new FakeMachine { HostName = "my laptop" }).Message);
+        Assert.Equal(
+            $"-attributes: an attribute name has 1 to {ProtocolLimits.MaxAttributeNameLength} characters, not 256.",
+            Refused(new FakeMachine(), $"-attributes={new string('n', 256)}:v").Message);
+        Assert.Equal(
+            $"-attributes: a value of attribute rack has 1 to {ProtocolLimits.MaxAttributeValueLength} characters, not 1025.",
+            Refused(new FakeMachine(), $"-attributes=rack:{new string('v', 1025)}").Message);
+        Assert.Equal(
+            "-attributes: attribute zone has 257 values; 1 to 256 are allowed.",
+            Refused(new FakeMachine(), "-attributes=" + string.Join(';', Enumerable.Range(0, 257).Select(i => $"zone:z{i}"))).Message);
+        Assert.Equal(
+            "-attributes: 257 attributes; at most 256 are allowed",
+            Refused(new FakeMachine(), "-attributes=" + string.Join(';', Enumerable.Range(0, 256).Select(i => $"a{i}:v"))).Message);
+        Assert.False(Directory.Exists(directory.Sub("w")), "a bad flag leaves the file system alone");
+
+        // At the limits, accepted: what the scheduler accepts.
+        var options = AgentFlags.Parse([workDir, "-hostname=" + new string('h', 253), "-attributes=" + string.Join(';', Enumerable.Range(0, 255).Select(i => $"a{i}:v"))], new FakeMachine());
+        Assert.Equal(256, options.Attributes.Count);
+    }
+
+    [Fact]
+    public async Task An_embedded_agent_with_a_host_name_the_scheduler_would_refuse_does_not_start()
+    {
+        using var directory = new TempDirectory();
+        using var logs = new CapturedLogs();
+        var options = Agents.Options(directory.Path, new Uri("http://127.0.0.1:1/")) with { Hostname = "bad host" };
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => AgentNode.StartAsync(options, logs.Factory, _ => new FakeExecutor()));
+        Assert.Contains("hostname 'bad host' may hold only", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

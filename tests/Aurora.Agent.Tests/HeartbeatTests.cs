@@ -214,5 +214,28 @@ public sealed class HeartbeatTests
         Assert.Contains("forget t-gone", executor.Calls);
     }
 
+    [Fact]
+    public async Task A_heartbeat_never_carries_what_the_protocol_refuses_whatever_the_executor_holds()
+    {
+        using var directory = new TempDirectory();
+        using var logs = new CapturedLogs();
+        await using var scheduler = await FakeScheduler.StartAsync((request, n, s, http) => FakeScheduler.WriteAsync(http, FakeScheduler.Empty(intervalMs: 0)));
+        var executor = new FakeExecutor();
+        var tooLong = "t" + new string('x', ProtocolLimits.MaxTaskIdLength);
+        executor.Hold(FakeExecutor.Report("t-chatty", AgentTaskState.Failed, "first line\nsecond line\u0000" + new string('c', 10_000)));
+        executor.Hold(FakeExecutor.Report(tooLong, AgentTaskState.Running));
+        executor.Hold(FakeExecutor.Report("../escape", AgentTaskState.Running));
+        await using var node = await AgentNode.StartAsync(Agents.Options(directory.Path, scheduler.BaseUri), logs.Factory, _ => executor);
+
+        await scheduler.WaitForAsync(_ => scheduler.Received.Count >= 3);
+
+        Assert.All(scheduler.Received, r => Assert.Null(ProtocolLimits.Problem(r)));
+        var chatty = Assert.Single(scheduler.Received[0].Tasks);
+        Assert.Equal("t-chatty", chatty.TaskId);
+        Assert.StartsWith("first line second line ccc", chatty.Current.Message, StringComparison.Ordinal);
+        Assert.Equal(ProtocolLimits.MaxMessageLength, chatty.Current.Message.Length);
+        Assert.Equal(2, logs.Count(4113));
+    }
+
     private sealed record ExecutorOptionsSeen(string WorkDir, string Hostname, string AgentId);
 }

@@ -86,7 +86,8 @@ internal sealed partial class TaskSupervisor
     }
 
     /// <summary>The task as the scheduler may see it: its checkpointed transitions; null until the first is durable.</summary>
-    public TaskReport? Report() => _durableHistory == 0 ? null : new TaskReport(TaskId, [.. State.History.Take(_durableHistory)]);
+    /// <remarks>Messages are fitted to the protocol here too: a checkpoint written by an older agent may hold long or multi-line ones.</remarks>
+    public TaskReport? Report() => _durableHistory == 0 ? null : new TaskReport(TaskId, [.. State.History.Take(_durableHistory).Select(FitToProtocol)]);
 
     /// <summary>Whether the task is checkpointed; a task whose launch could not be materialised, or known only by an unreadable checkpoint, lives in memory only.</summary>
     public bool IsPersistent => _persistent;
@@ -125,7 +126,7 @@ internal sealed partial class TaskSupervisor
             return false;
         }
 
-        BeginStop(AgentTaskState.Killed, string.IsNullOrWhiteSpace(reason) ? "Killed" : reason, gracePeriod, Now);
+        BeginStop(AgentTaskState.Killed, string.IsNullOrWhiteSpace(reason) ? "Killed" : ProtocolLimits.FitMessage(reason), gracePeriod, Now);
         Flush();
         return true;
     }
@@ -467,10 +468,17 @@ internal sealed partial class TaskSupervisor
         }
     }
 
+    /// <summary>Records a transition; its message as the protocol carries it (<see cref="ProtocolLimits.FitMessage"/>): a process's last stderr line or a kill reason may be long or hold control characters.</summary>
     private void Transition(AgentTaskState state, string message)
     {
-        State.History.Add(new TaskTransition(state, Now, message));
+        State.History.Add(new TaskTransition(state, Now, ProtocolLimits.FitMessage(message)));
         _dirty = true;
+    }
+
+    private static TaskTransition FitToProtocol(TaskTransition transition)
+    {
+        var message = ProtocolLimits.FitMessage(transition.Message);
+        return ReferenceEquals(message, transition.Message) ? transition : transition with { Message = message };
     }
 
     /// <summary>Creates the sandbox and makes STARTING durable; null when both worked, otherwise why not.</summary>

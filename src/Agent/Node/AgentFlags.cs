@@ -72,10 +72,14 @@ public static class AgentFlags
             throw new UsageException($"-scheduler={scheduler}: must be an http:// or https:// URL, e.g. {DefaultScheduler}");
         }
 
-        var hostname = parsed.GetString("hostname") ?? machine.HostName;
-        if (string.IsNullOrWhiteSpace(hostname) || hostname.Any(char.IsWhiteSpace))
+        var givenHostname = parsed.GetString("hostname");
+        var hostname = givenHostname ?? machine.HostName;
+        if (ProtocolLimits.HostnameProblem(hostname) is { } hostnameProblem)
         {
-            throw new UsageException($"-hostname={hostname}: must be a host name without whitespace");
+            // The scheduler refuses every heartbeat from such a host name: better not to start.
+            throw new UsageException(givenHostname is null
+                ? $"-hostname: this machine's host name cannot be used: {hostnameProblem} Give one with -hostname=NAME"
+                : $"-hostname: {hostnameProblem}");
         }
 
         var ipText = Value("ip");
@@ -86,6 +90,10 @@ public static class AgentFlags
 
         var port = Integer(Value("http_port"), "http_port", 0, 65535);
         var attributes = AttributeText.WithHost(AttributeText.Parse(Value("attributes"), "attributes"), hostname);
+        if (AttributesProblem(attributes, "-attributes") is { } attributesProblem)
+        {
+            throw new UsageException(attributesProblem);
+        }
         var givenResources = ResourceText.Parse(Value("resources"), "resources");
         var revocable = parsed.GetString("revocable_resources") is { } revocableText
             ? ResourceText.Parse(revocableText, "revocable_resources", allowPorts: false).Complete(new ResourceSet(0, 0, 0, []))
@@ -130,6 +138,17 @@ public static class AgentFlags
             SandboxGcDelay = gcDelay,
             ContainerEngine = machine.IsOnPath("docker") && machine.Exists(dockerSocket),
         };
+    }
+
+    /// <summary>Null when the scheduler accepts these attributes (<see cref="ProtocolLimits.AttributeProblem"/>), otherwise why not.</summary>
+    internal static string? AttributesProblem(IReadOnlyList<AgentAttribute> attributes, string where)
+    {
+        if (attributes.Count > ProtocolLimits.MaxAttributes)
+        {
+            return $"{where}: {attributes.Count} attributes; at most {ProtocolLimits.MaxAttributes} are allowed";
+        }
+
+        return attributes.Select(a => ProtocolLimits.AttributeProblem(a, where)).FirstOrDefault(p => p is not null);
     }
 
     private static string CreateWorkDir(string text)

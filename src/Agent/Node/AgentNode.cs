@@ -54,10 +54,17 @@ public sealed class AgentNode : IAsyncDisposable
 
     /// <param name="executorFactory">Builds the executor; the real <see cref="TaskExecutor"/> when null.</param>
     /// <exception cref="IOException">The work dir or the HTTP port cannot be used.</exception>
+    /// <exception cref="ArgumentException">The host name or attributes break <see cref="ProtocolLimits"/>.</exception>
     public static async Task<AgentNode> StartAsync(AgentOptions options, ILoggerFactory loggers, Func<ExecutorOptions, ITaskExecutor>? executorFactory = null, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggers);
+        if ((ProtocolLimits.HostnameProblem(options.Hostname) ?? AgentFlags.AttributesProblem(options.Attributes, "attributes")) is { } problem)
+        {
+            // The scheduler would refuse every heartbeat: fail here, where the cause is known.
+            throw new ArgumentException($"The agent's options break the agent protocol: {problem}", nameof(options));
+        }
+
         var logger = loggers.CreateLogger("Aurora.Agent");
         Directory.CreateDirectory(options.WorkDir);
         var agentId = AgentIdentity.LoadOrCreate(options.WorkDir, options.Hostname);

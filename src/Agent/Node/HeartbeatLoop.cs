@@ -55,6 +55,9 @@ internal sealed class HeartbeatLoop : IAsyncDisposable
     private long _answers;
     private Task? _loop;
 
+    /// <summary>Ids already logged as unreportable, so each is logged once.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _unreportable = new(StringComparer.Ordinal);
+
     public HeartbeatLoop(AgentOptions options, string agentId, Uri? sandboxUri, ITaskExecutor executor, HttpClient http, ILogger logger, TimeProvider time)
     {
         _options = options;
@@ -210,7 +213,7 @@ internal sealed class HeartbeatLoop : IAsyncDisposable
 
         foreach (var kill in response.Kill ?? [])
         {
-            var reason = kill.Reason;
+            var reason = ProtocolLimits.FitMessage(kill.Reason);
             if (Guard("kill", kill.TaskId, () => _executor.Kill(kill.TaskId, reason, TimeSpan.FromSeconds(Math.Max(0, kill.GracePeriodSecs)))))
             {
                 acted = true;
@@ -242,7 +245,7 @@ internal sealed class HeartbeatLoop : IAsyncDisposable
         catch (Exception e)
         {
             // The executor promises not to throw; if it does anyway, one task's trouble must not stop the agent.
-            NodeMessages.ExecutorFailed(_logger, e, action, taskId);
+            NodeMessages.ExecutorFailed(_logger, e, action, ProtocolLimits.FitMessage(taskId));
             return false;
         }
     }
@@ -327,8 +330,44 @@ internal sealed class HeartbeatLoop : IAsyncDisposable
         _options.Resources,
         _options.RevocableResources,
         _options.ContainerEngine,
-        _executor.Inventory(),
+        Reportable(_executor.Inventory()),
         (int)wait.TotalMilliseconds);
+
+    /// <summary>
+    /// The inventory as the protocol allows it (<see cref="ProtocolLimits"/>), whatever the executor
+    /// holds: a report the scheduler would refuse gets the whole heartbeat refused, every time. A
+    /// task whose id the protocol cannot carry is left out (logged once), and so is one without
+    /// history; messages are fitted; a history too long keeps its first transition and its latest ones.
+    /// </summary>
+    private List<TaskReport> Reportable(IReadOnlyList<TaskReport> inventory)
+    {
+        var reports = new List<TaskReport>(inventory.Count);
+        foreach (var report in inventory)
+        {
+            if (ProtocolLimits.TaskIdProblem(report.TaskId) is { } problem)
+            {
+                if (_unreportable.TryAdd(report.TaskId, 0))
+                {
+                    NodeMessages.Unreportable(_logger, problem);
+                }
+
+                continue;
+            }
+
+            if (report.History is not { Count: > 0 })
+            {
+                // Nothing to say about it yet; the scheduler refuses a report without a state.
+                continue;
+            }
+
+            var history = report.History.Count <= ProtocolLimits.MaxHistoryLength
+                ? report.History
+                : [report.History[0], .. report.History.Skip(report.History.Count - ProtocolLimits.MaxHistoryLength + 1)];
+            reports.Add(report with { History = [.. history.Select(t => t with { Message = ProtocolLimits.FitMessage(t.Message) })] });
+        }
+
+        return reports;
+    }
 
     private void Failed(string reason)
     {

@@ -56,4 +56,8 @@ internal static partial class NodeMessages
     [LoggerMessage(EventId = 4112, Level = LogLevel.Information,
         Message = "Deleted {Count} sandbox(es) of tasks finished more than {GcDelay} ago (-gc_delay)")]
     public static partial void SandboxesCollected(ILogger logger, int count, TimeSpan gcDelay);
+
+    [LoggerMessage(EventId = 4113, Level = LogLevel.Error,
+        Message = "The executor holds a task the agent protocol cannot carry, left out of every heartbeat: {Problem} The scheduler would refuse the whole heartbeat with it")]
+    public static partial void Unreportable(ILogger logger, string problem);
 }
