@@ -245,6 +245,8 @@ public sealed class SandboxHttpTests : IAsyncLifetime
     [InlineData("tasks/t-1/read?path=missing.txt", "no file or directory 'missing.txt'")]
     [InlineData("tasks/t-1/read?path=hello.txt/more", "no file or directory 'hello.txt/more'")]
     [InlineData("tasks/t-1/read?path=pipe/more", "no file or directory 'pipe/more'")]
+    [InlineData("tasks/t-1/nothing", "no endpoint GET /tasks/t-1/nothing; the agent serves GET /health, /state")]
+    [InlineData("files/browse", "no endpoint GET /files/browse")]
     public async Task Unknown_tasks_and_files_are_404(string url, string reason) =>
         await AssertRefusedAsync(url, HttpStatusCode.NotFound, "NOT_FOUND", reason);
 

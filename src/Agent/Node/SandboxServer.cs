@@ -36,7 +36,7 @@ internal sealed record AgentStateView(
 /// missing, repeated or malformed parameter, 400 <c>BAD_PATH</c> for a path that is malformed or
 /// leads out of the sandbox, 400 <c>NOT_A_FILE</c> / <c>NOT_A_DIRECTORY</c> / <c>HARD_LINKED</c>
 /// naming what the path is, 403 <c>PERMISSION_DENIED</c>, 404 <c>NOT_FOUND</c>, and 500
-/// <c>IO_ERROR</c> only for an I/O error of the disk. Anything else a request throws is logged
+/// <c>IO_ERROR</c> only for an I/O error of the disk; any other path is 404 <c>NOT_FOUND</c> naming the endpoints. Anything else a request throws is logged
 /// (event 4111) and answered 500 <c>INTERNAL_ERROR</c>, never with a stack trace. With
 /// <c>aurora-scheduler -dev</c> these handlers run on the scheduler's thread pool, which is why
 /// none of them may block.
@@ -110,6 +110,11 @@ internal static class SandboxServer
             var path = Parameter(http, "path");
             var count = (int)Whole(Parameter(http, "lines"), "lines", 100, 1, SandboxFiles.MaxTailLines);
             return Results.Bytes(SandboxFiles.Tail(SandboxOf(executor, taskId), path, count), "text/plain; charset=utf-8");
+        });
+        app.MapFallback((HttpContext http) =>
+        {
+            throw SandboxRequestException.Missing(
+                $"no endpoint {http.Request.Method} {SandboxFiles.Shown(http.Request.Path.Value)}; the agent serves GET /health, /state, /tasks/{{id}}, /tasks/{{id}}/browse, /tasks/{{id}}/read and /tasks/{{id}}/tail");
         });
     }
 
