@@ -14,7 +14,7 @@ public sealed class HostileTaskTests
     private const int RequestFailed = 4111;
     private const int LaunchRefused = 4013;
     private const int LaunchFailed = 4014;
-    private const int Launching = 4106;
+    private const int TookOn = 4106;
 
     /// <summary>Long polls the repeating scheduler answers before the test counts heartbeats.</summary>
     private const int LongPolls = 5;
@@ -96,7 +96,7 @@ public sealed class HostileTaskTests
             Assert.True(heartbeats <= LongPolls + Slack, $"{heartbeats} heartbeats for {LongPolls} long polls: the repeated launch drives a busy loop");
             Assert.Equal(1, logs.Count(LaunchRefused));
             Assert.Contains("has 251 characters; at most 239 fit", logs.Entries.Single(e => e.EventId == LaunchRefused).Message, StringComparison.Ordinal);
-            Assert.Equal(0, logs.Count(Launching));
+            Assert.Equal(0, logs.Count(TookOn));
             Assert.Empty(node.Executor.Inventory());
             Assert.All(scheduler.Received, r => Assert.Empty(r.Tasks));
             Assert.All(scheduler.Received, r => Assert.Null(ProtocolLimits.Problem(r)));
@@ -131,7 +131,7 @@ public sealed class HostileTaskTests
             Assert.StartsWith("Cannot launch task t-nockpt on agent-host: its checkpoint cannot be written: ", failed.Message, StringComparison.Ordinal);
             Assert.All(reports, r => Assert.Equal([AgentTaskState.Failed], r.History.Select(t => t.State)));
             Assert.Equal(1, logs.Count(LaunchFailed));
-            Assert.Equal(1, logs.Count(Launching));
+            Assert.Equal(1, logs.Count(TookOn));
             Assert.All(scheduler.Received, r => Assert.Null(ProtocolLimits.Problem(r)));
 
             // Five long polls (1.5 s and more) after the launch, nothing of the task ran.

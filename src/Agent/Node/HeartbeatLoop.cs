@@ -204,10 +204,11 @@ internal sealed class HeartbeatLoop : IAsyncDisposable
         var acted = false;
         foreach (var launch in response.Launch ?? [])
         {
+            // Logged once the executor took it on: a repeated launch changes nothing and is not logged again.
             if (Guard("launch", launch.TaskId, () => _executor.Launch(launch)))
             {
                 acted = true;
-                NodeMessages.Launching(_logger, launch.TaskId, launch.Role, launch.Environment, launch.JobName, launch.InstanceId);
+                NodeMessages.TookOn(_logger, launch.TaskId, launch.Role, launch.Environment, launch.JobName, launch.InstanceId);
             }
         }
 

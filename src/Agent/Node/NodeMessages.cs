@@ -30,8 +30,8 @@ internal static partial class NodeMessages
     public static partial void OutageEnded(ILogger logger, Uri scheduler, int attempts);
 
     [LoggerMessage(EventId = 4106, Level = LogLevel.Information,
-        Message = "Launching task {TaskId} ({Role}/{Environment}/{Job}/{Instance})")]
-    public static partial void Launching(ILogger logger, string taskId, string role, string environment, string job, int instance);
+        Message = "Took on task {TaskId} ({Role}/{Environment}/{Job}/{Instance}); its states follow as the executor records them")]
+    public static partial void TookOn(ILogger logger, string taskId, string role, string environment, string job, int instance);
 
     [LoggerMessage(EventId = 4107, Level = LogLevel.Information,
         Message = "Killing task {TaskId} (grace {GraceSecs}s): {Reason}")]
