@@ -1,1 +1,2 @@
 global using Aurora.CommandLine;
+global using Aurora.Posix;

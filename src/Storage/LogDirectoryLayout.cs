@@ -8,10 +8,10 @@ namespace Aurora.Storage;
 /// <summary>A file in a log directory that the storage engine does not account for.</summary>
 /// <param name="Path">The file's full path.</param>
 /// <param name="Kind">What it is (symbolic links not followed).</param>
-/// <param name="Reason">What it is and why it does not belong, without its name: "a FIFO, not a regular file".</param>
+/// <param name="Reason">What it is and why it does not belong, without its name: "a FIFO (named pipe), not a regular file".</param>
 public sealed record UnaccountedFile(string Path, FileKind Kind, string Reason)
 {
-    /// <summary>What is wrong and what to do, without the file's name: "a FIFO, not a regular file; move it …".</summary>
+    /// <summary>What is wrong and what to do, without the file's name: "a FIFO (named pipe), not a regular file; move it …".</summary>
     public string Problem => $"{Reason}; move it out of the log directory";
 
     public override string ToString() => $"{Path} ({Reason})";

@@ -177,10 +177,10 @@ public sealed class SandboxHttpTests : IAsyncLifetime
     [InlineData("tasks/t-1/read?path=.logs", "NOT_A_FILE", "'.logs' is a directory: use browse")]
     [InlineData("tasks/t-1/read?path=pipe", "NOT_A_FILE", "'pipe' is a FIFO (named pipe); only regular files are served")]
     [InlineData("tasks/t-1/tail?path=pipe", "NOT_A_FILE", "'pipe' is a FIFO (named pipe); only regular files are served")]
-    [InlineData("tasks/t-1/read?path=sock", "NOT_A_FILE", "'sock' is a unix socket; only regular files are served")]
+    [InlineData("tasks/t-1/read?path=sock", "NOT_A_FILE", "'sock' is a Unix socket; only regular files are served")]
     [InlineData("tasks/t-1/browse?path=hello.txt", "NOT_A_DIRECTORY", "'hello.txt' is a regular file, not a directory: use read or tail")]
     [InlineData("tasks/t-1/browse?path=pipe", "NOT_A_DIRECTORY", "'pipe' is a FIFO (named pipe), not a directory")]
-    [InlineData("tasks/t-1?path=sock", "NOT_A_DIRECTORY", "'sock' is a unix socket, not a directory")]
+    [InlineData("tasks/t-1?path=sock", "NOT_A_DIRECTORY", "'sock' is a Unix socket, not a directory")]
     [InlineData("tasks/t-1/read?path=stolen", "HARD_LINKED", "'stolen' is a regular file with 2 hard links")]
     [InlineData("tasks/t-1/tail?path=linked.txt", "HARD_LINKED", "'linked.txt' is a regular file with 2 hard links")]
     public async Task Anything_but_the_kind_asked_for_is_refused_naming_its_kind(string url, string code, string reason) =>

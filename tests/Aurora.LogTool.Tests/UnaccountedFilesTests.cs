@@ -44,7 +44,7 @@ public class UnaccountedFilesTests
             ? Assert.Single(result.OutLines, l => l.Contains(fifo, StringComparison.Ordinal))
             : Assert.Single(result.ErrorLines);
         Assert.Contains($"{fifo}", named, StringComparison.Ordinal);
-        Assert.Contains("a FIFO, not a regular file", named, StringComparison.Ordinal);
+        Assert.Contains("a FIFO (named pipe), not a regular file", named, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -60,7 +60,7 @@ public class UnaccountedFilesTests
             Assert.True(result.ExitCode == 1, $"{command}: {result}");
             var text = command == "verify" ? result.Out : result.Error;
             Assert.Contains($"{fifo}", text, StringComparison.Ordinal);
-            Assert.Contains("a FIFO, not a regular file", text, StringComparison.Ordinal);
+            Assert.Contains("a FIFO (named pipe), not a regular file", text, StringComparison.Ordinal);
             Assert.DoesNotContain("   at ", result.Error, StringComparison.Ordinal);
         }
     }
@@ -77,7 +77,7 @@ public class UnaccountedFilesTests
 
         var result = await SpecialFiles.WithinBoundAsync("aurora-log backups", () => Tool.Run(args));
 
-        Tool.AssertOneLineError(result, 1, $"{fifo} is a FIFO, not a regular file; remove it or move it away");
+        Tool.AssertOneLineError(result, 1, $"{fifo} is a FIFO (named pipe), not a regular file; remove it or move it away");
     }
 
     [Theory]
@@ -128,7 +128,7 @@ public class UnaccountedFilesTests
         var json = Tool.Run("verify", $"--path={dir.Path}", "--json");
 
         Assert.True(text.ExitCode == 1, text.ToString());
-        foreach (var (path, expected) in junk.Append((dir.Sub("scheduler.sock"), "a socket that the log does not keep here")))
+        foreach (var (path, expected) in junk.Append((dir.Sub("scheduler.sock"), "a Unix socket that the log does not keep here")))
         {
             // The segment-named directory is reported by the segment check, which could not open it.
             var cure = expected.EndsWith("not a regular file", StringComparison.Ordinal) ? "remove it or move it away" : "move it out of the log directory";
@@ -140,7 +140,7 @@ public class UnaccountedFilesTests
         using var document = JsonDocument.Parse(json.Out);
         var problems = document.RootElement.GetProperty("problems").EnumerateArray().ToList();
         Assert.Equal("fifo", problems.Single(p => p.GetProperty("file").GetString() == dir.Sub("junk.fifo")).GetProperty("kind").GetString());
-        Assert.Equal("regular", problems.Single(p => p.GetProperty("file").GetString()!.EndsWith("segment-abc.log", StringComparison.Ordinal)).GetProperty("kind").GetString());
+        Assert.Equal("file", problems.Single(p => p.GetProperty("file").GetString()!.EndsWith("segment-abc.log", StringComparison.Ordinal)).GetProperty("kind").GetString());
     }
 
     [Fact]
@@ -292,7 +292,7 @@ public class UnaccountedFilesTests
             (Path.Combine(log, "segment-abc.log"), "a regular file named like a segment, but not as segment-<first position>.log, so the log never reads it"),
             (Path.Combine(snapshots, "snapshot-xyz.snap"), "a regular file named like a snapshot, but not as snapshot-<20-digit position>.snap, so no snapshot is ever loaded from it"),
             (Path.Combine(directory, "notes.txt"), "a regular file that the log does not keep here"),
-            (Path.Combine(directory, "junk.fifo"), "a FIFO that the log does not keep here"),
+            (Path.Combine(directory, "junk.fifo"), "a FIFO (named pipe) that the log does not keep here"),
             (Path.Combine(directory, "old-log"), "a symbolic link that the log does not keep here"),
         ];
         if (withUnopenable)

@@ -131,7 +131,7 @@ public sealed class LifecycleTests
         Assert.Equal(ExitCodes.FatalStorageError, code);
         Assert.Equal(StorageState.Failed, server.Server.Runtime.State);
         Assert.Equal(
-            $"a fatal storage error stopped this replica: {fifo} is a FIFO, not a regular file; remove it or move it away",
+            $"a fatal storage error stopped this replica: {fifo} is a FIFO (named pipe), not a regular file; remove it or move it away",
             server.Server.Runtime.NotReadyReason);
     }
 

@@ -42,13 +42,13 @@ internal sealed class CheckpointStore
         }
 
         File.Move(temp, path, overwrite: true);
-        NativeMethods.SyncDirectory(Directory);
+        Syscalls.SyncDirectory(Directory);
     }
 
     public void Delete(string taskId)
     {
         File.Delete(PathOf(taskId));
-        NativeMethods.SyncDirectory(Directory);
+        Syscalls.SyncDirectory(Directory);
     }
 
     /// <summary>Moves an unreadable checkpoint aside so that it is neither parsed again nor lost for inspection.</summary>

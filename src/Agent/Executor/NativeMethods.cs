@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Aurora.Agent.Executor;
 
-/// <summary>The POSIX calls the BCL does not expose: kill(2) on a process group, fsync(2) on a directory (and, in NativeMethods.Files.cs, the calls behind <see cref="UntrustedFiles"/>).</summary>
+/// <summary>kill(2) on a process group, which the BCL does not expose; the file calls are <see cref="Syscalls"/>'s.</summary>
 internal static partial class NativeMethods
 {
     public const int SigKill = 9;
@@ -12,15 +12,6 @@ internal static partial class NativeMethods
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);
-
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Open(string path, int flags);
-
-    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
-    private static partial int FSync(int fd);
-
-    [LibraryImport("libc", EntryPoint = "close")]
-    private static partial int Close(int fd);
 
     /// <summary>Sends <paramref name="signal"/> to every process of the group; false when the group has no process left.</summary>
     public static bool SignalGroup(int pgid, int signal)
@@ -42,29 +33,6 @@ internal static partial class NativeMethods
             return false;
         }
 
-        throw new IOException($"kill(-{pgid}, {signal}): {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})");
-    }
-
-    public static void SyncDirectory(string path)
-    {
-        var fd = Open(path, OpenReadOnly | OpenDirectoryOnly | OpenCloseOnExec);
-        if (fd < 0)
-        {
-            var errno = Marshal.GetLastPInvokeError();
-            throw new IOException($"open directory {path}: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})");
-        }
-
-        try
-        {
-            if (FSync(fd) != 0)
-            {
-                var errno = Marshal.GetLastPInvokeError();
-                throw new IOException($"fsync directory {path}: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})");
-            }
-        }
-        finally
-        {
-            _ = Close(fd);
-        }
+        throw new IOException($"kill(-{pgid}, {signal}): {Errno.Describe(errno)}");
     }
 }

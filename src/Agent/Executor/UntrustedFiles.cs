@@ -1,69 +1,8 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
 
 namespace Aurora.Agent.Executor;
-
-/// <summary>What a file system object is, as lstat(2) tells: a symbolic link is a kind of its own, never followed.</summary>
-public enum FileKind
-{
-    Regular,
-    Directory,
-    SymbolicLink,
-    Fifo,
-    Socket,
-    CharacterDevice,
-    BlockDevice,
-    Unknown,
-}
-
-public static class FileKinds
-{
-    /// <summary>The kind as listings name it: file, directory, symlink, fifo, socket, char_device, block_device, unknown.</summary>
-    public static string Name(FileKind kind) => kind switch
-    {
-        FileKind.Regular => "file",
-        FileKind.Directory => "directory",
-        FileKind.SymbolicLink => "symlink",
-        FileKind.Fifo => "fifo",
-        FileKind.Socket => "socket",
-        FileKind.CharacterDevice => "char_device",
-        FileKind.BlockDevice => "block_device",
-        _ => "unknown",
-    };
-
-    /// <summary>The kind in a sentence: "a FIFO (named pipe)".</summary>
-    public static string Describe(FileKind kind) => kind switch
-    {
-        FileKind.Regular => "a regular file",
-        FileKind.Directory => "a directory",
-        FileKind.SymbolicLink => "a symbolic link",
-        FileKind.Fifo => "a FIFO (named pipe)",
-        FileKind.Socket => "a unix socket",
-        FileKind.CharacterDevice => "a character device",
-        FileKind.BlockDevice => "a block device",
-        _ => "a file of unknown kind",
-    };
-
-    internal static FileKind FromMode(ushort mode) => (mode & 0xF000) switch
-    {
-        0x8000 => FileKind.Regular,
-        0x4000 => FileKind.Directory,
-        0xA000 => FileKind.SymbolicLink,
-        0x1000 => FileKind.Fifo,
-        0xC000 => FileKind.Socket,
-        0x2000 => FileKind.CharacterDevice,
-        0x6000 => FileKind.BlockDevice,
-        _ => FileKind.Unknown,
-    };
-}
-
-/// <summary>What statx(2) says about one object (not following a symbolic link).</summary>
-/// <param name="ModifiedSeconds">Seconds since the epoch.</param>
-/// <param name="LinkCount">Hard links to it: its names, in this directory tree or any other of its file system.</param>
-/// <param name="Device">The file system it lives on (major in the high 32 bits, minor in the low).</param>
-public readonly record struct FileFacts(FileKind Kind, long Size, long ModifiedSeconds, long LinkCount, ulong Device, ulong Inode);
 
 /// <summary>
 /// An O_PATH descriptor: it names one file system object for good, whatever happens to its path
@@ -80,7 +19,7 @@ public sealed class PathHandle : SafeHandleMinusOneIsInvalid
 
     internal int Fd => (int)handle;
 
-    protected override bool ReleaseHandle() => NativeMethods.CloseRaw((int)handle) == 0;
+    protected override bool ReleaseHandle() => Syscalls.Close((int)handle) == 0;
 }
 
 /// <summary>A file system call on an untrusted path failed; <see cref="Errno"/> says why.</summary>
@@ -89,13 +28,13 @@ public sealed class UntrustedFileException(string message, int errno) : IOExcept
     public int Errno { get; } = errno;
 
     /// <summary>ENOENT, or ENOTDIR: a part of the path is not a directory.</summary>
-    public bool IsMissing => Errno is NativeMethods.NoEntry or NativeMethods.NotADirectory;
+    public bool IsMissing => Errno is Aurora.Posix.Errno.NoEntry or Aurora.Posix.Errno.NotADirectory;
 
-    public bool IsNameTooLong => Errno == NativeMethods.NameTooLong;
+    public bool IsNameTooLong => Errno == Aurora.Posix.Errno.NameTooLong;
 
-    public bool IsLinkLoop => Errno == NativeMethods.TooManyLinks;
+    public bool IsLinkLoop => Errno == Aurora.Posix.Errno.TooManyLinks;
 
-    public bool IsDenied => Errno is NativeMethods.PermissionDenied or NativeMethods.NotPermitted;
+    public bool IsDenied => Errno is Aurora.Posix.Errno.PermissionDenied or Aurora.Posix.Errno.NotPermitted;
 }
 
 /// <summary>
@@ -119,37 +58,33 @@ public static class UntrustedFiles
     /// <exception cref="UntrustedFileException">It cannot be opened.</exception>
     public static PathHandle OpenPath(string path, bool directory = false)
     {
-        RefuseNul(path);
-        var flags = NativeMethods.OpenPathOnly | NativeMethods.OpenNoFollow | NativeMethods.OpenCloseOnExec | (directory ? NativeMethods.OpenDirectoryOnly : 0);
-        var fd = NativeMethods.OpenRaw(path, flags);
-        return fd >= 0 ? new PathHandle(fd) : throw Failure("open", path, Marshal.GetLastPInvokeError());
+        var flags = OpenFlags.PathOnly | OpenFlags.NoFollow | OpenFlags.CloseOnExec | (directory ? OpenFlags.DirectoryOnly : 0);
+        var fd = Syscalls.Open(path, flags, out var errno);
+        return fd >= 0 ? new PathHandle(fd) : throw Failure("open", path, errno);
     }
 
     public static FileFacts Stat(PathHandle handle)
     {
         ArgumentNullException.ThrowIfNull(handle);
-        return NativeMethods.StatDescriptor(handle.Fd, out var buffer) == 0
-            ? Facts(buffer)
-            : throw Failure("statx", handle.ContentsPath, Marshal.GetLastPInvokeError());
+        return Syscalls.TryStat(handle.Fd, out var facts, out var errno) ? facts : throw Failure("statx", handle.ContentsPath, errno);
     }
 
     /// <summary>The entry <paramref name="name"/> of the directory <paramref name="directory"/>, not followed; null when it is gone.</summary>
     public static FileFacts? StatAt(PathHandle directory, string name)
     {
         ArgumentNullException.ThrowIfNull(directory);
-        RefuseNul(name);
+        ArgumentNullException.ThrowIfNull(name);
         if (name.Length == 0 || name.Contains('/', StringComparison.Ordinal))
         {
             throw new ArgumentException($"'{name}' is not a directory entry's name.", nameof(name));
         }
 
-        if (NativeMethods.StatAt(directory.Fd, name, out var buffer) == 0)
+        if (Syscalls.TryStatAt(directory.Fd, name, out var facts, out var errno))
         {
-            return Facts(buffer);
+            return facts;
         }
 
-        var errno = Marshal.GetLastPInvokeError();
-        return errno is NativeMethods.NoEntry ? null : throw Failure("statx", name, errno);
+        return errno is Errno.NoEntry ? null : throw Failure("statx", name, errno);
     }
 
     /// <summary>Where the object behind <paramref name="handle"/> is now, as the kernel tells (readlink of /proc/self/fd/N).</summary>
@@ -175,16 +110,15 @@ public static class UntrustedFiles
             throw new InvalidOperationException($"Only a regular file is opened for I/O, not {FileKinds.Describe(checkedFacts.Kind)}.");
         }
 
-        var flags = (write ? NativeMethods.OpenReadWrite : NativeMethods.OpenReadOnly)
-            | NativeMethods.OpenNonBlocking | NativeMethods.OpenCloseOnExec | NativeMethods.OpenNoControllingTerminal;
-        var fd = NativeMethods.OpenRaw(handle.ContentsPath, flags);
+        var flags = (write ? OpenFlags.ReadWrite : OpenFlags.ReadOnly) | OpenFlags.NonBlocking | OpenFlags.CloseOnExec | OpenFlags.NoControllingTerminal;
+        var fd = Syscalls.Open(handle.ContentsPath, flags, out var errno);
         if (fd < 0)
         {
-            throw Failure("open", handle.ContentsPath, Marshal.GetLastPInvokeError());
+            throw Failure("open", handle.ContentsPath, errno);
         }
 
         var file = new SafeFileHandle(fd, ownsHandle: true);
-        if (NativeMethods.StatDescriptor(fd, out var opened) != 0 || opened.Inode != checkedFacts.Inode || Facts(opened).Device != checkedFacts.Device)
+        if (!Syscalls.TryStat(fd, out var opened, out _) || opened.Inode != checkedFacts.Inode || opened.Device != checkedFacts.Device)
         {
             // /proc/self/fd/N names the descriptor's own inode; anything else would be a kernel surprise.
             file.Dispose();
@@ -198,8 +132,7 @@ public static class UntrustedFiles
     /// <exception cref="UntrustedFileException">A part of the path is missing, not a directory, too long, or a link loop.</exception>
     public static string RealPath(string path)
     {
-        RefuseNul(path);
-        return NativeMethods.RealPath(path, out var errno) ?? throw Failure("realpath", path, errno);
+        return Syscalls.RealPath(path, out var errno) ?? throw Failure("realpath", path, errno);
     }
 
     /// <summary>Whether the real path <paramref name="path"/> is <paramref name="directory"/> or lies under it.</summary>
@@ -275,23 +208,6 @@ public static class UntrustedFiles
         return total;
     }
 
-    private static FileFacts Facts(NativeMethods.StatxBuffer buffer) => new(
-        FileKinds.FromMode(buffer.Mode),
-        (long)Math.Min(buffer.Size, long.MaxValue),
-        buffer.ModifiedSeconds,
-        buffer.LinkCount,
-        ((ulong)buffer.DeviceMajor << 32) | buffer.DeviceMinor,
-        buffer.Inode);
-
-    private static void RefuseNul(string path)
-    {
-        ArgumentNullException.ThrowIfNull(path);
-        if (path.Contains('\0', StringComparison.Ordinal))
-        {
-            throw new ArgumentException("A path holding NUL would be cut short by the kernel; it is refused.", nameof(path));
-        }
-    }
-
     private static UntrustedFileException Failure(string call, string path, int errno) =>
-        new($"{call} {path}: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})", errno);
+        new($"{call} {path}: {Errno.Describe(errno)}", errno);
 }

@@ -1,5 +1,5 @@
-using System.Runtime.InteropServices;
 using System.Text;
+using Aurora.Posix;
 
 namespace Aurora.Agent.Node;
 
@@ -9,7 +9,7 @@ namespace Aurora.Agent.Node;
 /// so the file is written crash-safely (temp file, fsync, rename, fsync of the directory): a crash
 /// leaves either no id or the whole id, never an empty one.
 /// </summary>
-public static partial class AgentIdentity
+public static class AgentIdentity
 {
     public static string PathIn(string workDir) => Path.Combine(workDir, "meta", "agent_id");
 
@@ -64,37 +64,9 @@ public static partial class AgentIdentity
 
     private static void SyncDirectory(string path)
     {
-        if (!OperatingSystem.IsLinux())
+        if (OperatingSystem.IsLinux())
         {
-            return;
-        }
-
-        const int ReadOnlyDirectory = 0x10000; // O_RDONLY | O_DIRECTORY on Linux
-        var fd = Open(path, ReadOnlyDirectory);
-        if (fd < 0)
-        {
-            throw new IOException($"open directory {path}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
-        }
-
-        try
-        {
-            if (Fsync(fd) != 0)
-            {
-                throw new IOException($"fsync directory {path}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
-            }
-        }
-        finally
-        {
-            _ = Close(fd);
+            Syscalls.SyncDirectory(path);
         }
     }
-
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Open(string path, int flags);
-
-    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
-    private static partial int Fsync(int fd);
-
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    private static partial int Close(int fd);
 }

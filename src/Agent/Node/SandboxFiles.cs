@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Aurora.Agent.Executor;
+using Aurora.Agent.Protocol;
 using Microsoft.Win32.SafeHandles;
 
 namespace Aurora.Agent.Node;
@@ -346,27 +347,7 @@ internal static class SandboxFiles
     }
 
     /// <summary>The path for a message: control characters as \uXXXX and at most 200 characters, so a message about a path cannot be flooded or forge lines.</summary>
-    internal static string Shown(string? relative)
-    {
-        var text = relative ?? string.Empty;
-        if (text.Length > 200)
-        {
-            text = text[..200] + "...";
-        }
-
-        if (!text.Any(char.IsControl))
-        {
-            return text;
-        }
-
-        var builder = new StringBuilder(text.Length + 16);
-        foreach (var c in text)
-        {
-            builder.Append(char.IsControl(c) ? string.Create(CultureInfo.InvariantCulture, $"\\u{(int)c:X4}") : c);
-        }
-
-        return builder.ToString();
-    }
+    internal static string Shown(string? relative) => ProtocolLimits.Printable(relative ?? string.Empty, 200);
 }
 
 /// <summary>The HTML index of a task's sandbox: plain links, no script; each entry with its kind.</summary>

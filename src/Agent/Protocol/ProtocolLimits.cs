@@ -69,9 +69,9 @@ public static class ProtocolLimits
     public static string? TaskIdProblem(string? taskId) =>
         taskId is null or "" ? "a task id is required."
         : taskId.Length > MaxTaskIdLength
-            ? $"task id '{Abbreviate(taskId)}' has {taskId.Length} characters; at most {MaxTaskIdLength} fit, because agents name its sandbox directory and checkpoint files ({{id}}.json.unreadable) after it and a file name has at most 255 bytes."
+            ? $"task id '{Printable(taskId)}' has {taskId.Length} characters; at most {MaxTaskIdLength} fit, because agents name its sandbox directory and checkpoint files ({{id}}.json.unreadable) after it and a file name has at most 255 bytes."
         : taskId is "." or ".." || !taskId.All(IsIdentifierCharacter)
-            ? $"task id '{Printable(Abbreviate(taskId))}' cannot name a sandbox directory: it may hold only letters, digits, '.', '_' and '-', and may not be '.' or '..'."
+            ? $"task id '{Printable(taskId)}' cannot name a sandbox directory: it may hold only letters, digits, '.', '_' and '-', and may not be '.' or '..'."
         : null;
 
     /// <summary>Null when the attribute is usable, otherwise why not; <paramref name="where"/> names it in the message.</summary>
@@ -129,7 +129,7 @@ public static class ProtocolLimits
         return Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && uri.Host.Length > 0
             && uri.UserInfo.Length == 0 && url.All(c => !char.IsControl(c) && !char.IsWhiteSpace(c))
             ? null
-            : $"sandboxUrl '{Printable(Abbreviate(url))}' must be an http:// or https:// URL with a host and no user name.";
+            : $"sandboxUrl '{Printable(url)}' must be an http:// or https:// URL with a host and no user name.";
     }
 
     /// <summary>
@@ -191,7 +191,7 @@ public static class ProtocolLimits
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var attribute in request.Attributes)
         {
-            if (AttributeProblem(attribute, $"attribute {(attribute?.Name is { } name ? Printable(Abbreviate(name)) : "(null)")}") is { } attributeProblem)
+            if (AttributeProblem(attribute, $"attribute {(attribute?.Name is { } name ? Printable(name) : "(null)")}") is { } attributeProblem)
             {
                 return attributeProblem;
             }
@@ -212,7 +212,7 @@ public static class ProtocolLimits
         {
             if (task is null || task.History is not { Count: > 0 } || task.History.Any(h => h is null))
             {
-                return $"Task report {(task?.TaskId is { } id ? Printable(Abbreviate(id)) : "(null)")} needs a task id and a non-empty history.";
+                return $"Task report {(task?.TaskId is { } id ? Printable(id) : "(null)")} needs a task id and a non-empty history.";
             }
 
             if (TaskIdProblem(task.TaskId) is { } idProblem)
@@ -247,12 +247,19 @@ public static class ProtocolLimits
 
     private static bool IsIdentifierCharacter(char c) => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_';
 
-    /// <summary>The first 64 characters, for messages about a value that may be huge.</summary>
-    private static string Abbreviate(string text) => text.Length <= 64 ? text : text[..64] + "...";
-
-    /// <summary>Control characters shown as \uXXXX, so that a message about a bad value cannot forge lines.</summary>
-    private static string Printable(string text)
+    /// <summary>
+    /// <paramref name="text"/> for a message about it: at most <paramref name="maxLength"/> characters
+    /// (then "..."), and control characters shown as \uXXXX, so that a message about a bad value can
+    /// neither be flooded by it nor forge lines.
+    /// </summary>
+    public static string Printable(string text, int maxLength = 64)
     {
+        ArgumentNullException.ThrowIfNull(text);
+        if (text.Length > maxLength)
+        {
+            text = text[..maxLength] + "...";
+        }
+
         if (!text.Any(char.IsControl))
         {
             return text;

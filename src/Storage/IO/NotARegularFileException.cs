@@ -23,7 +23,7 @@ public sealed class NotARegularFileException : IOException
 
     public FileKind Kind { get; }
 
-    /// <summary>What is wrong and what to do, without the file's name: "a FIFO, not a regular file; remove it or move it away".</summary>
+    /// <summary>What is wrong and what to do, without the file's name: "a FIFO (named pipe), not a regular file; remove it or move it away".</summary>
     public static string Problem(FileKind kind) =>
         $"{FileKinds.Describe(kind)}, not a regular file; remove it or move it away";
 }

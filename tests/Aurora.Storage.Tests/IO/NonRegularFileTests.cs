@@ -32,7 +32,7 @@ public class NonRegularFileTests
         var refused = Assert.IsType<NotARegularFileException>(e);
         Assert.Equal(fifo, refused.Path);
         Assert.Equal(FileKind.Fifo, refused.Kind);
-        Assert.Equal($"{fifo} is a FIFO, not a regular file; remove it or move it away", refused.Message);
+        Assert.Equal($"{fifo} is a FIFO (named pipe), not a regular file; remove it or move it away", refused.Message);
     }
 
     [Fact]
@@ -134,7 +134,7 @@ public class NonRegularFileTests
 
         var problem = Assert.Single(verification.Problems);
         Assert.Equal(fifo, problem.File);
-        Assert.Equal("a FIFO, not a regular file; remove it or move it away", problem.Problem);
+        Assert.Equal("a FIFO (named pipe), not a regular file; remove it or move it away", problem.Problem);
         Assert.Equal(1UL, verification.Entries);
     }
 
@@ -179,7 +179,7 @@ public class NonRegularFileTests
 
         Assert.Equal((fifo, FileKind.Fifo), (Assert.IsType<NotARegularFileException>(load).Path, ((NotARegularFileException)load).Kind));
         Assert.Equal(fifo, Assert.IsType<NotARegularFileException>(list).Path);
-        Assert.Equal(new SnapshotProblem(fifo, "a FIFO, not a regular file; remove it or move it away"), Assert.Single(problems));
+        Assert.Equal(new SnapshotProblem(fifo, "a FIFO (named pipe), not a regular file; remove it or move it away"), Assert.Single(problems));
     }
 
     [Fact]
@@ -221,7 +221,7 @@ public class NonRegularFileTests
         var list = await SpecialFiles.ThrowsWithinBoundAsync("listing backups", () => manager.List());
         var problems = await SpecialFiles.WithinBoundAsync("verifying backups", manager.Verify);
         Assert.Equal(fifo, Assert.IsType<NotARegularFileException>(list).Path);
-        Assert.Equal(new BackupProblem(fifo, "a FIFO, not a regular file; remove it or move it away"), Assert.Single(problems));
+        Assert.Equal(new BackupProblem(fifo, "a FIFO (named pipe), not a regular file; remove it or move it away"), Assert.Single(problems));
     }
 
     [Theory]
