@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
-# Installs what the tests need, checks formatting, builds, and runs every test project.
+# Installs what the tests need, checks formatting, builds, and runs every test project (./test.sh --long: longer fuzzing).
 # Ends with one line "N passed, N failed[, N skipped]" computed from the test results, and exits
 # non-zero if anything failed (including a build, a format check, or a test host that crashed).
 set -uo pipefail
 cd "$(dirname "$0")"
+
+# --long: the fuzzers run ten to forty times as many cases (AURORA_FUZZ_LONG=1); a failure prints the
+# seed to replay with AURORA_FUZZ_SEED=N.
+for arg in "$@"; do
+  case "$arg" in
+    --long) export AURORA_FUZZ_LONG=1 ;;
+    *) echo "usage: ./test.sh [--long]" >&2; exit 2 ;;
+  esac
+done
 
 log() { printf '==> %s\n' "$*"; }
 

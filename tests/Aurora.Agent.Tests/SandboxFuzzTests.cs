@@ -61,13 +61,8 @@ public sealed class SandboxFuzzTests(ITestOutputHelper output)
     /// </summary>
     private async Task FuzzAsync(int defaultCases, int longCases, Func<Random, HostileSandbox, FuzzRequest> generate)
     {
-        var seed = int.TryParse(Environment.GetEnvironmentVariable("AURORA_FUZZ_SEED"), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var given)
-            ? given
-            : Random.Shared.Next();
-        var cases = int.TryParse(Environment.GetEnvironmentVariable("AURORA_FUZZ_CASES"), NumberStyles.None, CultureInfo.InvariantCulture, out var count) && count > 0
-            ? count
-            : Environment.GetEnvironmentVariable("AURORA_FUZZ_LONG") == "1" ? longCases : defaultCases;
-        var replay = $"seed {seed} (replay with AURORA_FUZZ_SEED={seed}), {cases} cases";
+        var settings = FuzzSettings.FromEnvironment(defaultCases, longCases);
+        var (seed, cases, replay) = (settings.Seed, settings.Cases, settings.Replay);
         output.WriteLine(replay);
 
         using var directory = new TempDirectory();

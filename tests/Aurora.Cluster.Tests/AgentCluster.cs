@@ -128,6 +128,17 @@ public sealed partial class AgentCluster : IAsyncDisposable
 
     public string WorkDir(string host) => _directory.Sub(Path.Combine("agents", host));
 
+    public ChildProcess AgentProcess(string host) => _agents[host].Process;
+
+    /// <summary>How many heartbeats the agent on <paramref name="host"/> has had answered (its /state): proof that time passed in its loop.</summary>
+    public async Task<long> HeartbeatsAnsweredAsync(string host)
+    {
+        var offers = (await GetAsync("offers")).AsArray();
+        var sandbox = offers.Single(o => o!["host"]!.GetValue<string>() == host)!["sandboxUrl"]!.GetValue<string>();
+        var state = JsonNode.Parse(await _http.GetStringAsync(new Uri(new Uri(sandbox), "/state")))!;
+        return state["heartbeatsAnswered"]!.GetValue<long>();
+    }
+
     public async Task WaitForAgentsAsync(params string[] hosts) =>
         await Eventually.HoldsAsync($"agents {string.Join(", ", hosts)} offering", async () =>
         {

@@ -104,6 +104,38 @@ public sealed class HostileInputTests : IAsyncLifetime
         Assert.Contains("more than any agent can offer", body!["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("""{"numCpus": 1, "ramMb": 1.5, "diskMb": 1}""", "\"ramMb\" must be a whole number")]
+    [InlineData("""{"numCpus": 1, "ramMb": 1e300, "diskMb": 1}""", "\"ramMb\" must be a whole number")]
+    [InlineData("""{"numCpus": 1e999, "ramMb": 1, "diskMb": 1}""", "\"numCpus\" must be a number")]
+    [InlineData("""{"numCpus": 1e308, "ramMb": 1, "diskMb": 1}""", "is more than a role could ever use")]
+    public async Task A_quota_that_is_not_an_amount_is_refused_rather_than_rounded(string json, string expected)
+    {
+        var before = LastPosition;
+        using var request = new HttpRequestMessage(HttpMethod.Put, "api/quotas/www-data") { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+
+        using var response = await _server.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(expected, JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(before, LastPosition);
+    }
+
+    [Theory]
+    [InlineData("host\nforged")]
+    [InlineData("")]
+    [InlineData(".host")]
+    public async Task A_maintenance_request_for_a_host_no_agent_could_have_is_refused(string host)
+    {
+        var before = LastPosition;
+
+        var (status, body) = await _server.PostAsync("/api/maintenance/drain", new JsonObject { ["hosts"] = new JsonArray(host) });
+
+        Assert.Equal(400, status);
+        Assert.Contains("\"hosts\": hostname", body!["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(before, LastPosition);
+    }
+
     /// <summary>Finding 9: the system's principals cannot be claimed, so the audit log never shows a person's act as the system's.</summary>
     [Theory]
     [InlineData("scheduler")]

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Aurora.Agent.Protocol;
 using Aurora.Scheduler.Commands;
 using Aurora.Scheduler.Model;
 using Aurora.Scheduler.Protos;
@@ -18,8 +19,8 @@ internal static class AdminEndpoints
             var quota = new Resources
             {
                 NumCpus = ApiJson.Number(body, "numCpus"),
-                RamMb = (long)ApiJson.Number(body, "ramMb"),
-                DiskMb = (long)ApiJson.Number(body, "diskMb"),
+                RamMb = ApiJson.WholeNumber(body, "ramMb"),
+                DiskMb = ApiJson.WholeNumber(body, "diskMb"),
             };
             return await api.ExecuteAsync(http, Permissions.Admin("setQuota"), new SetQuota(role, quota), _ => api.Read(state => Views.Quota(state, role)));
         });
@@ -114,7 +115,21 @@ internal static class AdminEndpoints
     private static IReadOnlyList<string> RequireHosts(JsonObject body)
     {
         var hosts = ApiJson.Strings(body, "hosts") ?? throw ApiException.Invalid("The request body needs \"hosts\", a list of host names.");
-        return hosts.Count > 0 ? hosts : throw ApiException.Invalid("\"hosts\" must name at least one host.");
+        if (hosts.Count == 0)
+        {
+            throw ApiException.Invalid("\"hosts\" must name at least one host.");
+        }
+
+        // Host names are kept in the log and shown by /maintenance: held to the rule agents' names obey.
+        foreach (var host in hosts)
+        {
+            if (ProtocolLimits.HostnameProblem(host) is { } problem)
+            {
+                throw ApiException.Invalid($"\"hosts\": {problem}");
+            }
+        }
+
+        return hosts;
     }
 
     private static JsonObject HostModes(ApiContext api, IReadOnlyList<string> hosts) => api.Read(state => new JsonObject

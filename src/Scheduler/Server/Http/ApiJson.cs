@@ -195,10 +195,22 @@ internal static class ApiJson
             : throw ApiException.Invalid($"\"{field}\" must be a whole number.");
     }
 
+    /// <summary>A required finite number.</summary>
     public static double Number(JsonObject body, string field)
     {
         var node = body[field] ?? throw ApiException.Invalid($"The request body needs \"{field}\".");
-        return node.GetValueKind() == JsonValueKind.Number ? node.GetValue<double>() : throw ApiException.Invalid($"\"{field}\" must be a number.");
+        return node.GetValueKind() == JsonValueKind.Number && node is JsonValue value && value.TryGetValue<double>(out var number) && double.IsFinite(number)
+            ? number
+            : throw ApiException.Invalid($"\"{field}\" must be a number.");
+    }
+
+    /// <summary>A required whole number within a 64-bit integer: no fraction is dropped silently, no huge value wraps.</summary>
+    public static long WholeNumber(JsonObject body, string field)
+    {
+        var node = body[field] ?? throw ApiException.Invalid($"The request body needs \"{field}\".");
+        return node.GetValueKind() == JsonValueKind.Number && node is JsonValue value && value.TryGetValue<long>(out var number)
+            ? number
+            : throw ApiException.Invalid($"\"{field}\" must be a whole number from {long.MinValue} to {long.MaxValue}.");
     }
 
     /// <summary>An optional array of strings; null when absent or JSON null.</summary>
