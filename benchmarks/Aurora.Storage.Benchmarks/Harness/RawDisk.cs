@@ -6,7 +6,7 @@ namespace Aurora.Storage.Benchmarks.Harness;
 /// <summary>
 /// The reference the log is held against: what the disk itself does for pwrite + fdatasync of fixed
 /// records into a preallocated, zero-filled file (overwritten in place, so no sync carries
-/// metadata), the same as /work/shared/peers/fsyncbench.c with prealloc_mb &gt; 0.
+/// metadata), the same as ../shared/peers/fsyncbench.c with prealloc_mb &gt; 0.
 /// </summary>
 /// <remarks>
 /// Goes through <see cref="PhysicalFileSystem"/>, i.e. exactly the RandomAccess.Write + fdatasync the
