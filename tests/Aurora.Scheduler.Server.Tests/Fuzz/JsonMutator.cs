@@ -14,6 +14,8 @@ namespace Aurora.Scheduler.Server.Tests.Fuzz;
 /// </remarks>
 internal sealed class JsonMutator(FuzzValues values)
 {
+    private const int MaxRepeatedBytes = 4 << 20;
+
     private static readonly string[] CommandFields = ["cmdline", "shellCommand", "shell_command"];
 
     /// <summary>Applies 1 to 3 mutations to <paramref name="document"/> in place, and returns it.</summary>
@@ -158,10 +160,21 @@ internal sealed class JsonMutator(FuzzValues values)
             JsonValue v when v.TryGetValue<string>(out _) => JsonValue.Create(values.Nasty()),
             JsonValue v when v.TryGetValue<bool>(out var b) => JsonValue.Create(!b),
             JsonValue => values.Number(),
-            JsonArray array => values.Chance(0.5) ? new JsonArray() : new JsonArray([.. Enumerable.Range(0, values.Pick([2, 50, 5000])).Select(_ => array.FirstOrDefault()?.DeepClone())]),
+            JsonArray array => values.Chance(0.5) ? new JsonArray() : Repeated(array.FirstOrDefault(), values.Pick([2, 50, 5000])),
             JsonObject => values.Chance(0.5) ? new JsonObject() : values.AnyJson(),
             _ => values.AnyJson(),
         };
+    }
+
+    /// <summary>
+    /// An array of <paramref name="count"/> copies of <paramref name="item"/>, fewer where they would pass
+    /// <see cref="MaxRepeatedBytes"/>: bodies past the limits (a few MiB) are worth sending, bodies of
+    /// hundreds of MiB only cost the run its time (the server answers 413 after reading 32 MiB).
+    /// </summary>
+    private static JsonArray Repeated(JsonNode? item, int count)
+    {
+        var size = Math.Max(1, item?.ToJsonString().Length ?? 4);
+        return new JsonArray([.. Enumerable.Range(0, Math.Min(count, MaxRepeatedBytes / size)).Select(_ => item?.DeepClone())]);
     }
 
     private static void Collect(JsonNode? node, JsonNode? parent, string? key, int index, List<(JsonNode? Parent, string? Key, int Index)> nodes)
