@@ -98,6 +98,33 @@ public sealed class ProcessLifecycleTests : IAsyncLifetime
         await WaitForStateAsync(executor, "t1", AgentTaskState.Killed);
     }
 
+    /// <summary>
+    /// Found by the API fuzzer: hundreds of tasks whose process exits at once, with min_duration 0,
+    /// restarted every tick and left the agent no time to answer. Runs start at least 1 s apart.
+    /// </summary>
+    [Fact]
+    public async Task A_process_that_exits_at_once_is_restarted_no_sooner_than_a_second_even_with_min_duration_zero()
+    {
+        var clock = new ManualTimeProvider(DateTimeOffset.UtcNow);
+        var executor = _harness.Start(time: clock);
+        executor.Launch(Launches.Task("t1", Launches.Process("crash", "echo run >> runs; exit 1", maxFailures: 0) with { MinDurationSecs = 0 }));
+        var sandbox = Path.Combine(_harness.WorkDir, "sandboxes", "t1", "sandbox");
+        await WaitUntilAsync(
+            () => _harness.ReadCheckpoint("t1").RootElement.GetProperty("processes")[0] is var process
+                && process.GetProperty("status").GetString() == "WAITING" && process.GetProperty("runs").GetInt32() == 1,
+            "the first run to fail and be reaped");
+
+        // A second task that starts, runs and finishes proves the loop went round many times meanwhile.
+        executor.Launch(Launches.Task("witness", Launches.Process("main", "true")));
+        await WaitForStateAsync(executor, "witness", AgentTaskState.Finished);
+        Assert.False(Directory.Exists(Path.Combine(sandbox, ".logs", "crash", "1")), "the crashed process was restarted within a second");
+
+        clock.Advance(TimeSpan.FromSeconds(1));
+        await WaitUntilAsync(() => Directory.Exists(Path.Combine(sandbox, ".logs", "crash", "1")), "the restart a second later");
+        executor.Kill("t1", "enough", TimeSpan.FromSeconds(5));
+        await WaitForStateAsync(executor, "t1", AgentTaskState.Killed);
+    }
+
     [Fact]
     public async Task An_ephemeral_process_does_not_keep_the_task_from_finishing_and_is_killed_with_it()
     {

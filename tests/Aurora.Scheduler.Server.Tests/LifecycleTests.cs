@@ -135,6 +135,26 @@ public sealed class LifecycleTests
             server.Server.Runtime.NotReadyReason);
     }
 
+    /// <summary>The log ignores a file it does not keep (segment-abc.log): the scheduler says so once it is up, naming it, and serves.</summary>
+    [Fact]
+    public async Task Files_the_log_does_not_keep_are_named_in_a_warning_at_start_up()
+    {
+        using var directory = new TempDirectory();
+        var log = Path.Combine(directory.Path, "log");
+        ServerHarness.Initialize(log);
+        Directory.CreateDirectory(Path.Combine(log, "log"));
+        var junk = Path.Combine(log, "log", "segment-abc.log");
+        await File.WriteAllTextAsync(junk, "not a segment");
+        using var logs = new CapturedLogs();
+
+        await using var server = await ServerHarness.StartAsync(directory.Path, initialize: false, loggers: logs.Factory);
+
+        Assert.Equal(StorageState.Ready, server.Server.Runtime.State);
+        var warning = Assert.Single(logs.Entries, e => e.EventId == 3012);
+        Assert.Contains(junk, warning.Message, StringComparison.Ordinal);
+        Assert.Contains("aurora-log verify", warning.Message, StringComparison.Ordinal);
+    }
+
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);

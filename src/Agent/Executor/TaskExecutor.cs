@@ -14,8 +14,9 @@ namespace Aurora.Agent.Executor;
 /// One monitor loop ticks every <see cref="ExecutorOptions.PollInterval"/> (and at once after a launch
 /// or kill): it reaps ended runs, starts ready ones, escalates kills, rotates logs, harvests health
 /// checks and raises <see cref="Changed"/> from its own thread after new transitions are durable.
-/// All state sits behind one lock, taken by the loop and by every API call; the API never waits for
-/// processes (a kill only sends SIGTERM and leaves the rest to the loop).
+/// All state sits behind one lock, taken by every API call and by the loop for one task at a time, so
+/// an API call waits at most for one task's tick; the API never waits for processes (a kill only
+/// sends SIGTERM and leaves the rest to the loop).
 /// Disposing stops the loop but not the processes, as an agent restart must.
 /// </remarks>
 public sealed class TaskExecutor : ITaskExecutor
@@ -405,11 +406,24 @@ public sealed class TaskExecutor : ITaskExecutor
             var changed = false;
             try
             {
+                // One task at a time under the lock, so that a tick over hundreds of busy tasks never
+                // keeps heartbeats (Inventory), launches and kills waiting for all of them.
+                TaskSupervisor[] tasks;
                 lock (_lock)
                 {
-                    foreach (var task in _tasks.Values)
+                    tasks = [.. _tasks.Values];
+                }
+
+                foreach (var task in tasks)
+                {
+                    if (token.IsCancellationRequested)
                     {
-                        if (!_unannounced.Contains(task.TaskId))
+                        break;
+                    }
+
+                    lock (_lock)
+                    {
+                        if (_tasks.TryGetValue(task.TaskId, out var current) && ReferenceEquals(current, task) && !_unannounced.Contains(task.TaskId))
                         {
                             changed |= TickOne(task);
                         }

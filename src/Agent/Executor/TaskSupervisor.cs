@@ -18,6 +18,9 @@ internal sealed partial class TaskSupervisor
     /// <summary>How long a process group may survive SIGKILL before the task ends without it (a process stuck in the kernel).</summary>
     private const long KillSurvivalMs = 10_000;
 
+    /// <summary>The least time between two starts of one process, whatever its min_duration (<see cref="RestartSpacingMs"/>).</summary>
+    private const long MinRestartSpacingMs = 1_000;
+
     private readonly ExecutorContext _context;
     private readonly bool _persistent;
     private readonly Dictionary<string, ProcessSpec> _specs = new(StringComparer.Ordinal);
@@ -317,7 +320,7 @@ internal sealed partial class TaskSupervisor
             }
 
             if (!predecessors.All(p => p.Status == ProcessStatus.Succeeded)
-                || (process.Runs > 0 && now < process.LastStartedAtMs + (Math.Max(0, spec.MinDurationSecs) * 1000L)))
+                || (process.Runs > 0 && now < process.LastStartedAtMs + RestartSpacingMs(spec)))
             {
                 continue;
             }
@@ -325,6 +328,13 @@ internal sealed partial class TaskSupervisor
             StartRun(process, spec, now);
         }
     }
+
+    /// <summary>
+    /// How long after a run started the next may start: the process's min_duration, and never less
+    /// than <see cref="MinRestartSpacingMs"/>. Thermos runs one executor per task; this agent runs
+    /// every task, so a process that exits at once with min_duration 0 must not spin the agent.
+    /// </summary>
+    private static long RestartSpacingMs(ProcessSpec spec) => Math.Max(MinRestartSpacingMs, Math.Max(0, spec.MinDurationSecs) * 1000L);
 
     private void StartRun(ProcessCheckpoint process, ProcessSpec spec, long now)
     {

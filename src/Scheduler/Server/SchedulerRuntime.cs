@@ -181,6 +181,23 @@ internal sealed partial class SchedulerRuntime : IAsyncDisposable
         _stopping.Dispose();
     }
 
+    /// <summary>A file such as segment-abc.log is ignored by the log, which an operator may not expect: said once, at start-up.</summary>
+    private void WarnOfUnaccountedFiles()
+    {
+        try
+        {
+            var unaccounted = LogDirectoryLayout.FindUnaccounted(PhysicalFileSystem.Instance, _options.LogDirectory);
+            if (unaccounted.Count > 0)
+            {
+                ServerMessages.UnaccountedFiles(_logger, unaccounted.Count, string.Join(", ", unaccounted.Take(10)) + (unaccounted.Count > 10 ? ", ..." : string.Empty));
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Only a warning depends on it; the log itself opened.
+        }
+    }
+
     private async Task OpenLoopAsync()
     {
         while (!_stopping.IsCancellationRequested)
@@ -194,6 +211,7 @@ internal sealed partial class SchedulerRuntime : IAsyncDisposable
                 StartBackgroundWork(store);
                 _state = StorageState.Ready;
                 ServerMessages.StorageReady(_logger, store.AppliedPosition, store.Recovery.EntriesReplayed);
+                WarnOfUnaccountedFiles();
                 return;
             }
             catch (ReplicaEmptyException e)

@@ -65,4 +65,8 @@ internal static partial class ServerMessages
     [LoggerMessage(EventId = 3011, Level = LogLevel.Information,
         Message = "Started the -dev agent {AgentId}, sandboxes at {SandboxUri}")]
     public static partial void DevAgentStarted(ILogger logger, string agentId, Uri sandboxUri);
+
+    [LoggerMessage(EventId = 3012, Level = LogLevel.Warning,
+        Message = "The log directory holds {Count} file(s) the log does not keep, which it ignores: {Files}. Move them out of it; 'aurora-log verify' lists everything it cannot account for")]
+    public static partial void UnaccountedFiles(ILogger logger, int count, string files);
 }

@@ -1,14 +1,14 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
-namespace Aurora.Agent.Tests.Support;
+namespace Aurora.Testing;
 
 /// <summary>A logger factory that keeps every entry (debug and up) for assertions.</summary>
-internal sealed class CapturedLogs : IDisposable
+public sealed class CapturedLogs : IDisposable
 {
     private readonly ConcurrentQueue<(int EventId, LogLevel Level, string Message)> _entries = new();
 
-    public CapturedLogs() => Factory = LoggerFactory.Create(b => b.AddProvider(new Provider(this)).SetMinimumLevel(LogLevel.Debug));
+    public CapturedLogs() => Factory = new Loggers(this);
 
     public ILoggerFactory Factory { get; }
 
@@ -34,9 +34,14 @@ internal sealed class CapturedLogs : IDisposable
 
     public void Dispose() => Factory.Dispose();
 
-    private sealed class Provider(CapturedLogs logs) : ILoggerProvider
+    /// <summary>Every category logs into the same list; providers added later are ignored.</summary>
+    private sealed class Loggers(CapturedLogs logs) : ILoggerFactory
     {
         public ILogger CreateLogger(string categoryName) => new Logger(logs);
+
+        public void AddProvider(ILoggerProvider provider)
+        {
+        }
 
         public void Dispose()
         {
