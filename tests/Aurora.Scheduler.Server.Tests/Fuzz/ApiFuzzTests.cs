@@ -29,7 +29,7 @@ public sealed class ApiFuzzTests(ITestOutputHelper output) : IAsyncLifetime
     private const string RealAgentHost = "fuzz-real-agent";
     private const int Cases = 2000;
     private const int LongCases = 20_000;
-    private const int QuietCheckEvery = 500;
+    private const int QuietCheckEvery = 1000;
     private const int ClientChecks = 8;
 
     /// <summary>The longest any request may take to be answered (a held heartbeat waits at most 100 ms here).</summary>
@@ -311,8 +311,15 @@ public sealed class ApiFuzzTests(ITestOutputHelper output) : IAsyncLifetime
 
         var (used, wall) = await IdleProcess.MeasureAsync(_agent.Id, () => HeartbeatsAnsweredAsync(sandbox), AgentTail);
         output.WriteLine($"idle agent: {used.TotalMilliseconds:F0} ms of CPU in {wall.TotalMilliseconds:F0} ms ({used / wall:P0})");
-        Assert.True(used < wall * IdleProcess.MaxIdleShare, $"the idle agent used {used.TotalMilliseconds:F0} ms of CPU in {wall.TotalMilliseconds:F0} ms");
+        Assert.True(used < wall * IdleProcess.MaxIdleShare, $"the idle agent used {used.TotalMilliseconds:F0} ms of CPU in {wall.TotalMilliseconds:F0} ms; its active tasks: {ActiveOnRealAgent()}");
     }
+
+    /// <summary>The jobs with active tasks on the real agent, and how many, for failure messages.</summary>
+    private string ActiveOnRealAgent() => Runtime.Store.Read(state => string.Join(", ", state.TasksOnHost(RealAgentHost)
+        .Where(t => !TaskStatuses.IsTerminal(t.Status))
+        .GroupBy(t => t.Config.Job.Canonical())
+        .Select(g => $"{g.Key} x{g.Count()} ({string.Join("/", g.Select(t => TaskStatuses.Name(t.Status)).Distinct())})")))
+        + $"; the agent holds {Directory.EnumerateFiles(System.IO.Path.Combine(_directory.Sub("agent"), "checkpoints")).Count()} checkpoint(s) and {Directory.EnumerateDirectories(System.IO.Path.Combine(_directory.Sub("agent"), "sandboxes")).Count()} sandbox(es)";
 
     private string AgentTail() => string.Join("\n", _agent.Lines.TakeLast(20));
 
