@@ -21,6 +21,7 @@ public sealed class PeriodicWork : IAsyncDisposable
     private readonly Lock _lifecycleLock = new();
     private ITimer? _timer;
     private bool _disposed;
+    private long _completedRuns;
 
     public PeriodicWork(TimeProvider time, TimeSpan interval, Func<Task> action)
     {
@@ -31,6 +32,12 @@ public sealed class PeriodicWork : IAsyncDisposable
         _interval = interval;
         _action = action;
     }
+
+    /// <summary>
+    /// Runs of the action completed. Counted once the run has let go of its gate, so that a caller
+    /// who sees the count change knows the next tick will not be dropped as overlapping this one.
+    /// </summary>
+    public long CompletedRuns => Interlocked.Read(ref _completedRuns);
 
     /// <summary>Starts the timer; the first run is one interval away.</summary>
     public void Start()
@@ -78,6 +85,7 @@ public sealed class PeriodicWork : IAsyncDisposable
             return;
         }
 
+        var ran = false;
         try
         {
             lock (_lifecycleLock)
@@ -89,10 +97,15 @@ public sealed class PeriodicWork : IAsyncDisposable
             }
 
             await _action().ConfigureAwait(false);
+            ran = true;
         }
         finally
         {
             _tickGate.Release();
+            if (ran)
+            {
+                Interlocked.Increment(ref _completedRuns);
+            }
         }
     }
 }

@@ -32,7 +32,6 @@ public sealed class CronTrigger : IAsyncDisposable
     private DateTimeOffset _checkedUpTo;
     private long _fired;
     private long _failed;
-    private long _ticks;
 
     public CronTrigger(SchedulerStore store, TimeProvider time, TimeZoneInfo zone, TimeSpan? tick = null)
     {
@@ -49,8 +48,8 @@ public sealed class CronTrigger : IAsyncDisposable
 
     public long Failed => Interlocked.Read(ref _failed);
 
-    /// <summary>Ticks completed, whether or not anything was due.</summary>
-    public long Ticks => Interlocked.Read(ref _ticks);
+    /// <summary>Ticks completed, whether or not anything was due (counted once the next tick can run).</summary>
+    public long Ticks => _work.CompletedRuns;
 
     public void Start() => _work.Start();
 
@@ -80,7 +79,6 @@ public sealed class CronTrigger : IAsyncDisposable
         }
 
         _checkedUpTo = now;
-        Interlocked.Increment(ref _ticks);
     }
 
     /// <summary>Schedules are validated when a cron job is scheduled; one that no longer parses never fires.</summary>
