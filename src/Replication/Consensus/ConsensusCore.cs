@@ -1,0 +1,982 @@
+using Aurora.Replication.Protos;
+using Aurora.Storage.Protos;
+using Microsoft.Extensions.Logging;
+
+namespace Aurora.Replication.Consensus;
+
+/// <summary>The part a replica plays in its current term.</summary>
+public enum ConsensusRole
+{
+    Follower,
+    PreCandidate,
+    Candidate,
+    Leader,
+}
+
+/// <summary>
+/// One replica's consensus state machine (Raft, with pre-vote, a leader lease and the Mesos log's
+/// replica statuses): deterministic, single-threaded, driven by <see cref="Tick"/>,
+/// <see cref="Receive"/>, <see cref="Propose"/> and <see cref="ReadBarrier"/>, with effects through
+/// <see cref="IConsensusHost"/> and <see cref="IReplicaStorage"/>.
+/// </summary>
+/// <remarks>
+/// <para>Not thread-safe: one thread (the node's loop, or the simulator) makes every call. Time is
+/// passed in, never read, so that the simulator can replay a run from its seed.</para>
+/// <para>The invariants, and where they are enforced:</para>
+/// <list type="number">
+/// <item><b>No two different entries are ever committed at the same position.</b> A leader counts
+/// an entry as committed only when a quorum of VOTING replicas hold it durably and it is of the
+/// leader's own term (<see cref="AdvanceCommit"/>); a replica votes only for a candidate whose log is
+/// at least as up to date as its own (<see cref="OnVoteRequest"/>), and any two quorums share a
+/// replica, so every later leader holds every committed entry (leader completeness). A follower
+/// never truncates at or below its commit position (<see cref="OnAppendRequest"/> fails loudly
+/// rather than do it).</item>
+/// <item><b>A committed entry survives any crash pattern that leaves a quorum of replicas with
+/// their disks.</b> Entries, terms and votes are durable before any message that depends on them is
+/// sent: appends return after fdatasync, and the promised term and vote are saved before a vote is
+/// granted or a higher term is acted on (<see cref="AdoptTerm"/>). A replica that lost its disk is
+/// EMPTY: it never votes and its acknowledgements never count until it has recovered everything
+/// committed and learned, from a quorum, a term above any vote it may have given
+/// (<see cref="MaybeFinishRecovery"/>).</item>
+/// <item><b>A deposed leader can never commit: terms fence it.</b> Every append and every response
+/// carries the sender's term; a replica that promised a higher term refuses the append
+/// (<see cref="OnAppendRequest"/>), and a leader that sees a higher term steps down at once. A
+/// leader whose lease lapses (no quorum acknowledged a round of heartbeats within
+/// <see cref="ConsensusOptions.Lease"/>) stops accepting proposals and steps down
+/// (<see cref="Tick"/>).</item>
+/// <item><b>A new leader first learns the committed log from a quorum, then serves.</b> An elected
+/// candidate appends an empty entry of its term and accepts proposals and reads only once that entry
+/// is committed, which commits every earlier entry of its log (<see cref="IsServing"/>).</item>
+/// <item><b>Committed entries are delivered in order, exactly once per run.</b>
+/// <see cref="DeliverCommitted"/> is the one place that advances the applied position, one entry at
+/// a time, from the position the host said it had applied at start-up.</item>
+/// </list>
+/// </remarks>
+public sealed class ConsensusCore
+{
+    private readonly ConsensusOptions _options;
+    private readonly IReplicaStorage _storage;
+    private readonly IConsensusHost _host;
+    private readonly ILogger _logger;
+    private readonly Random _random;
+    private readonly string[] _peers;
+    private readonly Dictionary<string, PeerProgress> _progress = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<ulong, PendingProposal> _pendingProposals = new();
+    private readonly List<PendingRead> _pendingReads = [];
+    private readonly HashSet<string> _votesGranted = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, StatusReply> _census = new(StringComparer.Ordinal);
+
+    private ReplicaMetadata _meta;
+    private ulong _commitPosition;
+    private ulong _appliedPosition;
+    private ulong _termStartPosition;       // leader: position of its term's first (empty) entry
+    private ulong _round;                    // leader: heartbeat rounds, numbered
+    private readonly Dictionary<ulong, TimeSpan> _roundSentAt = [];
+    private TimeSpan _leaseStart;            // leader: send time of the newest round a quorum acknowledged
+    private TimeSpan _now;
+    private TimeSpan _electionDeadline;
+    private TimeSpan _nextHeartbeat;
+    private TimeSpan? _lastLeaderContact;
+    private TimeSpan _nextProbe;
+    private ulong _recoveryTermFloor;        // RECOVERING: the highest term a quorum of VOTING replicas reported
+    private bool _recoveryFloorKnown;
+    private bool _recoveryCaughtUp;
+    private string? _cureLogged;
+    private bool _servingAnnounced;
+    private IReadOnlyList<LogEntry> _unwritten = [];  // leader: entries being appended, sent before they are written
+
+    public ConsensusCore(ConsensusOptions options, IReplicaStorage storage, IConsensusHost host, ulong appliedPosition, int seed, ILogger logger, TimeSpan now)
+    {
+        _options = options;
+        var problem = options.Problem();
+        if (problem is not null)
+        {
+            throw new ArgumentException(problem, nameof(options));
+        }
+
+        _storage = storage;
+        _host = host;
+        _logger = logger;
+        _random = new Random(seed);
+        _peers = [.. options.Members.Where(m => m != options.SelfId)];
+        _meta = storage.Metadata.Clone();
+        if (_meta.Status == ReplicaStatus.Unspecified)
+        {
+            _meta.Status = ReplicaStatus.Empty;
+        }
+
+        // Whatever the host has applied (a snapshot it loaded) is committed; nothing else is known to be.
+        _appliedPosition = appliedPosition;
+        _commitPosition = appliedPosition;
+        _now = now;
+        ResetElectionTimer();
+        _nextProbe = now;
+    }
+
+    public ConsensusRole Role { get; private set; } = ConsensusRole.Follower;
+
+    public ulong Term => _meta.PromisedTerm;
+
+    public ReplicaStatus Status => _meta.Status;
+
+    /// <summary>The leader this replica follows (or itself), null when unknown.</summary>
+    public string? LeaderId { get; private set; }
+
+    /// <summary>The highest position known to be committed (held durably by a quorum).</summary>
+    public ulong CommitPosition => _commitPosition;
+
+    /// <summary>The highest position delivered to the host's state machine.</summary>
+    public ulong AppliedPosition => _appliedPosition;
+
+    /// <summary>The highest position in this replica's log, durable here (not necessarily committed).</summary>
+    public ulong LastPosition => _storage.LastPosition;
+
+    /// <summary>True on a leader that has committed its term's first entry and holds its lease: it takes proposals and reads.</summary>
+    public bool IsServing => Role == ConsensusRole.Leader && _commitPosition >= _termStartPosition && LeaseHeld;
+
+    private bool LeaseHeld => _now - _leaseStart <= _options.Lease;
+
+    /// <summary>What the leader knows of each follower (empty on other replicas).</summary>
+    public IReadOnlyList<PeerState> Peers =>
+        [.. _progress.Select(p => new PeerState(p.Key, p.Value.Status, p.Value.Match, p.Value.Next, _storage.LastPosition - Math.Min(_storage.LastPosition, p.Value.Match)))];
+
+    /// <summary>Advances time: elections, heartbeats, the lease, status probes.</summary>
+    public void Tick(TimeSpan now)
+    {
+        _now = now;
+        if (Role == ConsensusRole.Leader)
+        {
+            if (!LeaseHeld && _peers.Length > 0)
+            {
+                _logger.LogWarning(
+                    "term {Term}: no quorum acknowledged a heartbeat within the {Lease} ms lease; stepping down",
+                    Term, _options.Lease.TotalMilliseconds);
+                BecomeFollower(Term, null);
+                return;
+            }
+
+            if (now >= _nextHeartbeat)
+            {
+                BroadcastAppend(heartbeat: true);
+            }
+
+            return;
+        }
+
+        if (_meta.Status != ReplicaStatus.Voting)
+        {
+            ProbeStatusIfDue();
+            return;
+        }
+
+        if (now >= _electionDeadline)
+        {
+            if (LeaderId is not null)
+            {
+                LeaderId = null;
+                _host.LeadershipChanged(new LeadershipChange(Term, null, false));
+            }
+
+            ProbeStatusIfDue();
+            StartPreVote();
+        }
+    }
+
+    /// <summary>
+    /// Proposes entries (their payloads and principals; positions, terms and timestamps are set
+    /// here). The outcome arrives through <see cref="IConsensusHost.ProposalResolved"/>; a refusal
+    /// (not the serving leader) arrives at once.
+    /// </summary>
+    public void Propose(long proposalId, IReadOnlyList<LogEntry> entries)
+    {
+        if (!IsServing)
+        {
+            _host.ProposalResolved(proposalId, ProposalOutcome.Failed(Term, NotServingReason(), mayHaveCommitted: false));
+            return;
+        }
+
+        var first = _storage.LastPosition + 1;
+        for (var i = 0; i < entries.Count; i++)
+        {
+            entries[i].Position = first + (ulong)i;
+            entries[i].Term = Term;
+        }
+
+        var last = first + (ulong)entries.Count - 1;
+        _pendingProposals[last] = new PendingProposal(proposalId, first, last, Term);
+        AppendAsLeader(entries);
+    }
+
+    /// <summary>
+    /// Asks for a linearizable read: resolved once a quorum has confirmed this replica still leads
+    /// after the call, with the commit position as of the call.
+    /// </summary>
+    public void ReadBarrier(long readId)
+    {
+        if (!IsServing)
+        {
+            _host.ReadResolved(readId, new ReadOutcome(false, 0, NotServingReason()));
+            return;
+        }
+
+        if (_peers.Length == 0 || _options.Quorum == 1)
+        {
+            _host.ReadResolved(readId, new ReadOutcome(true, _commitPosition, null));
+            return;
+        }
+
+        // The next round, sent now, must be acknowledged by a quorum: it proves no other leader has
+        // been elected since the read began (a voter that acknowledges it has not promised a higher term).
+        _pendingReads.Add(new PendingRead(readId, _commitPosition, _round + 1, Term));
+        BroadcastAppend(heartbeat: true);
+    }
+
+    /// <summary>Handles a message from a peer.</summary>
+    public void Receive(string from, PeerMessage message, TimeSpan now)
+    {
+        _now = now;
+        if (!_options.Members.Contains(from) || from == _options.SelfId)
+        {
+            return;
+        }
+
+        switch (message.BodyCase)
+        {
+            case PeerMessage.BodyOneofCase.VoteRequest:
+                OnVoteRequest(from, message.VoteRequest);
+                break;
+            case PeerMessage.BodyOneofCase.VoteResponse:
+                OnVoteResponse(from, message.VoteResponse);
+                break;
+            case PeerMessage.BodyOneofCase.AppendRequest:
+                OnAppendRequest(from, message.AppendRequest);
+                break;
+            case PeerMessage.BodyOneofCase.AppendResponse:
+                OnAppendResponse(from, message.AppendResponse);
+                break;
+            case PeerMessage.BodyOneofCase.StatusProbe:
+                OnStatusProbe(from, message.StatusProbe);
+                break;
+            case PeerMessage.BodyOneofCase.StatusReply:
+                OnStatusReply(from, message.StatusReply);
+                break;
+            default:
+                break;
+        }
+    }
+
+    private string NotServingReason() => Role switch
+    {
+        ConsensusRole.Leader when !LeaseHeld => $"this replica lost its lease in term {Term}",
+        ConsensusRole.Leader => $"this replica was elected in term {Term} and is still committing its term's first entry",
+        _ when LeaderId is not null => $"not the leader; the leader is {LeaderId} (term {Term})",
+        _ => $"not the leader; no leader is known (term {Term})",
+    };
+
+    // ---- elections ----
+
+    private void ResetElectionTimer()
+    {
+        var span = _options.ElectionTimeoutMax - _options.ElectionTimeoutMin;
+        _electionDeadline = _now + _options.ElectionTimeoutMin + TimeSpan.FromTicks((long)(_random.NextDouble() * span.Ticks));
+    }
+
+    private bool HeardFromLeaderRecently => _lastLeaderContact is { } contact && _now - contact < _options.ElectionTimeoutMin;
+
+    private void StartPreVote()
+    {
+        Role = ConsensusRole.PreCandidate;
+        _votesGranted.Clear();
+        _votesGranted.Add(_options.SelfId);
+        ResetElectionTimer();
+        if (_votesGranted.Count >= _options.Quorum)
+        {
+            StartElection();
+            return;
+        }
+
+        var request = new VoteRequest { Term = Term + 1, LastPosition = _storage.LastPosition, LastTerm = _storage.TermAt(_storage.LastPosition), PreVote = true };
+        foreach (var peer in _peers)
+        {
+            _host.Send(peer, new PeerMessage { VoteRequest = request });
+        }
+    }
+
+    private void StartElection()
+    {
+        Role = ConsensusRole.Candidate;
+        SaveMeta(m =>
+        {
+            m.PromisedTerm++;
+            m.VotedFor = _options.SelfId;
+        });
+        _votesGranted.Clear();
+        _votesGranted.Add(_options.SelfId);
+        ResetElectionTimer();
+        if (_votesGranted.Count >= _options.Quorum)
+        {
+            BecomeLeader();
+            return;
+        }
+
+        var request = new VoteRequest { Term = Term, LastPosition = _storage.LastPosition, LastTerm = _storage.TermAt(_storage.LastPosition) };
+        foreach (var peer in _peers)
+        {
+            _host.Send(peer, new PeerMessage { VoteRequest = request });
+        }
+    }
+
+    private void OnVoteRequest(string from, VoteRequest request)
+    {
+        var lastPosition = _storage.LastPosition;
+        var upToDate = request.LastTerm > _storage.TermAt(lastPosition)
+            || (request.LastTerm == _storage.TermAt(lastPosition) && request.LastPosition >= lastPosition);
+
+        // A replica that heard from a leader within the minimum election timeout ignores candidates
+        // (a partitioned or restarted replica cannot depose a working leader), and only VOTING
+        // replicas vote at all.
+        var mayVote = _meta.Status == ReplicaStatus.Voting && !(HeardFromLeaderRecently && LeaderId != from) && Role != ConsensusRole.Leader;
+        if (request.PreVote)
+        {
+            var grant = mayVote && request.Term > Term && upToDate;
+            _host.Send(from, new PeerMessage { VoteResponse = new VoteResponse { Term = request.Term, Granted = grant, PreVote = true, Status = _meta.Status } });
+            return;
+        }
+
+        if (request.Term > Term && mayVote)
+        {
+            AdoptTerm(request.Term, leader: null);
+        }
+
+        var granted = mayVote && request.Term == Term && upToDate && (_meta.VotedFor.Length == 0 || _meta.VotedFor == from);
+        if (granted && _meta.VotedFor != from)
+        {
+            SaveMeta(m => m.VotedFor = from);
+        }
+
+        if (granted)
+        {
+            ResetElectionTimer();
+        }
+
+        _host.Send(from, new PeerMessage { VoteResponse = new VoteResponse { Term = Term, Granted = granted, Status = _meta.Status } });
+    }
+
+    private void OnVoteResponse(string from, VoteResponse response)
+    {
+        if (response.PreVote)
+        {
+            if (Role == ConsensusRole.PreCandidate && response.Term == Term + 1 && response.Granted)
+            {
+                _votesGranted.Add(from);
+                if (_votesGranted.Count >= _options.Quorum)
+                {
+                    StartElection();
+                }
+            }
+
+            return;
+        }
+
+        if (response.Term > Term)
+        {
+            AdoptTerm(response.Term, leader: null);
+            return;
+        }
+
+        if (Role == ConsensusRole.Candidate && response.Term == Term && response.Granted)
+        {
+            _votesGranted.Add(from);
+            if (_votesGranted.Count >= _options.Quorum)
+            {
+                BecomeLeader();
+            }
+        }
+    }
+
+    /// <summary>Promises a higher term (durably, before anything depends on it) and follows.</summary>
+    private void AdoptTerm(ulong term, string? leader)
+    {
+        var wasLeader = Role == ConsensusRole.Leader;
+        if (term > Term)
+        {
+            SaveMeta(m =>
+            {
+                m.PromisedTerm = term;
+                m.VotedFor = string.Empty;
+            });
+        }
+
+        BecomeFollower(term, leader);
+        if (wasLeader)
+        {
+            _logger.LogInformation("saw term {Term}: stepped down", term);
+        }
+    }
+
+    private void BecomeFollower(ulong term, string? leader)
+    {
+        var wasLeader = Role == ConsensusRole.Leader;
+        Role = ConsensusRole.Follower;
+        _progress.Clear();
+        _roundSentAt.Clear();
+        var changed = wasLeader || leader != LeaderId;
+        LeaderId = leader;
+        _servingAnnounced = false;
+        if (wasLeader)
+        {
+            FailPending($"leadership lost in term {Term}");
+        }
+
+        if (changed)
+        {
+            _host.LeadershipChanged(new LeadershipChange(term, leader, false));
+        }
+    }
+
+    private void BecomeLeader()
+    {
+        Role = ConsensusRole.Leader;
+        LeaderId = _options.SelfId;
+        _leaseStart = _now;
+        _round = 0;
+        _roundSentAt.Clear();
+        _progress.Clear();
+        var next = _storage.LastPosition + 1;
+        foreach (var peer in _peers)
+        {
+            _progress[peer] = new PeerProgress { Next = next };
+        }
+
+        _logger.LogInformation("elected leader of term {Term} with the votes of {Voters}", Term, string.Join(",", _votesGranted.Order(StringComparer.Ordinal)));
+        _host.LeadershipChanged(new LeadershipChange(Term, _options.SelfId, false));
+
+        // The term's first entry: once it commits, every entry before it is committed too, and the
+        // leader knows the whole committed log.
+        _termStartPosition = next;
+        AppendAsLeader([new LogEntry { Position = next, Term = Term, Principal = "replication" }]);
+    }
+
+    // ---- the leader's log ----
+
+    private void AppendAsLeader(IReadOnlyList<LogEntry> entries)
+    {
+        // Sent before the local write, so that the followers' fdatasyncs overlap the leader's.
+        _unwritten = entries;
+        try
+        {
+            foreach (var peer in _peers)
+            {
+                SendEntries(peer, _progress[peer], heartbeat: false);
+            }
+        }
+        finally
+        {
+            _unwritten = [];
+        }
+
+        try
+        {
+            _storage.Append(entries);
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException)
+        {
+            _logger.LogError(e, "term {Term}: appending positions {First}-{Last} failed; stepping down", Term, entries[0].Position, entries[^1].Position);
+            BecomeFollower(Term, null);
+            return;
+        }
+
+        AdvanceCommit();
+    }
+
+    /// <summary>The leader's log as it will be once the entries being appended are written.</summary>
+    private ulong LeaderLastPosition => _storage.LastPosition + (ulong)_unwritten.Count;
+
+    private IReadOnlyList<LogEntry> ReadForSend(ulong from)
+    {
+        var stored = _storage.LastPosition;
+        var entries = from <= stored ? new List<LogEntry>(_storage.Read(from, stored, _options.MaxAppendBytes)) : [];
+        var bytes = entries.Sum(e => e.CalculateSize());
+        var next = entries.Count > 0 ? entries[^1].Position + 1 : from;
+        if (next > stored)
+        {
+            foreach (var entry in _unwritten)
+            {
+                if (entry.Position < next)
+                {
+                    continue;
+                }
+
+                if (entries.Count > 0 && bytes + entry.CalculateSize() > _options.MaxAppendBytes)
+                {
+                    break;
+                }
+
+                entries.Add(entry);
+                bytes += entry.CalculateSize();
+            }
+        }
+
+        return entries;
+    }
+
+    private void BroadcastAppend(bool heartbeat)
+    {
+        _round++;
+        _roundSentAt[_round] = _now;
+        _nextHeartbeat = _now + _options.HeartbeatInterval;
+        foreach (var peer in _peers)
+        {
+            SendEntries(peer, _progress[peer], heartbeat);
+        }
+
+        if (_options.Quorum == 1)
+        {
+            _leaseStart = _now;
+        }
+    }
+
+    private void SendEntries(string peer, PeerProgress progress, bool heartbeat)
+    {
+        var last = LeaderLastPosition;
+        var hasRoom = progress.Next - 1 - Math.Min(progress.Next - 1, progress.Match) < (ulong)_options.MaxInflightEntries;
+        if (progress.Next <= last && hasRoom && progress.Next >= _storage.FirstPosition)
+        {
+            var entries = ReadForSend(progress.Next);
+            var prev = progress.Next - 1;
+            var request = NewAppend(prev, entries);
+            progress.Next = entries[^1].Position + 1;
+            progress.SentSinceAck = true;
+            _host.Send(peer, new PeerMessage { AppendRequest = request });
+            return;
+        }
+
+        if (progress.Next < _storage.FirstPosition && !progress.NeedsSnapshotLogged)
+        {
+            progress.NeedsSnapshotLogged = true;
+            _logger.LogWarning("follower {Peer} needs position {Position}, which this leader has truncated; it needs a snapshot", peer, progress.Next);
+        }
+
+        if (heartbeat)
+        {
+            var prev = Math.Clamp(progress.Next - 1, _storage.FirstPosition - 1, _storage.LastPosition);
+            _host.Send(peer, new PeerMessage { AppendRequest = NewAppend(prev, []) });
+        }
+    }
+
+    private AppendRequest NewAppend(ulong prev, IReadOnlyList<LogEntry> entries)
+    {
+        var request = new AppendRequest
+        {
+            Term = Term,
+            PrevPosition = prev,
+            PrevTerm = _storage.TermAt(prev),
+            LeaderCommit = _commitPosition,
+            CommitCoversEarlierTerms = _commitPosition >= _termStartPosition,
+            Round = _round,
+        };
+        request.Entries.AddRange(entries);
+        return request;
+    }
+
+    private void OnAppendResponse(string from, AppendResponse response)
+    {
+        if (response.Term > Term)
+        {
+            AdoptTerm(response.Term, leader: null);
+            return;
+        }
+
+        if (Role != ConsensusRole.Leader || response.Term != Term || !_progress.TryGetValue(from, out var progress))
+        {
+            return;
+        }
+
+        progress.Status = response.Status;
+        if (response.Round > progress.AckedRound)
+        {
+            progress.AckedRound = response.Round;
+        }
+
+        if (response.Success)
+        {
+            if (response.MatchPosition > progress.Match)
+            {
+                progress.Match = response.MatchPosition;
+                progress.SentSinceAck = false;
+            }
+
+            progress.Next = Math.Max(progress.Next, progress.Match + 1);
+        }
+        else
+        {
+            // Rewind to where the follower says its log agrees. Below what it had matched only if
+            // it lost its disk (a follower never drops entries that match its leader's log): then
+            // what it matched is gone, and it recovers as EMPTY.
+            if (response.RetryFrom <= progress.Match)
+            {
+                progress.Match = response.RetryFrom - 1;
+            }
+
+            progress.Next = Math.Clamp(response.RetryFrom, progress.Match + 1, _storage.LastPosition + 1);
+        }
+
+        UpdateLease();
+        AdvanceCommit();
+        if (Role == ConsensusRole.Leader && progress.Next <= _storage.LastPosition)
+        {
+            SendEntries(from, progress, heartbeat: false);
+        }
+    }
+
+    private void UpdateLease()
+    {
+        // The newest round that a quorum (this replica included) acknowledged.
+        var acked = _progress.Values.Where(p => p.Status == ReplicaStatus.Voting).Select(p => p.AckedRound).Append(_round)
+            .OrderDescending().ToList();
+        if (acked.Count < _options.Quorum)
+        {
+            return;
+        }
+
+        var quorumRound = acked[_options.Quorum - 1];
+        if (quorumRound > 0 && _roundSentAt.TryGetValue(quorumRound, out var sentAt) && sentAt > _leaseStart)
+        {
+            _leaseStart = sentAt;
+        }
+
+        foreach (var old in _roundSentAt.Keys.Where(r => r < quorumRound).ToList())
+        {
+            _roundSentAt.Remove(old);
+        }
+
+        for (var i = _pendingReads.Count - 1; i >= 0; i--)
+        {
+            var read = _pendingReads[i];
+            if (read.Term == Term && quorumRound >= read.Round)
+            {
+                _pendingReads.RemoveAt(i);
+                _host.ReadResolved(read.Id, new ReadOutcome(true, read.Position, null));
+            }
+        }
+    }
+
+    /// <summary>Invariant 1: commits only entries of the leader's term that a quorum of VOTING replicas hold.</summary>
+    private void AdvanceCommit()
+    {
+        if (Role != ConsensusRole.Leader)
+        {
+            return;
+        }
+
+        var matches = _progress.Values.Where(p => p.Status == ReplicaStatus.Voting).Select(p => p.Match)
+            .Append(_storage.LastPosition).OrderDescending().ToList();
+        if (matches.Count < _options.Quorum)
+        {
+            return;
+        }
+
+        var candidate = matches[_options.Quorum - 1];
+        if (candidate > _commitPosition && _storage.TermAt(candidate) == Term)
+        {
+            _commitPosition = candidate;
+            DeliverCommitted();
+            ResolveProposals();
+            if (IsServing && !_servingAnnounced)
+            {
+                _servingAnnounced = true;
+                _logger.LogInformation("term {Term}: serving as leader from position {Position}", Term, _termStartPosition);
+                _host.LeadershipChanged(new LeadershipChange(Term, _options.SelfId, true));
+            }
+        }
+    }
+
+    private void ResolveProposals()
+    {
+        while (_pendingProposals.Count > 0)
+        {
+            var (last, proposal) = _pendingProposals.First();
+            if (last > _commitPosition)
+            {
+                break;
+            }
+
+            _pendingProposals.Remove(last);
+            var outcome = _storage.TermAt(last) == proposal.Term
+                ? new ProposalOutcome(true, proposal.First, proposal.Last, proposal.Term, null, MayHaveCommitted: true)
+                : ProposalOutcome.Failed(proposal.Term, "the proposal's entries were replaced by a later leader's", mayHaveCommitted: false);
+            _host.ProposalResolved(proposal.Id, outcome);
+        }
+    }
+
+    private void FailPending(string why)
+    {
+        foreach (var proposal in _pendingProposals.Values)
+        {
+            _host.ProposalResolved(proposal.Id, ProposalOutcome.Failed(proposal.Term, why, mayHaveCommitted: true));
+        }
+
+        _pendingProposals.Clear();
+        foreach (var read in _pendingReads)
+        {
+            _host.ReadResolved(read.Id, new ReadOutcome(false, 0, why));
+        }
+
+        _pendingReads.Clear();
+    }
+
+    // ---- the follower's log ----
+
+    private void OnAppendRequest(string from, AppendRequest request)
+    {
+        if (request.Term < Term)
+        {
+            // Fenced (invariant 3): the promise of a higher term refuses the deposed leader.
+            _host.Send(from, new PeerMessage { AppendResponse = new AppendResponse { Term = Term, Success = false, Status = _meta.Status, Round = request.Round } });
+            return;
+        }
+
+        if (request.Term > Term || Role != ConsensusRole.Follower || LeaderId != from)
+        {
+            AdoptTerm(request.Term, from);
+        }
+
+        _lastLeaderContact = _now;
+        ResetElectionTimer();
+        if (_meta.Status == ReplicaStatus.Empty)
+        {
+            _logger.LogInformation("EMPTY: recovering from the leader {Leader} (term {Term})", from, Term);
+            SaveMeta(m => m.Status = ReplicaStatus.Recovering);
+            _recoveryFloorKnown = false;
+            _census.Clear();
+        }
+
+        var response = new AppendResponse { Term = Term, Status = _meta.Status, Round = request.Round };
+        var last = _storage.LastPosition;
+        if (request.PrevPosition > last)
+        {
+            response.RetryFrom = last + 1;
+            _host.Send(from, new PeerMessage { AppendResponse = response });
+            return;
+        }
+
+        if (request.PrevPosition >= _storage.FirstPosition - 1 && _storage.TermAt(request.PrevPosition) != request.PrevTerm)
+        {
+            // Retry from the start of the conflicting term (bounded below by what is committed).
+            var conflictTerm = _storage.TermAt(request.PrevPosition);
+            var retry = request.PrevPosition;
+            while (retry - 1 > _commitPosition && retry - 1 >= _storage.FirstPosition && _storage.TermAt(retry - 1) == conflictTerm)
+            {
+                retry--;
+            }
+
+            response.RetryFrom = retry;
+            _host.Send(from, new PeerMessage { AppendResponse = response });
+            return;
+        }
+
+        var toAppend = new List<LogEntry>();
+        foreach (var entry in request.Entries)
+        {
+            if (toAppend.Count > 0 || entry.Position > _storage.LastPosition)
+            {
+                toAppend.Add(entry);
+                continue;
+            }
+
+            if (entry.Position < _storage.FirstPosition || _storage.TermAt(entry.Position) == entry.Term)
+            {
+                continue;
+            }
+
+            if (entry.Position <= _commitPosition)
+            {
+                throw new InvalidOperationException(
+                    $"safety violation: leader {from} (term {request.Term}) sent term {entry.Term} at committed position {entry.Position}, which holds term {_storage.TermAt(entry.Position)} here");
+            }
+
+            _storage.TruncateSuffix(entry.Position - 1);
+            toAppend.Add(entry);
+        }
+
+        if (toAppend.Count > 0)
+        {
+            try
+            {
+                _storage.Append(toAppend);
+            }
+            catch (Exception e) when (e is IOException or InvalidOperationException)
+            {
+                _logger.LogError(e, "appending positions {First}-{Last} from the leader failed", toAppend[0].Position, toAppend[^1].Position);
+                response.RetryFrom = _storage.LastPosition + 1;
+                _host.Send(from, new PeerMessage { AppendResponse = response });
+                return;
+            }
+        }
+
+        var match = request.PrevPosition + (ulong)request.Entries.Count;
+        var newCommit = Math.Min(request.LeaderCommit, match);
+        if (newCommit > _commitPosition)
+        {
+            _commitPosition = newCommit;
+        }
+
+        if (_meta.Status == ReplicaStatus.Recovering)
+        {
+            _recoveryCaughtUp = request.CommitCoversEarlierTerms && match >= request.LeaderCommit;
+            MaybeFinishRecovery();
+        }
+
+        response.Success = true;
+        response.MatchPosition = match;
+        response.Status = _meta.Status;
+        _host.Send(from, new PeerMessage { AppendResponse = response });
+        DeliverCommitted();
+    }
+
+    // ---- recovery of EMPTY replicas, and the status census ----
+
+    private void ProbeStatusIfDue()
+    {
+        if (_now < _nextProbe)
+        {
+            return;
+        }
+
+        _nextProbe = _now + _options.ElectionTimeoutMin;
+        foreach (var peer in _peers)
+        {
+            _host.Send(peer, new PeerMessage { StatusProbe = new StatusProbe { Term = Term, Status = _meta.Status } });
+        }
+
+        ReportCureIfNoQuorum();
+    }
+
+    private void OnStatusProbe(string from, StatusProbe probe)
+    {
+        _host.Send(from, new PeerMessage
+        {
+            StatusReply = new StatusReply { Term = Term, Status = _meta.Status, LeaderId = LeaderId ?? string.Empty, LastPosition = _storage.LastPosition },
+        });
+    }
+
+    private void OnStatusReply(string from, StatusReply reply)
+    {
+        _census[from] = reply;
+        if (_meta.Status == ReplicaStatus.Recovering)
+        {
+            var voting = _census.Values.Where(r => r.Status == ReplicaStatus.Voting).ToList();
+            if (voting.Count >= _options.Quorum)
+            {
+                _recoveryTermFloor = Math.Max(_recoveryTermFloor, voting.Max(r => r.Term));
+                _recoveryFloorKnown = true;
+                MaybeFinishRecovery();
+            }
+        }
+
+        ReportCureIfNoQuorum();
+    }
+
+    /// <summary>
+    /// A RECOVERING replica turns VOTING once it holds everything committed and has learned from a
+    /// quorum of VOTING replicas the highest term any of them promised. Before its disk was lost it
+    /// may have voted in a term up to that one; a quorum that elected with its vote shares a replica
+    /// with the quorum it asked, so promising that term (with a vote it cannot name) means it never
+    /// votes twice in one term.
+    /// </summary>
+    private void MaybeFinishRecovery()
+    {
+        if (_meta.Status != ReplicaStatus.Recovering || !_recoveryCaughtUp || !_recoveryFloorKnown)
+        {
+            if (_meta.Status == ReplicaStatus.Recovering && _recoveryCaughtUp && !_recoveryFloorKnown)
+            {
+                ProbeStatusIfDue();
+            }
+
+            return;
+        }
+
+        var floor = Math.Max(_recoveryTermFloor, Term);
+        SaveMeta(m =>
+        {
+            m.Status = ReplicaStatus.Voting;
+            if (floor > m.PromisedTerm)
+            {
+                m.PromisedTerm = floor;
+                m.VotedFor = "?";
+            }
+            else if (m.VotedFor.Length == 0)
+            {
+                m.VotedFor = "?";
+            }
+        });
+        _logger.LogInformation("recovered through position {Position}: VOTING from term {Term}", _storage.LastPosition, Term);
+    }
+
+    private void ReportCureIfNoQuorum()
+    {
+        var voting = (_meta.Status == ReplicaStatus.Voting ? 1 : 0) + _census.Count(c => c.Value.Status == ReplicaStatus.Voting);
+        var unknown = _peers.Count(p => !_census.ContainsKey(p));
+        if (voting + unknown >= _options.Quorum)
+        {
+            _cureLogged = null;
+            return;
+        }
+
+        var statuses = string.Join(", ", _census.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key} {c.Value.Status.ToString().ToUpperInvariant()}"));
+        var cure = $"only {voting} of {_options.Members.Count} replicas are VOTING and a quorum is {_options.Quorum}: nothing can be written. "
+            + $"Run 'aurora-log initialize --path=...' once on a majority of the replicas (fresh cluster), or restore from a backup; peers: {statuses}";
+        if (cure != _cureLogged)
+        {
+            _cureLogged = cure;
+            _logger.LogError("{Cure}", cure);
+        }
+    }
+
+    // ---- delivery ----
+
+    /// <summary>Invariant 5: the one place entries reach the state machine, in order, once each.</summary>
+    private void DeliverCommitted()
+    {
+        var upTo = Math.Min(_commitPosition, _storage.LastPosition);
+        while (_appliedPosition < upTo)
+        {
+            var batch = _storage.Read(_appliedPosition + 1, upTo, _options.MaxAppendBytes);
+            foreach (var entry in batch)
+            {
+                if (entry.Position != _appliedPosition + 1)
+                {
+                    throw new InvalidOperationException($"delivery out of order: expected position {_appliedPosition + 1}, read {entry.Position}");
+                }
+
+                _appliedPosition = entry.Position;
+                _host.Deliver(entry);
+            }
+        }
+    }
+
+    private void SaveMeta(Action<ReplicaMetadata> change)
+    {
+        var next = _meta.Clone();
+        change(next);
+        _storage.SaveMetadata(next);
+        _meta = next;
+    }
+
+    private sealed class PeerProgress
+    {
+        public ulong Next;
+        public ulong Match;
+        public ulong AckedRound;
+        public bool SentSinceAck;
+        public bool NeedsSnapshotLogged;
+        public ReplicaStatus Status = ReplicaStatus.Unspecified;
+    }
+
+    private sealed record PendingProposal(long Id, ulong First, ulong Last, ulong Term);
+
+    private sealed record PendingRead(long Id, ulong Position, ulong Round, ulong Term);
+}
+
+/// <summary>What a leader knows of one follower.</summary>
+public sealed record PeerState(string Id, ReplicaStatus Status, ulong MatchPosition, ulong NextPosition, ulong Lag);

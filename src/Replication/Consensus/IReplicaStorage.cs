@@ -1,0 +1,42 @@
+using Aurora.Storage.Protos;
+
+namespace Aurora.Replication.Consensus;
+
+/// <summary>
+/// What the consensus core needs from this replica's disk: its metadata (status, promised term,
+/// vote) and its log. Every write is durable when the call returns.
+/// </summary>
+/// <remarks>
+/// The core calls these from its one thread, so an implementation needs no locking of its own
+/// against the core. Calls are synchronous on purpose: the core sends a leader's entries to the
+/// followers before it writes them locally, so the leader's fdatasync overlaps the followers', and
+/// proposals that arrive during a write are batched into the next one. A write that throws leaves
+/// the log as it was before the call or with a prefix of the appended entries (never a gap); the
+/// core then refuses to acknowledge anything it wrote and rereads <see cref="LastPosition"/>.
+/// </remarks>
+public interface IReplicaStorage
+{
+    /// <summary>The replica's status, promised term and vote, as last saved.</summary>
+    ReplicaMetadata Metadata { get; }
+
+    /// <summary>Replaces the metadata durably (atomically: the old or the new after a crash).</summary>
+    void SaveMetadata(ReplicaMetadata metadata);
+
+    /// <summary>The first position still stored (one past <see cref="LastPosition"/> when the log is empty).</summary>
+    ulong FirstPosition { get; }
+
+    /// <summary>The last durable position, 0 for an empty log.</summary>
+    ulong LastPosition { get; }
+
+    /// <summary>The term of the entry at a position from <c>FirstPosition - 1</c> to <see cref="LastPosition"/>; 0 for position 0.</summary>
+    ulong TermAt(ulong position);
+
+    /// <summary>Entries from <paramref name="from"/> up to <paramref name="to"/>, stopping after roughly <paramref name="maxBytes"/>.</summary>
+    IReadOnlyList<LogEntry> Read(ulong from, ulong to, int maxBytes);
+
+    /// <summary>Appends entries whose positions are exactly the next ones; durable on return.</summary>
+    void Append(IReadOnlyList<LogEntry> entries);
+
+    /// <summary>Removes every entry after <paramref name="lastKept"/>, durably.</summary>
+    void TruncateSuffix(ulong lastKept);
+}

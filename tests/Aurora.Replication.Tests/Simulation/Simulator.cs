@@ -1,0 +1,616 @@
+using Aurora.Replication.Consensus;
+using Aurora.Replication.Protos;
+using Aurora.Storage.Protos;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Aurora.Replication.Tests.Simulation;
+
+/// <summary>The shape of one simulated run.</summary>
+internal sealed record SimulationConfig
+{
+    public int Replicas { get; init; } = 3;
+
+    public int Clients { get; init; } = 3;
+
+    /// <summary>How long faults are injected; then everything heals.</summary>
+    public TimeSpan FaultPhase { get; init; } = TimeSpan.FromSeconds(6);
+
+    /// <summary>How long the healed cluster gets to converge.</summary>
+    public TimeSpan HealPhase { get; init; } = TimeSpan.FromSeconds(4);
+
+    public bool Faults { get; init; } = true;
+
+    /// <summary>Whether replicas may lose their disks (at most a minority at a time).</summary>
+    public bool Wipes { get; init; } = true;
+
+    /// <summary>How many replicas start EMPTY (never initialised): at most a minority, so the cluster can start.</summary>
+    public int StartEmpty { get; init; }
+}
+
+/// <summary>What went wrong in a run, with the seed that replays it.</summary>
+internal sealed class SimulationFailure(int seed, string message, IEnumerable<string> trace)
+    : Exception($"seed {seed}: {message}\nreplay: AURORA_SIM_SEED={seed} (see SimulationTests)\nlast events:\n{string.Join("\n", trace)}");
+
+/// <summary>One operation of a simulated client, as the linearizability check sees it.</summary>
+internal sealed record ClientOperation(int Client, bool IsRead, string Value, long CallMicros, long ReturnMicros, ulong Position, IReadOnlyList<string>? ReadValues, bool Completed);
+
+/// <summary>
+/// Every replica in one process on a seeded scheduler and clock: a simulated network (drops,
+/// delays, reordering, duplication, partitions, one-way links), crashes and lost disks, and
+/// clients writing and reading throughout. The same seed replays the same run, event for event.
+/// </summary>
+internal sealed class Simulator
+{
+    private static readonly TimeSpan TickEvery = TimeSpan.FromMilliseconds(5);
+    private readonly int _seed;
+    private readonly SimulationConfig _config;
+    private readonly Random _random;
+    private readonly PriorityQueue<Action, (TimeSpan, long)> _events = new();
+    private readonly Queue<string> _trace = new();
+    private readonly SimReplica[] _replicas;
+    private readonly HashSet<(int From, int To)> _blocked = [];
+    private readonly List<ClientOperation> _history = [];
+    private readonly Dictionary<ulong, (ulong Term, string Value)> _committed = [];
+    private readonly Dictionary<ulong, string> _leaderOfTerm = [];
+    private long _sequence;
+    private long _nextValue;
+    private double _dropRate;
+    private double _duplicateRate;
+    private TimeSpan _now;
+    private bool _healed;
+
+    public Simulator(int seed, SimulationConfig config)
+    {
+        _seed = seed;
+        _config = config;
+        _random = new Random(seed);
+        var ids = Enumerable.Range(0, config.Replicas).Select(i => $"r{i}:700{i}").ToArray();
+        _replicas = [.. ids.Select((id, i) => new SimReplica(this, i, id, ids, i < config.StartEmpty ? ReplicaStatus.Empty : ReplicaStatus.Voting))];
+    }
+
+    public IReadOnlyList<ClientOperation> History => _history;
+
+    public int Quorum => (_config.Replicas / 2) + 1;
+
+    public TimeSpan Now => _now;
+
+    public long Events { get; private set; }
+
+    /// <summary>Runs the faults, the healing and the checks; throws <see cref="SimulationFailure"/> on any violation.</summary>
+    public void Run()
+    {
+        try
+        {
+            foreach (var replica in _replicas)
+            {
+                replica.Start();
+                ScheduleTick(replica);
+            }
+
+            for (var c = 0; c < _config.Clients; c++)
+            {
+                var client = c;
+                At(TimeSpan.FromMilliseconds(_random.Next(0, 50)), () => ClientStep(client));
+            }
+
+            if (_config.Faults)
+            {
+                ScheduleFault();
+            }
+
+            At(_config.FaultPhase, Heal);
+            var end = _config.FaultPhase + _config.HealPhase;
+            while (_events.TryDequeue(out var action, out var when) && when.Item1 <= end)
+            {
+                _now = when.Item1;
+                Events++;
+                action();
+            }
+
+            CheckConvergence();
+        }
+        catch (SimulationFailure)
+        {
+            throw;
+        }
+        catch (Exception e)
+        {
+            throw Fail($"unexpected {e.GetType().Name}: {e}");
+        }
+    }
+
+    public SimulationFailure Fail(string message) => new(_seed, message, _trace);
+
+    public void Trace(string what)
+    {
+        _trace.Enqueue($"{_now.TotalMilliseconds,10:F3} ms {what}");
+        if (_trace.Count > 300)
+        {
+            _trace.Dequeue();
+        }
+    }
+
+    private void At(TimeSpan when, Action action) => _events.Enqueue(action, (when, _sequence++));
+
+    private void After(TimeSpan delay, Action action) => At(_now + delay, action);
+
+    private void ScheduleTick(SimReplica replica) => After(TickEvery, () =>
+    {
+        replica.Tick();
+        ScheduleTick(replica);
+    });
+
+    // ---- the network ----
+
+    public void Send(int from, string to, PeerMessage message)
+    {
+        var target = Array.FindIndex(_replicas, r => r.Id == to);
+        if (_blocked.Contains((from, target)) || _random.NextDouble() < _dropRate)
+        {
+            return;
+        }
+
+        var copies = _random.NextDouble() < _duplicateRate ? 2 : 1;
+        for (var i = 0; i < copies; i++)
+        {
+            // Mostly 0.1–1 ms; sometimes much later, which reorders.
+            var delay = _random.NextDouble() < 0.05
+                ? TimeSpan.FromMilliseconds(_random.Next(5, 80))
+                : TimeSpan.FromMicroseconds(_random.Next(100, 1000));
+            var copy = message.Clone();
+            var sender = _replicas[from].Id;
+            After(delay, () =>
+            {
+                if (!_blocked.Contains((from, target)))
+                {
+                    _replicas[target].Receive(sender, copy);
+                }
+            });
+        }
+    }
+
+    // ---- faults ----
+
+    private void ScheduleFault() => After(TimeSpan.FromMilliseconds(_random.Next(100, 800)), () =>
+    {
+        if (_healed)
+        {
+            return;
+        }
+
+        InjectFault();
+        ScheduleFault();
+    });
+
+    private void InjectFault()
+    {
+        var n = _replicas.Length;
+        switch (_random.Next(0, 7))
+        {
+            case 0:
+            case 1:
+                {
+                    var victim = _replicas[_random.Next(n)];
+                    if (victim.Up)
+                    {
+                        Trace($"crash {victim.Id}");
+                        victim.Crash();
+                        After(TimeSpan.FromMilliseconds(_random.Next(50, 2000)), () => Restart(victim));
+                    }
+
+                    break;
+                }
+
+            case 2:
+                {
+                    // A partition into two sides for a while.
+                    var side = Enumerable.Range(0, n).Where(_ => _random.Next(2) == 0).ToHashSet();
+                    Trace($"partition {{{string.Join(",", side)}}} | rest");
+                    foreach (var a in Enumerable.Range(0, n))
+                    {
+                        foreach (var b in Enumerable.Range(0, n).Where(b => side.Contains(a) != side.Contains(b)))
+                        {
+                            _blocked.Add((a, b));
+                        }
+                    }
+
+                    After(TimeSpan.FromMilliseconds(_random.Next(200, 3000)), HealLinks);
+                    break;
+                }
+
+            case 3:
+                {
+                    var a = _random.Next(n);
+                    var b = _random.Next(n);
+                    if (a != b)
+                    {
+                        Trace($"one-way link r{a} -/-> r{b}");
+                        _blocked.Add((a, b));
+                        After(TimeSpan.FromMilliseconds(_random.Next(200, 3000)), () => _blocked.Remove((a, b)));
+                    }
+
+                    break;
+                }
+
+            case 4:
+                _dropRate = _random.NextDouble() * 0.3;
+                _duplicateRate = _random.NextDouble() * 0.1;
+                Trace($"drop {_dropRate:P0} duplicate {_duplicateRate:P0}");
+                After(TimeSpan.FromMilliseconds(_random.Next(200, 2000)), () => _dropRate = _duplicateRate = 0);
+                break;
+            case 5:
+                {
+                    // The leader crashes: the most interesting crash.
+                    var leader = _replicas.FirstOrDefault(r => r.Up && r.Core!.Role == ConsensusRole.Leader);
+                    if (leader is not null)
+                    {
+                        Trace($"crash leader {leader.Id}");
+                        leader.Crash();
+                        After(TimeSpan.FromMilliseconds(_random.Next(50, 1500)), () => Restart(leader));
+                    }
+
+                    break;
+                }
+
+            case 6:
+                {
+                    // A lost disk, while a quorum keeps theirs.
+                    var victim = _replicas[_random.Next(n)];
+                    var lost = _replicas.Count(r => r.DiskLost);
+                    if (_config.Wipes && victim.Up && !victim.DiskLost && lost + 1 <= n - Quorum)
+                    {
+                        Trace($"wipe {victim.Id}");
+                        victim.Crash();
+                        victim.Storage.Wipe();
+                        victim.DiskLost = true;
+                        After(TimeSpan.FromMilliseconds(_random.Next(50, 1000)), () => Restart(victim));
+                    }
+
+                    break;
+                }
+        }
+    }
+
+    private void Restart(SimReplica replica)
+    {
+        if (!replica.Up)
+        {
+            Trace($"restart {replica.Id}");
+            replica.Start();
+        }
+    }
+
+    private void HealLinks() => _blocked.Clear();
+
+    private void Heal()
+    {
+        Trace("heal");
+        _healed = true;
+        HealLinks();
+        _dropRate = _duplicateRate = 0;
+        foreach (var replica in _replicas)
+        {
+            Restart(replica);
+        }
+    }
+
+    // ---- clients ----
+
+    private void ClientStep(int client)
+    {
+        if (_now >= _config.FaultPhase + _config.HealPhase - TimeSpan.FromSeconds(1))
+        {
+            return;
+        }
+
+        var leaders = _replicas.Where(r => r.Up && r.Core!.IsServing).ToList();
+        var target = leaders.Count > 0 && _random.Next(10) > 0 ? leaders[_random.Next(leaders.Count)] : _replicas[_random.Next(_replicas.Length)];
+        var call = _now;
+        var done = false;
+        void Finish(ClientOperation? operation)
+        {
+            if (done)
+            {
+                return;
+            }
+
+            done = true;
+            if (operation is not null)
+            {
+                _history.Add(operation);
+            }
+
+            After(TimeSpan.FromMilliseconds(_random.Next(1, 30)), () => ClientStep(client));
+        }
+
+        if (!target.Up)
+        {
+            Finish(null);
+            return;
+        }
+
+        if (_random.Next(4) == 0)
+        {
+            target.Read(values => Finish(values is null ? null
+                : new ClientOperation(client, true, string.Empty, Micros(call), Micros(_now), 0, values, true)));
+        }
+        else
+        {
+            var value = $"c{client}-{_nextValue++}";
+            target.Append(value, (outcome) =>
+            {
+                if (outcome is null || (!outcome.Committed && outcome.MayHaveCommitted))
+                {
+                    Finish(new ClientOperation(client, false, value, Micros(call), long.MaxValue, 0, null, false));
+                }
+                else if (outcome.Committed)
+                {
+                    Finish(new ClientOperation(client, false, value, Micros(call), Micros(_now), outcome.LastPosition, null, true));
+                }
+                else
+                {
+                    Finish(null);
+                }
+            });
+        }
+
+        // A client gives up after a second: the outcome is then unknown.
+        After(TimeSpan.FromSeconds(1), () =>
+        {
+            if (!done)
+            {
+                target.Abandon();
+            }
+        });
+    }
+
+    private static long Micros(TimeSpan t) => t.Ticks / 10;
+
+    // ---- checks ----
+
+    /// <summary>Invariant 1, checked at every delivery: one entry per position, whoever delivers it.</summary>
+    public void Committed(SimReplica replica, LogEntry entry)
+    {
+        var value = MemoryReplicaStorage.ValueOf(entry);
+        if (_committed.TryGetValue(entry.Position, out var known))
+        {
+            if (known.Term != entry.Term || known.Value != value)
+            {
+                throw Fail($"invariant 1: {replica.Id} delivered term {entry.Term} '{value}' at position {entry.Position}, where term {known.Term} '{known.Value}' was delivered before");
+            }
+        }
+        else
+        {
+            _committed[entry.Position] = (entry.Term, value);
+        }
+    }
+
+    /// <summary>Election safety (what invariant 3 rests on): at most one leader per term.</summary>
+    public void Elected(SimReplica replica, ulong term)
+    {
+        if (_leaderOfTerm.TryGetValue(term, out var other) && other != replica.Id)
+        {
+            throw Fail($"two leaders in term {term}: {other} and {replica.Id}");
+        }
+
+        _leaderOfTerm[term] = replica.Id;
+        Trace($"{replica.Id} leads term {term}");
+    }
+
+    private void CheckConvergence()
+    {
+        if (_replicas.Any(r => !r.Up))
+        {
+            throw Fail("a replica is still down after healing");
+        }
+
+        var leader = _replicas.Where(r => r.Core!.IsServing).ToList();
+        if (leader.Count != 1)
+        {
+            throw Fail($"after {_config.HealPhase.TotalSeconds} s healed, {leader.Count} replicas serve as leader (want 1): "
+                + string.Join("; ", _replicas.Select(r => $"{r.Id} {r.Core!.Role} {r.Core.Status} term {r.Core.Term} last {r.Core.LastPosition} commit {r.Core.CommitPosition}")));
+        }
+
+        var commit = leader[0].Core!.CommitPosition;
+        foreach (var replica in _replicas)
+        {
+            if (replica.Core!.Status != ReplicaStatus.Voting)
+            {
+                throw Fail($"{replica.Id} is {replica.Core.Status} after healing");
+            }
+
+            if (replica.Core.AppliedPosition < commit)
+            {
+                throw Fail($"{replica.Id} applied {replica.Core.AppliedPosition} < the leader's commit {commit} after healing");
+            }
+
+            for (var p = 1UL; p <= commit; p++)
+            {
+                var entry = replica.Storage.All[(int)p - 1];
+                if (!_committed.TryGetValue(p, out var known) || known.Term != entry.Term || known.Value != MemoryReplicaStorage.ValueOf(entry))
+                {
+                    throw Fail($"{replica.Id} holds term {entry.Term} at position {p}, not the committed entry");
+                }
+            }
+        }
+
+        foreach (var op in _history.Where(o => !o.IsRead && o.Completed))
+        {
+            if (op.Position > commit || _committed[op.Position].Value != op.Value)
+            {
+                throw Fail($"acknowledged append '{op.Value}' at position {op.Position} is not in the converged log");
+            }
+        }
+    }
+
+    /// <summary>One simulated replica: its disk survives crashes; its core and state machine do not.</summary>
+    internal sealed class SimReplica(Simulator sim, int index, string id, string[] members, ReplicaStatus initial) : IConsensusHost
+    {
+        private readonly Dictionary<long, Action<ProposalOutcome?>> _appends = [];
+        private readonly Dictionary<long, Action<IReadOnlyList<string>?>> _reads = [];
+        private readonly List<(ulong Position, Action<IReadOnlyList<string>?> Done)> _waitingToApply = [];
+        private readonly List<string> _applied = [];
+        private long _nextRequest;
+        private int _runs;
+
+        public string Id { get; } = id;
+
+        public MemoryReplicaStorage Storage { get; } = new(initial);
+
+        public ConsensusCore? Core { get; private set; }
+
+        public bool Up => Core is not null;
+
+        public bool DiskLost { get; set; }
+
+        public void Start()
+        {
+            _runs++;
+            _applied.Clear();
+            var options = new ConsensusOptions { SelfId = Id, Members = members, Quorum = sim.Quorum };
+            Core = new ConsensusCore(options, Storage, this, appliedPosition: 0, seed: sim._seed * 31 + index * 7 + _runs, NullLogger.Instance, sim._now);
+        }
+
+        public void Crash()
+        {
+            Core = null;
+            foreach (var done in _appends.Values.ToList())
+            {
+                done(null);
+            }
+
+            foreach (var done in _reads.Values.ToList())
+            {
+                done(null);
+            }
+
+            foreach (var (_, done) in _waitingToApply.ToList())
+            {
+                done(null);
+            }
+
+            _appends.Clear();
+            _reads.Clear();
+            _waitingToApply.Clear();
+        }
+
+        /// <summary>The client gave up: whatever it waited for now has an unknown outcome.</summary>
+        public void Abandon()
+        {
+            foreach (var done in _appends.Values.ToList())
+            {
+                done(null);
+            }
+
+            foreach (var done in _reads.Values.ToList())
+            {
+                done(null);
+            }
+
+            foreach (var (_, done) in _waitingToApply.ToList())
+            {
+                done(null);
+            }
+
+            _appends.Clear();
+            _reads.Clear();
+            _waitingToApply.Clear();
+        }
+
+        public void Tick()
+        {
+            Core?.Tick(sim._now);
+            if (DiskLost && Core?.Status == ReplicaStatus.Voting)
+            {
+                DiskLost = false;
+            }
+        }
+
+        public void Receive(string from, PeerMessage message) => Core?.Receive(from, message, sim._now);
+
+        public void Append(string value, Action<ProposalOutcome?> done)
+        {
+            var id = _nextRequest++;
+            _appends[id] = done;
+            Core!.Propose(id, [new LogEntry { Principal = "sim", Payload = MemoryReplicaStorage.Payload(value) }]);
+        }
+
+        public void Read(Action<IReadOnlyList<string>?> done)
+        {
+            var id = _nextRequest++;
+            _reads[id] = done;
+            Core!.ReadBarrier(id);
+        }
+
+        public void Send(string to, PeerMessage message) => sim.Send(index, to, message);
+
+        public void Deliver(LogEntry entry)
+        {
+            if (entry.Position != (ulong)_applied.Count + 1)
+            {
+                throw sim.Fail($"invariant 5: {Id} was delivered position {entry.Position} after {_applied.Count}");
+            }
+
+            sim.Committed(this, entry);
+            _applied.Add(MemoryReplicaStorage.ValueOf(entry));
+            if (DiskLost && Core!.Status == ReplicaStatus.Voting)
+            {
+                DiskLost = false;
+            }
+
+            for (var i = _waitingToApply.Count - 1; i >= 0; i--)
+            {
+                var (position, readDone) = _waitingToApply[i];
+                if ((ulong)_applied.Count >= position)
+                {
+                    _waitingToApply.RemoveAt(i);
+                    readDone([.. _applied.Where(v => v.Length > 0)]);
+                }
+            }
+        }
+
+        public void ProposalResolved(long proposalId, ProposalOutcome outcome)
+        {
+            if (_appends.Remove(proposalId, out var done))
+            {
+                done(outcome);
+            }
+        }
+
+        public void ReadResolved(long readId, ReadOutcome outcome)
+        {
+            if (!_reads.Remove(readId, out var done))
+            {
+                return;
+            }
+
+            if (!outcome.Ok)
+            {
+                done(null);
+            }
+            else if ((ulong)_applied.Count >= outcome.Position)
+            {
+                done([.. _applied.Where(v => v.Length > 0)]);
+            }
+            else
+            {
+                _waitingToApply.Add((outcome.Position, done));
+            }
+        }
+
+        public void LeadershipChanged(LeadershipChange change)
+        {
+            sim.Trace($"{Id}: term {change.Term} leader {change.LeaderId ?? "-"}{(change.IsSelf ? " serving" : string.Empty)}");
+            if (change.LeaderId == Id)
+            {
+                sim.Elected(this, change.Term);
+            }
+
+            if (DiskLost && Core?.Status == ReplicaStatus.Voting)
+            {
+                DiskLost = false;
+            }
+        }
+    }
+}
