@@ -55,6 +55,7 @@ public enum ConsensusRole
 public sealed class ConsensusCore
 {
     private readonly ConsensusOptions _options;
+    private readonly Func<long> _wallClockMicros;
     private readonly IReplicaStorage _storage;
     private readonly IConsensusHost _host;
     private readonly ILogger _logger;
@@ -85,8 +86,20 @@ public sealed class ConsensusCore
     private bool _servingAnnounced;
     private IReadOnlyList<LogEntry> _unwritten = [];  // leader: entries being appended, sent before they are written
 
-    public ConsensusCore(ConsensusOptions options, IReplicaStorage storage, IConsensusHost host, ulong appliedPosition, int seed, ILogger logger, TimeSpan now)
+    /// <param name="options">The replica's settings.</param>
+    /// <param name="storage">Its disk.</param>
+    /// <param name="host">Where effects go.</param>
+    /// <param name="appliedPosition">What the host's state machine holds already (a snapshot it loaded); delivery continues after it.</param>
+    /// <param name="seed">Seeds the randomized election timeouts.</param>
+    /// <param name="logger">Where leadership changes and problems are logged.</param>
+    /// <param name="now">The monotonic time of the start.</param>
+    /// <param name="wallClockMicros">
+    /// Wall-clock time, microseconds since the Unix epoch: the leader stamps entries with it before
+    /// sending them, so every replica stores the same timestamp.
+    /// </param>
+    public ConsensusCore(ConsensusOptions options, IReplicaStorage storage, IConsensusHost host, ulong appliedPosition, int seed, ILogger logger, TimeSpan now, Func<long> wallClockMicros)
     {
+        _wallClockMicros = wallClockMicros;
         _options = options;
         var problem = options.Problem();
         if (problem is not null)
@@ -114,6 +127,8 @@ public sealed class ConsensusCore
     }
 
     public ConsensusRole Role { get; private set; } = ConsensusRole.Follower;
+
+    public string SelfId => _options.SelfId;
 
     public ulong Term => _meta.PromisedTerm;
 
@@ -187,24 +202,51 @@ public sealed class ConsensusCore
     /// here). The outcome arrives through <see cref="IConsensusHost.ProposalResolved"/>; a refusal
     /// (not the serving leader) arrives at once.
     /// </summary>
-    public void Propose(long proposalId, IReadOnlyList<LogEntry> entries)
+    public void Propose(long proposalId, IReadOnlyList<LogEntry> entries) => Propose([new Proposal(proposalId, entries)]);
+
+    /// <summary>
+    /// Proposes several proposals in one append (one local write, one message per follower), in
+    /// order; each is resolved on its own.
+    /// </summary>
+    public void Propose(IReadOnlyList<Proposal> proposals)
     {
         if (!IsServing)
         {
-            _host.ProposalResolved(proposalId, ProposalOutcome.Failed(Term, NotServingReason(), mayHaveCommitted: false));
+            foreach (var proposal in proposals)
+            {
+                _host.ProposalResolved(proposal.Id, ProposalOutcome.Failed(Term, NotServingReason(), mayHaveCommitted: false));
+            }
+
             return;
         }
 
-        var first = _storage.LastPosition + 1;
-        for (var i = 0; i < entries.Count; i++)
+        var all = new List<LogEntry>();
+        var next = _storage.LastPosition + 1;
+        foreach (var proposal in proposals)
         {
-            entries[i].Position = first + (ulong)i;
-            entries[i].Term = Term;
+            if (proposal.Entries.Count == 0)
+            {
+                _host.ProposalResolved(proposal.Id, ProposalOutcome.Failed(Term, "nothing to propose", mayHaveCommitted: false));
+                continue;
+            }
+
+            var first = next;
+            var stamp = _wallClockMicros();
+            foreach (var entry in proposal.Entries)
+            {
+                entry.Position = next++;
+                entry.Term = Term;
+                entry.TimestampMicros = stamp;
+                all.Add(entry);
+            }
+
+            _pendingProposals[next - 1] = new PendingProposal(proposal.Id, first, next - 1, Term);
         }
 
-        var last = first + (ulong)entries.Count - 1;
-        _pendingProposals[last] = new PendingProposal(proposalId, first, last, Term);
-        AppendAsLeader(entries);
+        if (all.Count > 0)
+        {
+            AppendAsLeader(all);
+        }
     }
 
     /// <summary>
@@ -338,8 +380,10 @@ public sealed class ConsensusCore
         var mayVote = _meta.Status == ReplicaStatus.Voting && !(HeardFromLeaderRecently && LeaderId != from) && Role != ConsensusRole.Leader;
         if (request.PreVote)
         {
+            // A refusal carries this replica's own term: a pre-candidate behind it adopts it, or it
+            // could never ask for a term this replica would grant.
             var grant = mayVote && request.Term > Term && upToDate;
-            _host.Send(from, new PeerMessage { VoteResponse = new VoteResponse { Term = request.Term, Granted = grant, PreVote = true, Status = _meta.Status } });
+            _host.Send(from, new PeerMessage { VoteResponse = new VoteResponse { Term = grant ? request.Term : Term, Granted = grant, PreVote = true, Status = _meta.Status } });
             return;
         }
 
@@ -366,6 +410,12 @@ public sealed class ConsensusCore
     {
         if (response.PreVote)
         {
+            if (!response.Granted && response.Term > Term)
+            {
+                AdoptTerm(response.Term, leader: null);
+                return;
+            }
+
             if (Role == ConsensusRole.PreCandidate && response.Term == Term + 1 && response.Granted)
             {
                 _votesGranted.Add(from);
@@ -454,7 +504,7 @@ public sealed class ConsensusCore
         // The term's first entry: once it commits, every entry before it is committed too, and the
         // leader knows the whole committed log.
         _termStartPosition = next;
-        AppendAsLeader([new LogEntry { Position = next, Term = Term, Principal = "replication" }]);
+        AppendAsLeader([new LogEntry { Position = next, Term = Term, Principal = "replication", TimestampMicros = _wallClockMicros() }]);
     }
 
     // ---- the leader's log ----
@@ -977,6 +1027,9 @@ public sealed class ConsensusCore
 
     private sealed record PendingRead(long Id, ulong Position, ulong Round, ulong Term);
 }
+
+/// <summary>Entries to commit together, and the id their outcome is reported under.</summary>
+public sealed record Proposal(long Id, IReadOnlyList<LogEntry> Entries);
 
 /// <summary>What a leader knows of one follower.</summary>
 public sealed record PeerState(string Id, ReplicaStatus Status, ulong MatchPosition, ulong NextPosition, ulong Lag);

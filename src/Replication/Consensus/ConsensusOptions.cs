@@ -1,3 +1,5 @@
+using Aurora.Replication.Membership;
+
 namespace Aurora.Replication.Consensus;
 
 /// <summary>The settings of one replica's consensus core.</summary>
@@ -47,9 +49,9 @@ public sealed record ConsensusOptions
             return "the members list has duplicates";
         }
 
-        if (Quorum <= Members.Count / 2 || Quorum > Members.Count)
+        if (QuorumRule.Check(Members.Count, Quorum) is { } quorumProblem)
         {
-            return $"quorum {Quorum} is not a majority of the {Members.Count} members: it must be at least floor({Members.Count}/2)+1 = {(Members.Count / 2) + 1} and at most {Members.Count}";
+            return quorumProblem;
         }
 
         if (HeartbeatInterval <= TimeSpan.Zero || HeartbeatInterval >= Lease)

@@ -14,10 +14,10 @@ internal sealed record SimulationConfig
     public int Clients { get; init; } = 3;
 
     /// <summary>How long faults are injected; then everything heals.</summary>
-    public TimeSpan FaultPhase { get; init; } = TimeSpan.FromSeconds(6);
+    public TimeSpan FaultPhase { get; init; } = TimeSpan.FromSeconds(4);
 
     /// <summary>How long the healed cluster gets to converge.</summary>
-    public TimeSpan HealPhase { get; init; } = TimeSpan.FromSeconds(4);
+    public TimeSpan HealPhase { get; init; } = TimeSpan.FromSeconds(3);
 
     public bool Faults { get; init; } = true;
 
@@ -26,11 +26,27 @@ internal sealed record SimulationConfig
 
     /// <summary>How many replicas start EMPTY (never initialised): at most a minority, so the cluster can start.</summary>
     public int StartEmpty { get; init; }
+
+    /// <summary>A configuration drawn from the seed: 3 or 5 replicas (sometimes 1), 1–4 clients, some starting EMPTY.</summary>
+    public static SimulationConfig ForSeed(int seed)
+    {
+        var random = new Random(seed ^ 0x5eed);
+        var replicas = random.Next(10) switch { 0 => 1, < 6 => 3, _ => 5 };
+        return new SimulationConfig
+        {
+            Replicas = replicas,
+            Clients = random.Next(1, 5),
+            StartEmpty = random.Next(4) == 0 ? random.Next(0, ((replicas - 1) / 2) + 1) : 0,
+            Wipes = replicas > 1,
+        };
+    }
+
+    public override string ToString() => $"{Replicas} replicas, {Clients} clients, {StartEmpty} starting EMPTY";
 }
 
 /// <summary>What went wrong in a run, with the seed that replays it.</summary>
 internal sealed class SimulationFailure(int seed, string message, IEnumerable<string> trace)
-    : Exception($"seed {seed}: {message}\nreplay: AURORA_SIM_SEED={seed} (see SimulationTests)\nlast events:\n{string.Join("\n", trace)}");
+    : Exception($"seed {seed}: {message}\nreplay: AURORA_FUZZ_SEED={seed} AURORA_FUZZ_CASES=1 (SimulationTests)\nlast events:\n{string.Join("\n", trace)}");
 
 /// <summary>One operation of a simulated client, as the linearizability check sees it.</summary>
 internal sealed record ClientOperation(int Client, bool IsRead, string Value, long CallMicros, long ReturnMicros, ulong Position, IReadOnlyList<string>? ReadValues, bool Completed);
@@ -462,14 +478,15 @@ internal sealed class Simulator
 
         public bool Up => Core is not null;
 
-        public bool DiskLost { get; set; }
+        /// <summary>True while this replica has no disk a quorum can count on: it started EMPTY or was wiped, and is not VOTING again yet.</summary>
+        public bool DiskLost { get; set; } = initial == ReplicaStatus.Empty;
 
         public void Start()
         {
             _runs++;
             _applied.Clear();
             var options = new ConsensusOptions { SelfId = Id, Members = members, Quorum = sim.Quorum };
-            Core = new ConsensusCore(options, Storage, this, appliedPosition: 0, seed: sim._seed * 31 + index * 7 + _runs, NullLogger.Instance, sim._now);
+            Core = new ConsensusCore(options, Storage, this, appliedPosition: 0, seed: sim._seed * 31 + index * 7 + _runs, NullLogger.Instance, sim._now, () => 1_700_000_000_000_000 + Micros(sim._now));
         }
 
         public void Crash()

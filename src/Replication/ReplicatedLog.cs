@@ -1,0 +1,259 @@
+using System.Threading.Channels;
+using Aurora.Replication.Consensus;
+using Aurora.Replication.Protos;
+using Aurora.Storage.Protos;
+using Microsoft.Extensions.Logging;
+
+namespace Aurora.Replication;
+
+/// <summary>Sends protocol messages to peers (the TCP transport, or a test's in-memory network).</summary>
+public interface IPeerSender
+{
+    /// <summary>Queues a message for a peer; never blocks, may drop.</summary>
+    void Send(string to, PeerMessage message);
+}
+
+/// <summary>What a replica shows of itself: its status, term, leader and named positions.</summary>
+/// <param name="CommitPosition">Held durably by a quorum: committed.</param>
+/// <param name="DeliveredPosition">Handed to the committed stream (the state machine applies from there).</param>
+/// <param name="LastPosition">Durable in this replica's log, committed or not.</param>
+public sealed record ReplicationStatus(
+    string SelfId,
+    ReplicaStatus Status,
+    ConsensusRole Role,
+    ulong Term,
+    string? LeaderId,
+    bool Serving,
+    ulong LastPosition,
+    ulong CommitPosition,
+    ulong DeliveredPosition,
+    IReadOnlyList<PeerState> Peers);
+
+/// <summary>Leadership as this replica sees it; <see cref="Lost"/> fires when it ends (on a leader: when it stops serving).</summary>
+public sealed record Leadership(ulong Term, string? LeaderId, bool IsSelf, CancellationToken Lost);
+
+/// <summary>
+/// A replica of the log: the consensus core on its own thread, fed by the transport, a clock and
+/// proposers. The API the scheduler builds on: propose a batch and learn where it committed; read
+/// the committed stream; barriers for linearizable reads; status and leadership.
+/// </summary>
+/// <remarks>
+/// <para>Threading: every call into the core runs on one loop thread, in arrival order. Proposals
+/// queued while the loop is busy (typically in a local fdatasync) are proposed together, in one
+/// append and one message per follower: group commit across the replicas.</para>
+/// <para>Committed entries appear on <see cref="Committed"/> in position order, each once per run.
+/// A leader's term-start entries (no payload) appear too; the state machine skips them.</para>
+/// </remarks>
+public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
+{
+    private static readonly TimeSpan TickEvery = TimeSpan.FromMilliseconds(5);
+    private readonly IPeerSender _sender;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly long _started;
+    private readonly Channel<Action> _work = Channel.CreateUnbounded<Action>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<LogEntry> _committed = Channel.CreateUnbounded<LogEntry>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly Dictionary<long, TaskCompletionSource<ProposalOutcome>> _proposals = [];
+    private readonly Dictionary<long, TaskCompletionSource<ReadOutcome>> _reads = [];
+    private readonly List<Proposal> _batch = [];
+    private readonly ConsensusCore _core;
+    private readonly Thread _loop;
+    private readonly ITimer _ticker;
+    private readonly Lock _statusLock = new();
+    private ReplicationStatus _status;
+    private Leadership _leadership;
+    private CancellationTokenSource _leadershipLost = new();
+    private long _nextId;
+    private volatile bool _stopping;
+
+    public ReplicatedLog(ConsensusOptions options, IReplicaStorage storage, IPeerSender sender, ulong appliedPosition, ILogger logger, TimeProvider? time = null)
+    {
+        _sender = sender;
+        _logger = logger;
+        _time = time ?? TimeProvider.System;
+        _started = _time.GetTimestamp();
+        _core = new ConsensusCore(options, storage, this, appliedPosition, Random.Shared.Next(), logger, Now, WallClockMicros);
+        _status = Snapshot();
+        _leadership = new Leadership(_core.Term, null, false, _leadershipLost.Token);
+        _loop = new Thread(RunLoop) { IsBackground = true, Name = $"replication {options.SelfId}" };
+        _loop.Start();
+        _ticker = _time.CreateTimer(_ => Post(() => _core.Tick(Now)), null, TickEvery, TickEvery);
+    }
+
+    /// <summary>Committed entries, in position order.</summary>
+    public ChannelReader<LogEntry> Committed => _committed.Reader;
+
+    /// <summary>Raised on the loop thread when leadership changes; handlers must not block.</summary>
+    public event Action<Leadership>? LeadershipChanged;
+
+    public Leadership CurrentLeadership
+    {
+        get
+        {
+            lock (_statusLock)
+            {
+                return _leadership;
+            }
+        }
+    }
+
+    public ReplicationStatus Status
+    {
+        get
+        {
+            lock (_statusLock)
+            {
+                return _status;
+            }
+        }
+    }
+
+    /// <summary>Hands a message from a peer to the core (called by the transport, any thread).</summary>
+    public void OnMessage(string from, PeerMessage message) => Post(() => _core.Receive(from, message, Now));
+
+    /// <summary>
+    /// Proposes entries to commit together. Completes with their positions once a quorum holds them,
+    /// or with a failure; <see cref="ProposalOutcome.MayHaveCommitted"/> says whether a failure is final.
+    /// </summary>
+    public Task<ProposalOutcome> ProposeAsync(IReadOnlyList<LogEntry> entries)
+    {
+        var completion = new TaskCompletionSource<ProposalOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Post(() =>
+        {
+            var id = _nextId++;
+            _proposals[id] = completion;
+            _batch.Add(new Proposal(id, entries));
+        });
+        return completion.Task;
+    }
+
+    /// <summary>Completes with a position: once the state machine has applied it, a read sees every write acknowledged before this call.</summary>
+    public Task<ReadOutcome> ReadBarrierAsync()
+    {
+        var completion = new TaskCompletionSource<ReadOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Post(() =>
+        {
+            var id = _nextId++;
+            _reads[id] = completion;
+            _core.ReadBarrier(id);
+        });
+        return completion.Task;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _ticker.DisposeAsync().ConfigureAwait(false);
+        _stopping = true;
+        _work.Writer.TryComplete();
+        await Task.Run(_loop.Join).ConfigureAwait(false);
+        foreach (var proposal in _proposals.Values)
+        {
+            proposal.TrySetResult(ProposalOutcome.Failed(_core.Term, "the replica is shutting down", mayHaveCommitted: true));
+        }
+
+        foreach (var read in _reads.Values)
+        {
+            read.TrySetResult(new ReadOutcome(false, 0, "the replica is shutting down"));
+        }
+
+        _committed.Writer.TryComplete();
+        _leadershipLost.Cancel();
+        _leadershipLost.Dispose();
+    }
+
+    private TimeSpan Now => _time.GetElapsedTime(_started);
+
+    private long WallClockMicros() => (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks / TimeSpan.TicksPerMicrosecond;
+
+    private void Post(Action action)
+    {
+        if (!_stopping)
+        {
+            _work.Writer.TryWrite(action);
+        }
+    }
+
+    private void RunLoop()
+    {
+        var reader = _work.Reader;
+        while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+        {
+            while (reader.TryRead(out var action))
+            {
+                Run(action);
+            }
+
+            // Everything queued has been read: what proposals it carried go out as one append.
+            if (_batch.Count > 0)
+            {
+                var batch = _batch.ToList();
+                _batch.Clear();
+                Run(() => _core.Propose(batch));
+            }
+
+            lock (_statusLock)
+            {
+                _status = Snapshot();
+            }
+        }
+    }
+
+    private void Run(Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception e)
+        {
+            // A broken invariant or a failed disk: this replica must not go on as if nothing happened.
+            _logger.LogCritical(e, "the replication loop failed; this replica stops taking part");
+            _stopping = true;
+            _work.Writer.TryComplete();
+            throw;
+        }
+    }
+
+    private ReplicationStatus Snapshot() => new(
+        _core.SelfId, _core.Status, _core.Role, _core.Term, _core.LeaderId, _core.IsServing,
+        _core.LastPosition, _core.CommitPosition, _core.AppliedPosition, _core.Peers);
+
+    void IConsensusHost.Send(string to, PeerMessage message) => _sender.Send(to, message);
+
+    void IConsensusHost.Deliver(LogEntry entry) => _committed.Writer.TryWrite(entry);
+
+    void IConsensusHost.ProposalResolved(long proposalId, ProposalOutcome outcome)
+    {
+        if (_proposals.Remove(proposalId, out var completion))
+        {
+            completion.TrySetResult(outcome);
+        }
+    }
+
+    void IConsensusHost.ReadResolved(long readId, ReadOutcome outcome)
+    {
+        if (_reads.Remove(readId, out var completion))
+        {
+            completion.TrySetResult(outcome);
+        }
+    }
+
+    void IConsensusHost.LeadershipChanged(LeadershipChange change)
+    {
+        Leadership next;
+        lock (_statusLock)
+        {
+            var wasSelf = _leadership.IsSelf;
+            if (wasSelf != change.IsSelf || _leadership.Term != change.Term || _leadership.LeaderId != change.LeaderId)
+            {
+                _leadershipLost.Cancel();
+                _leadershipLost.Dispose();
+                _leadershipLost = new CancellationTokenSource();
+            }
+
+            _leadership = next = new Leadership(change.Term, change.LeaderId, change.IsSelf, _leadershipLost.Token);
+        }
+
+        LeadershipChanged?.Invoke(next);
+    }
+}
