@@ -29,6 +29,12 @@ public sealed record ReplicationStatus(
     ulong DeliveredPosition,
     IReadOnlyList<PeerState> Peers);
 
+/// <summary>
+/// What the committed stream carries: the next committed entry, or a snapshot installed from the
+/// leader, which replaces the state machine's state (the next entry follows its position).
+/// </summary>
+public sealed record CommittedItem(LogEntry? Entry, ReplicaSnapshot? Snapshot, byte[]? SnapshotBlob);
+
 /// <summary>Leadership as this replica sees it; <see cref="Lost"/> fires when it ends (on a leader: when it stops serving).</summary>
 public sealed record Leadership(ulong Term, string? LeaderId, bool IsSelf, CancellationToken Lost);
 
@@ -52,7 +58,7 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly long _started;
     private readonly Channel<Action> _work = Channel.CreateUnbounded<Action>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Channel<LogEntry> _committed = Channel.CreateUnbounded<LogEntry>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly Channel<CommittedItem> _committed = Channel.CreateUnbounded<CommittedItem>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly Dictionary<long, TaskCompletionSource<ProposalOutcome>> _proposals = [];
     private readonly Dictionary<long, TaskCompletionSource<ReadOutcome>> _reads = [];
     private readonly List<Proposal> _batch = [];
@@ -80,8 +86,8 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
         _ticker = _time.CreateTimer(_ => Post(() => _core.Tick(Now)), null, TickEvery, TickEvery);
     }
 
-    /// <summary>Committed entries, in position order.</summary>
-    public ChannelReader<LogEntry> Committed => _committed.Reader;
+    /// <summary>Committed entries in position order, and snapshots installed from the leader.</summary>
+    public ChannelReader<CommittedItem> Committed => _committed.Reader;
 
     /// <summary>Raised on the loop thread when leadership changes; handlers must not block.</summary>
     public event Action<Leadership>? LeadershipChanged;
@@ -220,7 +226,9 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
 
     void IConsensusHost.Send(string to, PeerMessage message) => _sender.Send(to, message);
 
-    void IConsensusHost.Deliver(LogEntry entry) => _committed.Writer.TryWrite(entry);
+    void IConsensusHost.Deliver(LogEntry entry) => _committed.Writer.TryWrite(new CommittedItem(entry, null, null));
+
+    void IConsensusHost.SnapshotInstalled(ReplicaSnapshot snapshot, byte[] blob) => _committed.Writer.TryWrite(new CommittedItem(null, snapshot, blob));
 
     void IConsensusHost.ProposalResolved(long proposalId, ProposalOutcome outcome)
     {

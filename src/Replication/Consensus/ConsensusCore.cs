@@ -84,6 +84,8 @@ public sealed class ConsensusCore
     private bool _recoveryCaughtUp;
     private string? _cureLogged;
     private bool _servingAnnounced;
+    private (ReplicaSnapshot Snapshot, byte[] Blob)? _snapshotBlob;  // leader: the snapshot being sent, read once
+    private IncomingSnapshot? _incoming;                              // follower: the snapshot being received
     private IReadOnlyList<LogEntry> _unwritten = [];  // leader: entries being appended, sent before they are written
 
     /// <param name="options">The replica's settings.</param>
@@ -295,6 +297,12 @@ public sealed class ConsensusCore
                 break;
             case PeerMessage.BodyOneofCase.AppendResponse:
                 OnAppendResponse(from, message.AppendResponse);
+                break;
+            case PeerMessage.BodyOneofCase.SnapshotChunk:
+                OnSnapshotChunk(from, message.SnapshotChunk);
+                break;
+            case PeerMessage.BodyOneofCase.SnapshotResponse:
+                OnSnapshotResponse(from, message.SnapshotResponse);
                 break;
             case PeerMessage.BodyOneofCase.StatusProbe:
                 OnStatusProbe(from, message.StatusProbe);
@@ -601,10 +609,16 @@ public sealed class ConsensusCore
             return;
         }
 
-        if (progress.Next < _storage.FirstPosition && !progress.NeedsSnapshotLogged)
+        if (progress.Next < _storage.FirstPosition)
         {
-            progress.NeedsSnapshotLogged = true;
-            _logger.LogWarning("follower {Peer} needs position {Position}, which this leader has truncated; it needs a snapshot", peer, progress.Next);
+            // The follower needs entries this leader has truncated: it gets the snapshot first, one
+            // chunk in flight, resent on each heartbeat until acknowledged.
+            if (heartbeat || !progress.SnapshotChunkInFlight)
+            {
+                SendSnapshotChunk(peer, progress);
+            }
+
+            return;
         }
 
         if (heartbeat)
@@ -775,24 +789,182 @@ public sealed class ConsensusCore
         _pendingReads.Clear();
     }
 
+    // ---- snapshot transfer ----
+
+    private void SendSnapshotChunk(string peer, PeerProgress progress)
+    {
+        var snapshot = _storage.LatestSnapshot;
+        if (snapshot is null || snapshot.Position + 1 < _storage.FirstPosition)
+        {
+            _logger.LogError("follower {Peer} needs position {Position}, which this leader has truncated, and there is no snapshot covering it", peer, progress.Next);
+            return;
+        }
+
+        if (_snapshotBlob is null || _snapshotBlob.Value.Snapshot != snapshot)
+        {
+            _snapshotBlob = (snapshot, _storage.ReadSnapshot(snapshot));
+        }
+
+        if (progress.SnapshotPosition != snapshot.Position)
+        {
+            progress.SnapshotPosition = snapshot.Position;
+            progress.SnapshotOffset = 0;
+            _logger.LogInformation("follower {Peer} needs position {Position}, which this leader has truncated: sending the snapshot at {Snapshot}", peer, progress.Next, snapshot.Position);
+        }
+
+        var blob = _snapshotBlob.Value.Blob;
+        var offset = (int)Math.Min(progress.SnapshotOffset, (ulong)blob.Length);
+        var data = blob.AsSpan(offset, Math.Min(_options.SnapshotChunkBytes, blob.Length - offset));
+        var chunk = new SnapshotChunk
+        {
+            Term = Term,
+            Position = snapshot.Position,
+            SnapshotTerm = snapshot.Term,
+            BlobType = snapshot.BlobType,
+            CreatedMicros = snapshot.CreatedMicros,
+            BlobLength = snapshot.Length,
+            BlobCrc32C = snapshot.Crc32C,
+            Offset = (ulong)offset,
+            Data = Google.Protobuf.ByteString.CopyFrom(data),
+            DataCrc32C = Aurora.Storage.Crc32C.Compute(data),
+        };
+        progress.SnapshotChunkInFlight = true;
+        _host.Send(peer, new PeerMessage { SnapshotChunk = chunk });
+    }
+
+    private void OnSnapshotResponse(string from, SnapshotResponse response)
+    {
+        if (response.Term > Term)
+        {
+            AdoptTerm(response.Term, leader: null);
+            return;
+        }
+
+        if (Role != ConsensusRole.Leader || response.Term != Term || !_progress.TryGetValue(from, out var progress))
+        {
+            return;
+        }
+
+        progress.Status = response.Status;
+        progress.SnapshotChunkInFlight = false;
+        if (response.Installed)
+        {
+            _logger.LogInformation("follower {Peer} installed the snapshot at {Position}", from, response.Position);
+            progress.Match = Math.Max(progress.Match, response.Position);
+            progress.Next = Math.Max(progress.Next, response.Position + 1);
+            progress.SnapshotPosition = 0;
+            AdvanceCommit();
+            if (Role == ConsensusRole.Leader)
+            {
+                SendEntries(from, progress, heartbeat: true);
+            }
+
+            return;
+        }
+
+        if (response.Position == progress.SnapshotPosition)
+        {
+            progress.SnapshotOffset = response.NextOffset;
+            SendSnapshotChunk(from, progress);
+        }
+    }
+
+    private void OnSnapshotChunk(string from, SnapshotChunk chunk)
+    {
+        if (!AcceptLeaderMessage(from, chunk.Term))
+        {
+            _host.Send(from, new PeerMessage { SnapshotResponse = new SnapshotResponse { Term = Term, Position = chunk.Position, Status = _meta.Status } });
+            return;
+        }
+
+        var response = new SnapshotResponse { Term = Term, Position = chunk.Position, Status = _meta.Status };
+        if (chunk.Position <= _commitPosition && chunk.Position <= _storage.LastPosition)
+        {
+            // Everything it covers is here already.
+            response.Installed = true;
+            _host.Send(from, new PeerMessage { SnapshotResponse = response });
+            return;
+        }
+
+        var snapshot = new ReplicaSnapshot(chunk.Position, chunk.SnapshotTerm, chunk.BlobType, chunk.CreatedMicros, chunk.BlobLength, chunk.BlobCrc32C);
+        if (_incoming is null || _incoming.Snapshot != snapshot)
+        {
+            // A new transfer (or another snapshot than the one in progress) starts from offset 0.
+            _incoming = chunk.BlobLength <= int.MaxValue ? new IncomingSnapshot(snapshot, new byte[chunk.BlobLength]) : null;
+        }
+
+        if (_incoming is null)
+        {
+            _logger.LogError("the leader's snapshot at {Position} is {Length} bytes, more than this replica can hold in memory", chunk.Position, chunk.BlobLength);
+            _host.Send(from, new PeerMessage { SnapshotResponse = response });
+            return;
+        }
+
+        var data = chunk.Data.Span;
+        if (chunk.Offset == _incoming.Received && Aurora.Storage.Crc32C.Compute(data) == chunk.DataCrc32C
+            && _incoming.Received + (ulong)data.Length <= (ulong)_incoming.Blob.Length)
+        {
+            data.CopyTo(_incoming.Blob.AsSpan((int)_incoming.Received));
+            _incoming.Received += (ulong)data.Length;
+        }
+
+        response.NextOffset = _incoming.Received;
+        if (_incoming.Received == (ulong)_incoming.Blob.Length)
+        {
+            var blob = _incoming.Blob;
+            _incoming = null;
+            if (Aurora.Storage.Crc32C.Compute(blob) != snapshot.Crc32C)
+            {
+                _logger.LogWarning("the snapshot at {Position} from {Leader} does not match its checksum; starting over", snapshot.Position, from);
+                response.NextOffset = 0;
+                _host.Send(from, new PeerMessage { SnapshotResponse = response });
+                return;
+            }
+
+            _storage.InstallSnapshot(snapshot, blob);
+            _commitPosition = Math.Max(_commitPosition, snapshot.Position);
+            if (_appliedPosition < snapshot.Position)
+            {
+                _appliedPosition = snapshot.Position;
+                _host.SnapshotInstalled(snapshot, blob);
+            }
+
+            _logger.LogInformation("installed the leader's snapshot at position {Position} (term {Term}, {Bytes} bytes)", snapshot.Position, snapshot.Term, blob.Length);
+            response.Installed = true;
+            response.Status = _meta.Status;
+        }
+
+        _host.Send(from, new PeerMessage { SnapshotResponse = response });
+    }
+
+    /// <summary>Fences a message from a would-be leader by its term (invariant 3), and follows it if current.</summary>
+    private bool AcceptLeaderMessage(string from, ulong term)
+    {
+        if (term < Term)
+        {
+            return false;
+        }
+
+        if (term > Term || Role != ConsensusRole.Follower || LeaderId != from)
+        {
+            AdoptTerm(term, from);
+        }
+
+        _lastLeaderContact = _now;
+        ResetElectionTimer();
+        return true;
+    }
+
     // ---- the follower's log ----
 
     private void OnAppendRequest(string from, AppendRequest request)
     {
-        if (request.Term < Term)
+        if (!AcceptLeaderMessage(from, request.Term))
         {
             // Fenced (invariant 3): the promise of a higher term refuses the deposed leader.
             _host.Send(from, new PeerMessage { AppendResponse = new AppendResponse { Term = Term, Success = false, Status = _meta.Status, Round = request.Round } });
             return;
         }
-
-        if (request.Term > Term || Role != ConsensusRole.Follower || LeaderId != from)
-        {
-            AdoptTerm(request.Term, from);
-        }
-
-        _lastLeaderContact = _now;
-        ResetElectionTimer();
         if (_meta.Status == ReplicaStatus.Empty)
         {
             _logger.LogInformation("EMPTY: recovering from the leader {Leader} (term {Term})", from, Term);
@@ -1019,8 +1191,19 @@ public sealed class ConsensusCore
         public ulong Match;
         public ulong AckedRound;
         public bool SentSinceAck;
-        public bool NeedsSnapshotLogged;
+        public bool SnapshotChunkInFlight;
+        public ulong SnapshotPosition;
+        public ulong SnapshotOffset;
         public ReplicaStatus Status = ReplicaStatus.Unspecified;
+    }
+
+    private sealed class IncomingSnapshot(ReplicaSnapshot snapshot, byte[] blob)
+    {
+        public ReplicaSnapshot Snapshot { get; } = snapshot;
+
+        public byte[] Blob { get; } = blob;
+
+        public ulong Received { get; set; }
     }
 
     private sealed record PendingProposal(long Id, ulong First, ulong Last, ulong Term);

@@ -19,6 +19,12 @@ public interface IConsensusHost
     /// </summary>
     void Deliver(LogEntry entry);
 
+    /// <summary>
+    /// The replica installed a snapshot from the leader: the state machine replaces its state with
+    /// the blob, and delivery continues after the snapshot's position.
+    /// </summary>
+    void SnapshotInstalled(ReplicaSnapshot snapshot, byte[] blob);
+
     /// <summary>A proposal is committed (at the positions in <paramref name="outcome"/>) or failed.</summary>
     void ProposalResolved(long proposalId, ProposalOutcome outcome);
 

@@ -39,4 +39,20 @@ public interface IReplicaStorage
 
     /// <summary>Removes every entry after <paramref name="lastKept"/>, durably.</summary>
     void TruncateSuffix(ulong lastKept);
+
+    /// <summary>The newest snapshot this replica holds, or null.</summary>
+    ReplicaSnapshot? LatestSnapshot { get; }
+
+    /// <summary>The blob of a snapshot <see cref="LatestSnapshot"/> returned (verified against its checksum).</summary>
+    byte[] ReadSnapshot(ReplicaSnapshot snapshot);
+
+    /// <summary>
+    /// Stores a snapshot received from the leader durably, then makes the log continue after it:
+    /// entries up to its position are dropped; later ones are kept only if the log holds the
+    /// snapshot's own entry with the snapshot's term (they then extend the same history).
+    /// </summary>
+    void InstallSnapshot(ReplicaSnapshot snapshot, byte[] blob);
 }
+
+/// <summary>A snapshot's header: every entry up to and including <paramref name="Position"/> (of <paramref name="Term"/>) is folded into the blob.</summary>
+public sealed record ReplicaSnapshot(ulong Position, ulong Term, string BlobType, long CreatedMicros, ulong Length, uint Crc32C);

@@ -23,6 +23,7 @@ public sealed class SimulationTests(ITestOutputHelper output)
         var failures = new ConcurrentBag<string>();
         var events = 0L;
         var operations = 0L;
+        var installs = 0L;
         Parallel.For(0, settings.Cases, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, (i, loop) =>
         {
             var seed = unchecked(settings.Seed + i);
@@ -32,6 +33,7 @@ public sealed class SimulationTests(ITestOutputHelper output)
                 sim.Run();
                 Interlocked.Add(ref events, sim.Events);
                 Interlocked.Add(ref operations, sim.History.Count);
+                Interlocked.Add(ref installs, sim.SnapshotsInstalled);
             }
             catch (SimulationFailure e)
             {
@@ -39,8 +41,12 @@ public sealed class SimulationTests(ITestOutputHelper output)
                 loop.Stop();
             }
         });
-        output.WriteLine($"{settings.Replay}: {events} events, {operations} client operations");
+        output.WriteLine($"{settings.Replay}: {events} events, {operations} client operations, {installs} snapshots installed");
         Assert.True(failures.IsEmpty, string.Join("\n\n", failures.Take(1)));
+        if (settings.Cases >= 1000)
+        {
+            Assert.True(installs > 0, "no run installed a snapshot: the catch-up path past a truncated log went untested");
+        }
     }
 
     [Theory]

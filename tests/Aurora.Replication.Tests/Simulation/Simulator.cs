@@ -69,6 +69,8 @@ internal sealed class Simulator
     private readonly List<ClientOperation> _history = [];
     private readonly Dictionary<ulong, (ulong Term, string Value)> _committed = [];
     private readonly Dictionary<ulong, string> _leaderOfTerm = [];
+    private readonly ulong _snapshotEvery;
+    private readonly ulong _snapshotKeep;
     private long _sequence;
     private long _nextValue;
     private double _dropRate;
@@ -81,6 +83,8 @@ internal sealed class Simulator
         _seed = seed;
         _config = config;
         _random = new Random(seed);
+        _snapshotEvery = (ulong)_random.Next(20, 300);
+        _snapshotKeep = (ulong)_random.Next(0, 30);
         var ids = Enumerable.Range(0, config.Replicas).Select(i => $"r{i}:700{i}").ToArray();
         _replicas = [.. ids.Select((id, i) => new SimReplica(this, i, id, ids, i < config.StartEmpty ? ReplicaStatus.Empty : ReplicaStatus.Voting))];
     }
@@ -92,6 +96,9 @@ internal sealed class Simulator
     public TimeSpan Now => _now;
 
     public long Events { get; private set; }
+
+    /// <summary>Snapshots replicas installed from a leader (the catch-up path past a truncated log).</summary>
+    public int SnapshotsInstalled { get; private set; }
 
     /// <summary>Runs the faults, the healing and the checks; throws <see cref="SimulationFailure"/> on any violation.</summary>
     public void Run()
@@ -441,9 +448,9 @@ internal sealed class Simulator
                 throw Fail($"{replica.Id} applied {replica.Core.AppliedPosition} < the leader's commit {commit} after healing");
             }
 
-            for (var p = 1UL; p <= commit; p++)
+            for (var p = replica.Storage.FirstPosition; p <= commit; p++)
             {
-                var entry = replica.Storage.All[(int)p - 1];
+                var entry = replica.Storage.Stored[(int)(p - replica.Storage.FirstPosition)];
                 if (!_committed.TryGetValue(p, out var known) || known.Term != entry.Term || known.Value != MemoryReplicaStorage.ValueOf(entry))
                 {
                     throw Fail($"{replica.Id} holds term {entry.Term} at position {p}, not the committed entry");
@@ -469,6 +476,7 @@ internal sealed class Simulator
         private readonly List<string> _applied = [];
         private long _nextRequest;
         private int _runs;
+        private ulong _lastSnapshot;
 
         public string Id { get; } = id;
 
@@ -485,8 +493,17 @@ internal sealed class Simulator
         {
             _runs++;
             _applied.Clear();
+            var appliedPosition = 0UL;
+            if (Storage.LatestSnapshot is { } snapshot)
+            {
+                // A restart loads the newest snapshot, as the scheduler will.
+                _applied.AddRange(SnapshotValues(Storage.ReadSnapshot(snapshot)));
+                appliedPosition = snapshot.Position;
+            }
+
+            _lastSnapshot = appliedPosition;
             var options = new ConsensusOptions { SelfId = Id, Members = members, Quorum = sim.Quorum };
-            Core = new ConsensusCore(options, Storage, this, appliedPosition: 0, seed: sim._seed * 31 + index * 7 + _runs, NullLogger.Instance, sim._now, () => 1_700_000_000_000_000 + Micros(sim._now));
+            Core = new ConsensusCore(options, Storage, this, appliedPosition, seed: sim._seed * 31 + index * 7 + _runs, NullLogger.Instance, sim._now, () => 1_700_000_000_000_000 + Micros(sim._now));
         }
 
         public void Crash()
@@ -571,6 +588,7 @@ internal sealed class Simulator
 
             sim.Committed(this, entry);
             _applied.Add(MemoryReplicaStorage.ValueOf(entry));
+            sim.After(TimeSpan.Zero, MaybeSnapshot);
             if (DiskLost && Core!.Status == ReplicaStatus.Voting)
             {
                 DiskLost = false;
@@ -585,6 +603,52 @@ internal sealed class Simulator
                     readDone([.. _applied.Where(v => v.Length > 0)]);
                 }
             }
+        }
+
+        public void SnapshotInstalled(ReplicaSnapshot snapshot, byte[] blob)
+        {
+            var values = SnapshotValues(blob);
+            if ((ulong)values.Count != snapshot.Position)
+            {
+                throw sim.Fail($"{Id} installed a snapshot at {snapshot.Position} holding {values.Count} entries");
+            }
+
+            for (var i = 0; i < values.Count; i++)
+            {
+                var known = sim._committed.GetValueOrDefault((ulong)i + 1);
+                if (known.Value is not null && known.Value != values[i])
+                {
+                    throw sim.Fail($"{Id} installed a snapshot whose position {i + 1} holds '{values[i]}', not the committed '{known.Value}'");
+                }
+            }
+
+            _applied.Clear();
+            _applied.AddRange(values);
+            sim.Trace($"{Id} installed the snapshot at {snapshot.Position}");
+            sim.SnapshotsInstalled++;
+        }
+
+        /// <summary>Now and then the state machine snapshots what it applied and the log drops what came before.</summary>
+        private void MaybeSnapshot()
+        {
+            var applied = (ulong)_applied.Count;
+            if (Core is null || applied < _lastSnapshot + sim._snapshotEvery || applied > Core.CommitPosition || applied < Storage.FirstPosition - 1)
+            {
+                return;
+            }
+
+            var blob = System.Text.Encoding.UTF8.GetBytes(string.Join("\n", _applied.Prepend(applied.ToString(System.Globalization.CultureInfo.InvariantCulture))));
+            var snapshot = new ReplicaSnapshot(applied, Storage.TermAt(applied), "sim", 0, (ulong)blob.Length, Aurora.Storage.Crc32C.Compute(blob));
+            Storage.WriteSnapshot(snapshot, blob);
+            Storage.TruncatePrefix(applied + 1 - Math.Min(applied, sim._snapshotKeep));
+            _lastSnapshot = applied;
+        }
+
+        private static List<string> SnapshotValues(byte[] blob)
+        {
+            var lines = System.Text.Encoding.UTF8.GetString(blob).Split('\n');
+            var count = int.Parse(lines[0], System.Globalization.CultureInfo.InvariantCulture);
+            return count == 0 ? [] : [.. lines.Skip(1).Take(count)];
         }
 
         public void ProposalResolved(long proposalId, ProposalOutcome outcome)
