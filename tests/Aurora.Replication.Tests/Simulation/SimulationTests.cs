@@ -49,6 +49,26 @@ public sealed class SimulationTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public void The_checks_catch_stale_reads()
+    {
+        // Reads from any replica without a barrier are not linearizable; some of these runs must say so.
+        var caught = Enumerable.Range(1, 100).Select(seed =>
+        {
+            try
+            {
+                new Simulator(seed, SimulationConfig.ForSeed(seed) with { StaleReads = true }).Run();
+                return null;
+            }
+            catch (SimulationFailure e)
+            {
+                return e.Message;
+            }
+        }).Where(m => m is not null).ToList();
+        Assert.NotEmpty(caught);
+        Assert.All(caught, m => Assert.Contains("history is NotLinearizable", m));
+    }
+
     [Theory]
     [MemberData(nameof(FoundBugs))]
     public void Seeds_that_found_bugs_stay_fixed(int seed, string found)

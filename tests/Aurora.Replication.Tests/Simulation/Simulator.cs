@@ -1,6 +1,7 @@
 using Aurora.Replication.Consensus;
 using Aurora.Replication.Protos;
 using Aurora.Storage.Protos;
+using Aurora.Testing.Linearizability;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -26,6 +27,12 @@ internal sealed record SimulationConfig
 
     /// <summary>How many replicas start EMPTY (never initialised): at most a minority, so the cluster can start.</summary>
     public int StartEmpty { get; init; }
+
+    /// <summary>
+    /// A deliberate bug, to prove the checks catch one: reads are answered from whatever the
+    /// replica asked has applied, without a read barrier (a follower's stale state).
+    /// </summary>
+    public bool StaleReads { get; init; }
 
     /// <summary>A configuration drawn from the seed: 3 or 5 replicas (sometimes 1), 1–4 clients, some starting EMPTY.</summary>
     public static SimulationConfig ForSeed(int seed)
@@ -132,6 +139,7 @@ internal sealed class Simulator
             }
 
             CheckConvergence();
+            CheckLinearizable();
         }
         catch (SimulationFailure)
         {
@@ -467,6 +475,47 @@ internal sealed class Simulator
         }
     }
 
+    /// <summary>
+    /// The clients' history must be linearizable against the sequential log: appends return the
+    /// position of their value among client values (a leader's term-start entries are not client
+    /// values), reads return every committed value.
+    /// </summary>
+    private void CheckLinearizable()
+    {
+        var valueIndex = new Dictionary<ulong, ulong>();
+        var count = 0UL;
+        foreach (var (position, entry) in _committed.OrderBy(c => c.Key))
+        {
+            if (entry.Value.Length > 0)
+            {
+                valueIndex[position] = ++count;
+            }
+        }
+
+        var history = new List<Operation<LogInput<string>, LogOutput<string>>>();
+        foreach (var op in _history)
+        {
+            if (op.IsRead)
+            {
+                history.Add(Operation.Completed<LogInput<string>, LogOutput<string>>(op.Client, new LogRead<string>(), op.CallMicros, new LogReadResult<string>(op.ReadValues!), op.ReturnMicros));
+            }
+            else if (op.Completed)
+            {
+                history.Add(Operation.Completed<LogInput<string>, LogOutput<string>>(op.Client, new LogAppend<string>(op.Value), op.CallMicros, new LogAppended<string>(valueIndex[op.Position]), op.ReturnMicros));
+            }
+            else
+            {
+                history.Add(Operation.Unknown<LogInput<string>, LogOutput<string>>(op.Client, new LogAppend<string>(op.Value), op.CallMicros));
+            }
+        }
+
+        var result = LinearizabilityChecker.Check(new ReplicatedLogModel<string>(history), history, TimeSpan.FromSeconds(60));
+        if (result.Verdict != LinearizabilityVerdict.Linearizable)
+        {
+            throw Fail($"the clients' history is {result.Verdict}: {result.Report}");
+        }
+    }
+
     /// <summary>One simulated replica: its disk survives crashes; its core and state machine do not.</summary>
     internal sealed class SimReplica(Simulator sim, int index, string id, string[] members, ReplicaStatus initial) : IConsensusHost
     {
@@ -572,6 +621,12 @@ internal sealed class Simulator
 
         public void Read(Action<IReadOnlyList<string>?> done)
         {
+            if (sim._config.StaleReads)
+            {
+                done([.. _applied.Where(v => v.Length > 0)]);
+                return;
+            }
+
             var id = _nextRequest++;
             _reads[id] = done;
             Core!.ReadBarrier(id);
