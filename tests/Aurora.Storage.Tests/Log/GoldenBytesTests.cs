@@ -1,7 +1,7 @@
 using System.Buffers;
 using Aurora.Storage.Log;
 using Aurora.Storage.Protos;
-using Aurora.Storage.Tests.Faults;
+using Aurora.Testing.Faults;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 

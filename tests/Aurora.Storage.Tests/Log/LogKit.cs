@@ -4,7 +4,7 @@ using System.Text;
 using Aurora.Storage.IO;
 using Aurora.Storage.Log;
 using Aurora.Storage.Protos;
-using Aurora.Storage.Tests.Faults;
+using Aurora.Testing.Faults;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 
