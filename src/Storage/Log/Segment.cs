@@ -3,7 +3,8 @@ using System.Globalization;
 namespace Aurora.Storage.Log;
 
 /// <summary>One segment file's place in the log. Mutated only by the writer, under the log's lock.</summary>
-internal sealed class Segment(string path, ulong firstPosition, long capacity)
+/// <param name="previousTerm">The term of the entry at <c>firstPosition - 1</c> as the header says it; null when it does not (format version 1).</param>
+internal sealed class Segment(string path, ulong firstPosition, long capacity, ulong? previousTerm)
 {
     /// <summary>Every this-many entries, the offset of an entry is kept so reads can seek near a position.</summary>
     public const int IndexStride = 64;
@@ -14,6 +15,9 @@ internal sealed class Segment(string path, ulong firstPosition, long capacity)
     public string Path { get; } = path;
 
     public ulong FirstPosition { get; } = firstPosition;
+
+    /// <summary>The term of the entry before <see cref="FirstPosition"/>, from the header; null when unknown.</summary>
+    public ulong? PreviousTerm { get; } = previousTerm;
 
     /// <summary>Last durable entry in this segment; <c>FirstPosition - 1</c> while it has none.</summary>
     public ulong LastPosition { get; set; } = firstPosition - 1;

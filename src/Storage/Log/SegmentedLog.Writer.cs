@@ -79,6 +79,8 @@ public sealed partial class SegmentedLog
                 {
                     entries[i].TimestampMicros = now;
                 }
+
+                _assignedTerms.Append(entries[i].Position, entries[i].Term);
             }
 
             _lastAssignedPosition += (ulong)entries.Count;
@@ -281,6 +283,14 @@ public sealed partial class SegmentedLog
 
                     segment.DataEnd += bytes.Length;
                     segment.LastPosition = lastEntry.Position;
+                    for (var i = next; i < end; i++)
+                    {
+                        foreach (var entry in group[i].Entries)
+                        {
+                            _durableTerms.Append(entry.Position, entry.Term);
+                        }
+                    }
+
                     _lastDurablePosition = lastEntry.Position;
                     _lastDurableTerm = lastEntry.Term;
                 }
@@ -363,11 +373,18 @@ public sealed partial class SegmentedLog
             prepared = _nextSegment.GetAwaiter().GetResult();
         }
 
-        string path;
+        ulong previousTerm;
+        lock (_lock)
+        {
+            Debug.Assert(firstPosition == _lastDurablePosition + 1, "a new segment continues the durable log");
+            previousTerm = _lastDurableTerm;
+        }
+
+        var path = Path.Combine(_options.SegmentDirectory, Segment.FileName(firstPosition));
         IStorageFile file;
         try
         {
-            path = InstallSegment(prepared, firstPosition);
+            InstallSegment(prepared, path, firstPosition, previousTerm);
 
             // Reopened by its final name, so every later error names the segment, not the temp file.
             file = _fs.OpenFile(path, FileOpenMode.ReadWriteExisting);
@@ -382,7 +399,7 @@ public sealed partial class SegmentedLog
         _activeFile = file;
         lock (_lock)
         {
-            _segments.Add(new Segment(path, firstPosition, _options.SegmentSize));
+            _segments.Add(new Segment(path, firstPosition, _options.SegmentSize, previousTerm));
         }
 
         _nextSegment = PrepareNextSegmentAsync();
@@ -409,17 +426,17 @@ public sealed partial class SegmentedLog
     }
 
     /// <summary>
-    /// Turns a prepared zero-filled file into the segment starting at <paramref name="firstPosition"/>:
-    /// header, fdatasync, rename to its final name, fsync of the directory. A crash before the rename
-    /// leaves a temp file (deleted on open); after it, a valid segment with no records.
+    /// Turns a prepared zero-filled file into the segment starting at <paramref name="firstPosition"/>
+    /// after an entry of <paramref name="previousTerm"/>: header, fdatasync, rename to
+    /// <paramref name="path"/>, fsync of the directory. A crash before the rename leaves a temp file
+    /// (deleted on open); after it, a valid segment with no records.
     /// </summary>
-    private string InstallSegment(string prepared, ulong firstPosition)
+    private void InstallSegment(string prepared, string path, ulong firstPosition, ulong previousTerm)
     {
-        var path = Path.Combine(_options.SegmentDirectory, Segment.FileName(firstPosition));
         using (var file = _fs.OpenFile(prepared, FileOpenMode.ReadWriteExisting))
         {
             Span<byte> header = stackalloc byte[SegmentHeader.Size];
-            SegmentHeader.Write(header, firstPosition);
+            SegmentHeader.Write(header, firstPosition, previousTerm);
             file.Write(0, header);
             DataSyncOrFatal(file);
         }
@@ -433,8 +450,6 @@ public sealed partial class SegmentedLog
         {
             throw new FatalWriteException(e);
         }
-
-        return path;
     }
 
     /// <summary>The segment being written. The list changes under the lock (rolls, prefix truncation).</summary>
@@ -449,13 +464,16 @@ public sealed partial class SegmentedLog
         }
     }
 
-    private Segment CreateFirstSegment(ulong firstPosition)
+    /// <summary>The first segment of a new log: position 1, after position 0 of term 0.</summary>
+    private Segment CreateFirstSegment()
     {
-        var temp = Path.Combine(_options.SegmentDirectory, Segment.FileName(firstPosition)) + AtomicFile.TempSuffix;
+        var path = Path.Combine(_options.SegmentDirectory, Segment.FileName(1));
+        var temp = path + AtomicFile.TempSuffix;
         try
         {
             WriteZeroFilledFile(temp);
-            return new Segment(InstallSegment(temp, firstPosition), firstPosition, _options.SegmentSize);
+            InstallSegment(temp, path, 1, previousTerm: 0);
+            return new Segment(path, 1, _options.SegmentSize, previousTerm: 0);
         }
         catch (FatalWriteException fatal)
         {
@@ -527,6 +545,7 @@ public sealed partial class SegmentedLog
             _queuedCount = 0;
             _lastAssignedPosition = _lastDurablePosition;
             _lastAssignedTerm = _lastDurableTerm;
+            _assignedTerms = _durableTerms.Clone();
         }
 
         FailRequests(queued, 0, error);
