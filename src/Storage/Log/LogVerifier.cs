@@ -54,6 +54,18 @@ public static class LogVerifier
 
         var files = Segment.ListFiles(fs, segmentDirectory);
         var state = new State();
+        var resets = Segment.ListResetFiles(fs, segmentDirectory);
+        if (resets.Count > 0)
+        {
+            // An interrupted reset: its file is the whole log (opening for writing deletes the rest).
+            foreach (var extra in resets.Skip(1))
+            {
+                state.Report(extra.Path, 0, null, "a second reset file: the log writes one at a time, so it cannot tell which reset is the last");
+            }
+
+            files = [resets[0]];
+        }
+
         for (var i = 0; i < files.Count; i++)
         {
             var (first, path) = files[i];

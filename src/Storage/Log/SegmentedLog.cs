@@ -10,8 +10,10 @@ namespace Aurora.Storage.Log;
 /// </summary>
 /// <remarks>
 /// <para>Threading: any number of threads may call <see cref="AppendAsync(LogEntry, CancellationToken)"/>,
-/// <see cref="Read"/> and <see cref="TruncatePrefix"/> concurrently. Appends are written by one
-/// dedicated writer thread that gathers every queued request into one write and one fdatasync.</para>
+/// <see cref="TruncateSuffixAsync"/>, <see cref="ResetAsync"/>, <see cref="Read"/>,
+/// <see cref="TermAt"/> and <see cref="TruncatePrefix"/> concurrently. Appends, suffix truncations
+/// and resets are queued and run by one dedicated writer thread in the order they were called; it
+/// gathers the appends queued together into one write and one fdatasync.</para>
 /// <para>Durability: an append's task completes only after the fdatasync covering its records has
 /// returned. Positions are assigned in the order appends are queued. A failed fdatasync is fatal
 /// (<see cref="LogOptions.OnFatalError"/>); any other write error (ENOSPC) fails the affected
@@ -208,7 +210,23 @@ public sealed partial class SegmentedLog : IDisposable
                     AtomicFile.DeleteLeftoverTempFiles(fs, segmentDirectory);
                 }
 
-                (segments, terms, torn) = Recover(options, segmentDirectory);
+                var files = Segment.ListFiles(fs, segmentDirectory);
+                if (FindInterruptedReset(fs, segmentDirectory) is { } reset)
+                {
+                    // Past its commit point: the reset file is the whole log (see ResetAsync).
+                    if (options.ReadOnly)
+                    {
+                        files = [reset];
+                    }
+                    else
+                    {
+                        FinishReset(fs, segmentDirectory, reset.Path, reset.First);
+                        LogMessages.InterruptedResetFinished(options.Logger, reset.Path, files.Count);
+                        files = Segment.ListFiles(fs, segmentDirectory);
+                    }
+                }
+
+                (segments, terms, torn) = Recover(options, files);
             }
 
             var log = new SegmentedLog(options, segments, terms, torn, directoryLock);
@@ -235,6 +253,14 @@ public sealed partial class SegmentedLog : IDisposable
     public ulong TruncatePrefix(ulong keepFrom)
     {
         ThrowIfReadOnly();
+        lock (_maintenance)
+        {
+            return TruncatePrefixNow(keepFrom);
+        }
+    }
+
+    private ulong TruncatePrefixNow(ulong keepFrom)
+    {
         List<Segment> removed;
         lock (_lock)
         {
@@ -268,10 +294,9 @@ public sealed partial class SegmentedLog : IDisposable
         return FirstRetainedPosition;
     }
 
-    private static (List<Segment> Segments, TermIndex Terms, TornTail? Torn) Recover(LogOptions options, string segmentDirectory)
+    private static (List<Segment> Segments, TermIndex Terms, TornTail? Torn) Recover(LogOptions options, List<(ulong First, string Path)> files)
     {
         var fs = options.FileSystem;
-        var files = Segment.ListFiles(fs, segmentDirectory);
         var segments = new List<Segment>(files.Count);
         var terms = new TermIndex(1);
         terms.Reset(0, 0);
