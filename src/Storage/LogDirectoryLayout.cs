@@ -26,7 +26,8 @@ public sealed record UnaccountedFile(string Path, FileKind Kind, string Reason)
 /// <list type="bullet">
 /// <item><c>replica.meta</c>, <c>replica.meta.tmp</c> (an interrupted metadata write), <c>LOCK</c>: regular files;</item>
 /// <item><c>log/</c>: a directory of regular files <c>segment-&lt;first position&gt;.log</c>, their
-/// <c>.tmp</c> while a segment is installed, and <c>next-segment.tmp</c>;</item>
+/// <c>.tmp</c> while a segment is installed, <c>next-segment.tmp</c>, and
+/// <c>reset-&lt;first position&gt;.log</c> while a reset replaces every segment;</item>
 /// <item><c>snapshots/</c>: a directory of regular files <c>snapshot-&lt;position:D20&gt;.snap</c> and
 /// their <c>.tmp</c> while one is written;</item>
 /// <item><c>lost+found/</c>: the directory mkfs leaves when the log directory is a file system's root.</item>
@@ -89,13 +90,17 @@ public static class LogDirectoryLayout
         {
             var name = Path.GetFileName(entry.Path);
             var unsuffixed = name.EndsWith(AtomicFile.TempSuffix, StringComparison.Ordinal) ? name[..^AtomicFile.TempSuffix.Length] : name;
-            if (name == SegmentedLog.NextSegmentFileName || Segment.TryParseFileName(unsuffixed, out _))
+            if (name == SegmentedLog.NextSegmentFileName || Segment.TryParseFileName(unsuffixed, out _) || Segment.TryParseResetFileName(name, out _))
             {
                 RequireRegular(entry, found);
             }
             else if (name.StartsWith(Segment.Prefix, StringComparison.Ordinal))
             {
                 found.Add(Lookalike(entry, "a segment", "segment-<first position>.log", "the log never reads it"));
+            }
+            else if (name.StartsWith(Segment.ResetPrefix, StringComparison.Ordinal))
+            {
+                found.Add(Lookalike(entry, "a reset's segment", "reset-<first position>.log", "the log never reads it"));
             }
             else
             {

@@ -23,6 +23,21 @@ internal static partial class LogMessages
     [LoggerMessage(1005, LogLevel.Critical, "Fatal write error: {Reason}. The process stops; restart it and it recovers from what is durable on disk. Check the disk (dmesg) first.")]
     public static partial void FatalWriteError(ILogger logger, Exception exception, string reason);
 
+    [LoggerMessage(1006, LogLevel.Information, "Truncated the log after position {LastKept}, deleting {Segments} whole segment(s); the next entry is {LastKept} + 1")]
+    public static partial void SuffixTruncated(ILogger logger, ulong lastKept, int segments);
+
+    [LoggerMessage(1007, LogLevel.Information, "Reset the log to continue after position {Position} of term {Term} (a snapshot was installed); {Segments} old segment(s) deleted")]
+    public static partial void LogReset(ILogger logger, ulong position, ulong term, int segments);
+
+    [LoggerMessage(1008, LogLevel.Warning, "Finished a reset of the log that a crash interrupted: {File} replaces the {Segments} segment(s) beside it. No action needed.")]
+    public static partial void InterruptedResetFinished(ILogger logger, string file, int segments);
+
+    [LoggerMessage(1009, LogLevel.Error, "The log was not changed: {What} failed: {Reason}. The requests queued behind it failed too; retry once the cause (e.g. a full disk) is fixed.")]
+    public static partial void RewriteFailed(ILogger logger, Exception exception, string what, string reason);
+
+    [LoggerMessage(1023, LogLevel.Warning, "Could not zero-fill {File} again after truncating it: {Reason}. The log is correct; appends to it are slower until the next segment. Free space on the disk.")]
+    public static partial void PreallocationFailed(ILogger logger, Exception exception, string file, string reason);
+
     [LoggerMessage(1010, LogLevel.Warning, "Snapshot {File} is unusable and was skipped: {Reason}")]
     public static partial void SnapshotSkipped(ILogger logger, string file, string reason);
 

@@ -11,11 +11,12 @@ internal readonly record struct CompleteEntry(ulong Position, ulong Term, long O
 /// Checks the structure of a segment's record sequence (contiguous positions, complete chunk sets,
 /// non-decreasing terms) and reassembles chunked entries.
 /// </summary>
-internal sealed class EntryAssembler(string path, ulong firstPosition)
+/// <param name="previousTerm">The term of the entry before <paramref name="firstPosition"/>, when known: no entry may have a lower one.</param>
+internal sealed class EntryAssembler(string path, ulong firstPosition, ulong previousTerm = 0)
 {
     private readonly ArrayBufferWriter<byte> _chunks = new();
     private RecordHeader _pendingHeader;
-    private ulong _lastTerm;
+    private ulong _lastTerm = previousTerm;
 
     /// <summary>The position the next entry must have.</summary>
     public ulong ExpectedPosition { get; private set; } = firstPosition;

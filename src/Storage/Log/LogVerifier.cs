@@ -54,6 +54,18 @@ public static class LogVerifier
 
         var files = Segment.ListFiles(fs, segmentDirectory);
         var state = new State();
+        var resets = Segment.ListResetFiles(fs, segmentDirectory);
+        if (resets.Count > 0)
+        {
+            // An interrupted reset: its file is the whole log (opening for writing deletes the rest).
+            foreach (var extra in resets.Skip(1))
+            {
+                state.Report(extra.Path, 0, null, "a second reset file: the log writes one at a time, so it cannot tell which reset is the last");
+            }
+
+            files = [resets[0]];
+        }
+
         for (var i = 0; i < files.Count; i++)
         {
             var (first, path) = files[i];
@@ -105,14 +117,29 @@ public static class LogVerifier
     {
         var path = file.Path;
         var length = file.Length;
-        if (SegmentHeader.Check(file, first) is { } headerProblem)
+        if (SegmentHeader.Check(file, first, out var previousTerm) is { } headerProblem)
         {
             // The records may still be sound: keep going, trusting the position in the file name.
             state.Report(path, 0, first, headerProblem);
         }
+        else if (previousTerm is { } said)
+        {
+            if (state.TermPosition == first - 1 && state.TermPosition > 0 && state.LastTerm != said)
+            {
+                // Reported once; the entries are compared with the previous segment's, not with the header.
+                state.Report(path, 0, first,
+                    $"segment header says the entry before it (position {first - 1}) has term {said}, the previous segment ends with term {state.LastTerm}");
+            }
+            else
+            {
+                // Entries of this segment are compared with the term the header gives their predecessor.
+                state.LastTerm = said;
+                state.TermPosition = first - 1;
+            }
+        }
 
         var scanner = new SegmentScanner(file, SegmentHeader.Size, length);
-        EntryAssembler? current = new EntryAssembler(path, first);
+        EntryAssembler? current = new EntryAssembler(path, first, state.TermPosition == first - 1 ? state.LastTerm : 0);
         while (true)
         {
             var result = scanner.Next();
@@ -191,6 +218,7 @@ public static class LogVerifier
 
         // Compare later entries with this one, so one step down is reported once, not at every entry after it.
         state.LastTerm = entry.Term;
+        state.TermPosition = entry.Position;
         state.LastPosition = entry.Position;
         try
         {
@@ -212,6 +240,9 @@ public static class LogVerifier
         public ulong Entries { get; set; }
 
         public ulong LastTerm { get; set; }
+
+        /// <summary>The position whose term <see cref="LastTerm"/> is (0 before any).</summary>
+        public ulong TermPosition { get; set; }
 
         /// <summary>The last entry seen; meaningful only while <see cref="Continuous"/>.</summary>
         public ulong LastPosition { get; set; }

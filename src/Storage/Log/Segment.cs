@@ -3,7 +3,8 @@ using System.Globalization;
 namespace Aurora.Storage.Log;
 
 /// <summary>One segment file's place in the log. Mutated only by the writer, under the log's lock.</summary>
-internal sealed class Segment(string path, ulong firstPosition, long capacity)
+/// <param name="previousTerm">The term of the entry at <c>firstPosition - 1</c> as the header says it; null when it does not (format version 1).</param>
+internal sealed class Segment(string path, ulong firstPosition, long capacity, ulong? previousTerm)
 {
     /// <summary>Every this-many entries, the offset of an entry is kept so reads can seek near a position.</summary>
     public const int IndexStride = 64;
@@ -11,9 +12,18 @@ internal sealed class Segment(string path, ulong firstPosition, long capacity)
     public const string Prefix = "segment-";
     private const string Suffix = ".log";
 
+    /// <summary>
+    /// The name a reset's new segment has until every old segment is gone (<see cref="SegmentedLog.ResetAsync"/>):
+    /// while it exists it is the whole log, and opening the log for writing finishes the reset.
+    /// </summary>
+    public const string ResetPrefix = "reset-";
+
     public string Path { get; } = path;
 
     public ulong FirstPosition { get; } = firstPosition;
+
+    /// <summary>The term of the entry before <see cref="FirstPosition"/>, from the header; null when unknown.</summary>
+    public ulong? PreviousTerm { get; } = previousTerm;
 
     /// <summary>Last durable entry in this segment; <c>FirstPosition - 1</c> while it has none.</summary>
     public ulong LastPosition { get; set; } = firstPosition - 1;
@@ -59,17 +69,31 @@ internal sealed class Segment(string path, ulong firstPosition, long capacity)
     public static string FileName(ulong firstPosition) =>
         Prefix + firstPosition.ToString("D20", CultureInfo.InvariantCulture) + Suffix;
 
+    public static string ResetFileName(ulong firstPosition) =>
+        ResetPrefix + firstPosition.ToString("D20", CultureInfo.InvariantCulture) + Suffix;
+
     /// <summary>
     /// The segment files in <paramref name="directory"/>, by first position; other names are ignored.
     /// Entries of every kind are listed by name, so that opening one that is not a regular file (a
     /// FIFO, a directory) fails with <see cref="IO.NotARegularFileException"/> instead of being skipped.
     /// </summary>
-    public static List<(ulong First, string Path)> ListFiles(IO.IFileSystem fileSystem, string directory)
+    public static List<(ulong First, string Path)> ListFiles(IO.IFileSystem fileSystem, string directory) =>
+        List(fileSystem, directory, Prefix);
+
+    /// <summary>The files of an interrupted reset (<see cref="ResetPrefix"/>), by first position: none, or one.</summary>
+    public static List<(ulong First, string Path)> ListResetFiles(IO.IFileSystem fileSystem, string directory) =>
+        List(fileSystem, directory, ResetPrefix);
+
+    public static bool TryParseFileName(string path, out ulong firstPosition) => TryParse(path, Prefix, out firstPosition);
+
+    public static bool TryParseResetFileName(string path, out ulong firstPosition) => TryParse(path, ResetPrefix, out firstPosition);
+
+    private static List<(ulong First, string Path)> List(IO.IFileSystem fileSystem, string directory, string prefix)
     {
         var files = new List<(ulong First, string Path)>();
         foreach (var entry in fileSystem.ListEntries(directory))
         {
-            if (TryParseFileName(entry.Path, out var first))
+            if (TryParse(entry.Path, prefix, out var first))
             {
                 files.Add((first, entry.Path));
             }
@@ -79,13 +103,13 @@ internal sealed class Segment(string path, ulong firstPosition, long capacity)
         return files;
     }
 
-    public static bool TryParseFileName(string path, out ulong firstPosition)
+    private static bool TryParse(string path, string prefix, out ulong firstPosition)
     {
         var name = System.IO.Path.GetFileName(path);
         firstPosition = 0;
-        return name.StartsWith(Prefix, StringComparison.Ordinal)
+        return name.StartsWith(prefix, StringComparison.Ordinal)
             && name.EndsWith(Suffix, StringComparison.Ordinal)
-            && ulong.TryParse(name.AsSpan(Prefix.Length, name.Length - Prefix.Length - Suffix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out firstPosition)
+            && ulong.TryParse(name.AsSpan(prefix.Length, name.Length - prefix.Length - Suffix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out firstPosition)
             && firstPosition > 0;
     }
 }

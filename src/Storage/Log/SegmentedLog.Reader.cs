@@ -12,11 +12,17 @@ public sealed partial class SegmentedLog
     /// </summary>
     /// <exception cref="PositionTruncatedException"><paramref name="from"/> is below the first retained position.</exception>
     /// <exception cref="LogCorruptedException">A record read back fails its checksum.</exception>
+    /// <exception cref="PositionDiscardedException">
+    /// A suffix truncation or reset discarded an entry of the range while it was read (entries
+    /// returned before it were the log's at the time).
+    /// </exception>
     public IEnumerable<LogEntry> Read(ulong from, ulong to = ulong.MaxValue)
     {
         var plan = new List<(string Path, long Offset, long Limit, ulong First, ulong Last)>();
+        ulong epoch;
         lock (_lock)
         {
+            epoch = _discardEpoch;
             if (from < _firstRetainedPosition)
             {
                 throw new PositionTruncatedException(from, _firstRetainedPosition);
@@ -40,21 +46,27 @@ public sealed partial class SegmentedLog
             }
         }
 
-        return ReadPlan(plan);
+        return ReadPlan(plan, epoch);
     }
 
-    private IEnumerable<LogEntry> ReadPlan(List<(string Path, long Offset, long Limit, ulong First, ulong Last)> plan)
+    private IEnumerable<LogEntry> ReadPlan(List<(string Path, long Offset, long Limit, ulong First, ulong Last)> plan, ulong epoch)
     {
         foreach (var (path, offset, limit, first, last) in plan)
         {
-            foreach (var entry in ReadSegment(path, offset, limit, first, last))
+            foreach (var entry in ReadSegment(path, offset, limit, first, last, epoch))
             {
                 yield return entry;
             }
         }
     }
 
-    private IEnumerable<LogEntry> ReadSegment(string path, long offset, long limit, ulong first, ulong last)
+    /// <summary>
+    /// The entries [<paramref name="first"/>, <paramref name="last"/>] of one segment. Each one, and
+    /// any failure, is checked against discards since <paramref name="epoch"/> (the plan's): a
+    /// segment shrunk or deleted under the read is not corruption, and an entry read from it may
+    /// be stale.
+    /// </summary>
+    private IEnumerable<LogEntry> ReadSegment(string path, long offset, long limit, ulong first, ulong last, ulong epoch)
     {
         IStorageFile file;
         try
@@ -63,6 +75,7 @@ public sealed partial class SegmentedLog
         }
         catch (FileNotFoundException)
         {
+            ThrowIfDiscarded(epoch, first);
             throw new PositionTruncatedException(first, FirstRetainedPosition);
         }
 
@@ -72,28 +85,53 @@ public sealed partial class SegmentedLog
             EntryAssembler? assembler = null;
             while (true)
             {
-                var result = scanner.Next();
+                ScanResult result;
+                try
+                {
+                    result = scanner.Next();
+                }
+                catch (IOException)
+                {
+                    // "File shrank while being read": a suffix truncation, or a real problem.
+                    ThrowIfDiscarded(epoch, assembler?.ExpectedPosition ?? first);
+                    throw;
+                }
+
                 if (result.Outcome == ScanOutcome.End)
                 {
                     // The range ends at a durable entry, so zeros before it are lost data, not the end.
+                    ThrowIfDiscarded(epoch, assembler?.ExpectedPosition ?? first);
                     throw new LogCorruptedException(path, result.Offset, assembler?.ExpectedPosition,
                         $"the segment ends before position {last}, which was acknowledged");
                 }
 
                 if (result.Outcome == ScanOutcome.Damaged)
                 {
+                    ThrowIfDiscarded(epoch, assembler?.ExpectedPosition ?? first);
                     throw new LogCorruptedException(path, result.Offset, result.Header.ChunkCount > 0 ? result.Header.Position : null, result.Problem!);
                 }
 
-                assembler ??= new EntryAssembler(path, result.Header.Position);
-                if (assembler.Add(result) is not { } complete || complete.Position < first)
+                LogEntry entry;
+                try
                 {
-                    continue;
+                    assembler ??= new EntryAssembler(path, result.Header.Position);
+                    if (assembler.Add(result) is not { } complete || complete.Position < first)
+                    {
+                        continue;
+                    }
+
+                    entry = Decode(path, complete);
+                }
+                catch (LogCorruptedException)
+                {
+                    ThrowIfDiscarded(epoch, assembler?.ExpectedPosition ?? first);
+                    throw;
                 }
 
-                var entry = Decode(path, complete);
+                // Read, then checked: had a discard begun before the read, the epoch shows it now.
+                ThrowIfDiscarded(epoch, entry.Position);
                 yield return entry;
-                if (complete.Position >= last)
+                if (entry.Position >= last)
                 {
                     yield break;
                 }

@@ -12,7 +12,8 @@ public sealed partial class SegmentedLog
     /// <summary>The next segment, zero-filled ahead of time, in the segment directory.</summary>
     internal const string NextSegmentFileName = "next-segment" + AtomicFile.TempSuffix;
 
-    private readonly Queue<AppendRequest> _queue = new();
+    // Appends, suffix truncations and resets, in the order they were called; the writer thread runs them in that order.
+    private readonly Queue<WriteRequest> _queue = new();
     private int _queuedCount;      // _queue.Count, readable without the lock while a group gathers
     private int _groupTarget;      // writer thread only: how many requests recent groups carried
     private long _lastGroupTicks;  // writer thread only: how long the last group's write + fdatasync took
@@ -79,16 +80,13 @@ public sealed partial class SegmentedLog
                 {
                     entries[i].TimestampMicros = now;
                 }
+
+                _assignedTerms.Append(entries[i].Position, entries[i].Term);
             }
 
             _lastAssignedPosition += (ulong)entries.Count;
             _lastAssignedTerm = term;
-            _queue.Enqueue(request);
-            _queuedCount = _queue.Count;
-            if (_queue.Count == 1)
-            {
-                Monitor.Pulse(_lock);
-            }
+            Enqueue(request);
         }
 
         // Encoded by the appending thread, outside the lock, so that many appenders encode in
@@ -144,7 +142,7 @@ public sealed partial class SegmentedLog
 
     private void WriterLoop()
     {
-        var group = new List<AppendRequest>();
+        var group = new List<WriteRequest>();
         while (true)
         {
             lock (_lock)
@@ -170,9 +168,44 @@ public sealed partial class SegmentedLog
 
             _groupTarget = gathered ? Math.Max(group.Count, _groupTarget) : group.Count;
             var started = Stopwatch.GetTimestamp();
-            WriteGroup(group);
+            RunGroup(group);
             _lastGroupTicks = Stopwatch.GetTimestamp() - started;
             group.Clear();
+        }
+    }
+
+    /// <summary>
+    /// Runs what was queued, in order: each run of appends as one group commit, each truncation or
+    /// reset on its own between them. A failure fails everything after it (and what is queued).
+    /// </summary>
+    private void RunGroup(List<WriteRequest> group)
+    {
+        var next = 0;
+        while (next < group.Count)
+        {
+            if (group[next] is RewriteRequest rewrite)
+            {
+                if (!Rewrite(group, next, rewrite))
+                {
+                    return;
+                }
+
+                next++;
+                continue;
+            }
+
+            var end = next;
+            while (end < group.Count && group[end] is AppendRequest)
+            {
+                end++;
+            }
+
+            if (!WriteGroup(group, next, end))
+            {
+                return;
+            }
+
+            next = end;
         }
     }
 
@@ -218,29 +251,33 @@ public sealed partial class SegmentedLog
         return true;
     }
 
-    /// <summary>Writes a group of requests with as few fdatasyncs as segment boundaries allow.</summary>
-    private void WriteGroup(List<AppendRequest> group)
+    /// <summary>
+    /// Writes the appends <c>requests[from..to)</c> with as few fdatasyncs as segment boundaries
+    /// allow. Returns false after a failure, which failed every request from the failed one on.
+    /// </summary>
+    private bool WriteGroup(List<WriteRequest> requests, int from, int to)
     {
+        AppendRequest At(int i) => (AppendRequest)requests[i];
         _groupBuffer.ResetWrittenCount();
-        var ends = new int[group.Count];
+        var ends = new int[to - from];
         try
         {
-            for (var i = 0; i < group.Count; i++)
+            for (var i = from; i < to; i++)
             {
-                _groupBuffer.Write(group[i].WaitEncoded());
-                ends[i] = _groupBuffer.WrittenCount;
+                _groupBuffer.Write(At(i).WaitEncoded());
+                ends[i - from] = _groupBuffer.WrittenCount;
             }
         }
         catch (FatalWriteException fatal)
         {
-            FailFatally(group, 0, fatal.InnerException!);
-            return;
+            FailFatally(requests, from, fatal.InnerException!);
+            return false;
         }
 
-        var next = 0;
-        while (next < group.Count)
+        var next = from;
+        while (next < to)
         {
-            var start = next == 0 ? 0 : ends[next - 1];
+            var start = next == from ? 0 : ends[next - from - 1];
             try
             {
                 var segment = ActiveSegment;
@@ -249,31 +286,32 @@ public sealed partial class SegmentedLog
                 // Whole requests only, so a roll never splits one request over two segments; an
                 // empty segment takes a request of any size (the file grows past its preallocation).
                 var end = next;
-                while (end < group.Count && (ends[end] - start <= room || (end == next && segment.IsEmpty)))
+                while (end < to && (ends[end - from] - start <= room || (end == next && segment.IsEmpty)))
                 {
                     end++;
                 }
 
                 if (end == next)
                 {
-                    Roll(group[next].Entries[0].Position);
+                    Roll(At(next).Entries[0].Position);
                     continue;
                 }
 
                 // The buffer is ours alone (writer thread), so patching the encoded header in place is safe.
-                var bytes = MemoryMarshal.AsMemory(_groupBuffer.WrittenMemory).Span[start..ends[end - 1]];
+                var bytes = MemoryMarshal.AsMemory(_groupBuffer.WrittenMemory).Span[start..ends[end - from - 1]];
                 RecordHeader.MarkGroupStart(bytes);
                 WriteDurably(segment, bytes);
-                var lastEntry = group[end - 1].Entries[^1];
+                var lastEntry = At(end - 1).Entries[^1];
                 lock (_lock)
                 {
                     var requestStart = segment.DataEnd;
                     for (var i = next; i < end; i++)
                     {
-                        var request = group[i];
+                        var request = At(i);
                         for (var e = 0; e < request.Entries.Count; e++)
                         {
                             segment.Indexed(request.Entries[e].Position, requestStart + request.EntryOffsets[e]);
+                            _durableTerms.Append(request.Entries[e].Position, request.Entries[e].Term);
                         }
 
                         requestStart += request.Encoded.Length;
@@ -287,28 +325,30 @@ public sealed partial class SegmentedLog
 
                 for (; next < end; next++)
                 {
-                    group[next].Completion.TrySetResult(group[next].Entries[^1].Position);
+                    At(next).Completion.TrySetResult(At(next).Entries[^1].Position);
                 }
             }
             catch (FatalWriteException fatal)
             {
-                FailFatally(group, next, fatal.InnerException!);
-                return;
+                FailFatally(requests, next, fatal.InnerException!);
+                return false;
             }
             catch (IOException e)
             {
                 // Not fatal (ENOSPC and kin): nothing of these requests was acknowledged, the
                 // acknowledged prefix is intact, and positions are handed out again from it.
-                LogMessages.AppendFailed(_logger, e, group[next].Entries[0].Position, e.Message);
+                LogMessages.AppendFailed(_logger, e, At(next).Entries[0].Position, e.Message);
                 var error = new IOException($"append to the log at {_options.Directory} failed: {e.Message}", e);
 
                 // Rewind before telling anyone: a caller that retries as soon as its append fails
                 // must get a fresh position, not be queued behind the failed ones and failed with them.
                 FailQueuedAndRewind(error);
-                FailRequests(group, next, error);
-                return;
+                FailRequests(requests, next, error);
+                return false;
             }
         }
+
+        return true;
     }
 
     /// <summary>pwrite then fdatasync, after zeroing (durably) what a failed earlier write may have left behind.</summary>
@@ -350,24 +390,19 @@ public sealed partial class SegmentedLog
             old.DirtyEnd = 0;
         }
 
-        string prepared;
-        try
+        var prepared = TakePreparedSegment();
+        ulong previousTerm;
+        lock (_lock)
         {
-            prepared = _nextSegment!.GetAwaiter().GetResult();
-        }
-        catch (IOException)
-        {
-            // It failed in the background, maybe long ago (the disk was full then): the space may
-            // be back, so try once more now rather than fail this append for a stale reason.
-            _nextSegment = PrepareNextSegmentAsync();
-            prepared = _nextSegment.GetAwaiter().GetResult();
+            Debug.Assert(firstPosition == _lastDurablePosition + 1, "a new segment continues the durable log");
+            previousTerm = _lastDurableTerm;
         }
 
-        string path;
+        var path = Path.Combine(_options.SegmentDirectory, Segment.FileName(firstPosition));
         IStorageFile file;
         try
         {
-            path = InstallSegment(prepared, firstPosition);
+            InstallSegment(prepared, path, firstPosition, previousTerm);
 
             // Reopened by its final name, so every later error names the segment, not the temp file.
             file = _fs.OpenFile(path, FileOpenMode.ReadWriteExisting);
@@ -382,11 +417,27 @@ public sealed partial class SegmentedLog
         _activeFile = file;
         lock (_lock)
         {
-            _segments.Add(new Segment(path, firstPosition, _options.SegmentSize));
+            _segments.Add(new Segment(path, firstPosition, _options.SegmentSize, previousTerm));
         }
 
         _nextSegment = PrepareNextSegmentAsync();
         LogMessages.SegmentRolled(_logger, path);
+    }
+
+    /// <summary>The zero-filled next segment, once its preparation finished (retried once if it had failed).</summary>
+    private string TakePreparedSegment()
+    {
+        try
+        {
+            return _nextSegment!.GetAwaiter().GetResult();
+        }
+        catch (IOException)
+        {
+            // It failed in the background, maybe long ago (the disk was full then): the space may
+            // be back, so try once more now rather than fail this request for a stale reason.
+            _nextSegment = PrepareNextSegmentAsync();
+            return _nextSegment.GetAwaiter().GetResult();
+        }
     }
 
     /// <summary>Zero-fills the next segment in the background so a roll costs a rename, not 64 MiB of writes.</summary>
@@ -409,17 +460,17 @@ public sealed partial class SegmentedLog
     }
 
     /// <summary>
-    /// Turns a prepared zero-filled file into the segment starting at <paramref name="firstPosition"/>:
-    /// header, fdatasync, rename to its final name, fsync of the directory. A crash before the rename
-    /// leaves a temp file (deleted on open); after it, a valid segment with no records.
+    /// Turns a prepared zero-filled file into the segment starting at <paramref name="firstPosition"/>
+    /// after an entry of <paramref name="previousTerm"/>: header, fdatasync, rename to
+    /// <paramref name="path"/>, fsync of the directory. A crash before the rename leaves a temp file
+    /// (deleted on open); after it, a valid segment with no records.
     /// </summary>
-    private string InstallSegment(string prepared, ulong firstPosition)
+    private void InstallSegment(string prepared, string path, ulong firstPosition, ulong previousTerm)
     {
-        var path = Path.Combine(_options.SegmentDirectory, Segment.FileName(firstPosition));
         using (var file = _fs.OpenFile(prepared, FileOpenMode.ReadWriteExisting))
         {
             Span<byte> header = stackalloc byte[SegmentHeader.Size];
-            SegmentHeader.Write(header, firstPosition);
+            SegmentHeader.Write(header, firstPosition, previousTerm);
             file.Write(0, header);
             DataSyncOrFatal(file);
         }
@@ -433,8 +484,6 @@ public sealed partial class SegmentedLog
         {
             throw new FatalWriteException(e);
         }
-
-        return path;
     }
 
     /// <summary>The segment being written. The list changes under the lock (rolls, prefix truncation).</summary>
@@ -449,13 +498,16 @@ public sealed partial class SegmentedLog
         }
     }
 
-    private Segment CreateFirstSegment(ulong firstPosition)
+    /// <summary>The first segment of a new log: position 1, after position 0 of term 0.</summary>
+    private Segment CreateFirstSegment()
     {
-        var temp = Path.Combine(_options.SegmentDirectory, Segment.FileName(firstPosition)) + AtomicFile.TempSuffix;
+        var path = Path.Combine(_options.SegmentDirectory, Segment.FileName(1));
+        var temp = path + AtomicFile.TempSuffix;
         try
         {
             WriteZeroFilledFile(temp);
-            return new Segment(InstallSegment(temp, firstPosition), firstPosition, _options.SegmentSize);
+            InstallSegment(temp, path, 1, previousTerm: 0);
+            return new Segment(path, 1, _options.SegmentSize, previousTerm: 0);
         }
         catch (FatalWriteException fatal)
         {
@@ -494,20 +546,20 @@ public sealed partial class SegmentedLog
         _options.OnFatalError(cause);
     }
 
-    private void FailFatally(List<AppendRequest> group, int from, Exception cause)
+    private void FailFatally(List<WriteRequest> group, int from, Exception cause)
     {
         Fail(cause);
         FailRequests(group, from, new LogFailedException($"the log at {_options.Directory} failed: {cause.Message}", cause));
     }
 
-    private static void FailRequests(List<AppendRequest> group, int from, Exception error)
+    private static void FailRequests(List<WriteRequest> group, int from, Exception error)
     {
         for (var i = from; i < group.Count; i++)
         {
-            if (group[i].AssignedByLog)
+            if (group[i] is AppendRequest { AssignedByLog: true } append)
             {
                 // Hand the entries back as they came, so the caller can simply append them again.
-                foreach (var entry in group[i].Entries)
+                foreach (var entry in append.Entries)
                 {
                     entry.Position = 0;
                 }
@@ -519,7 +571,7 @@ public sealed partial class SegmentedLog
 
     private void FailQueuedAndRewind(Exception error)
     {
-        List<AppendRequest> queued;
+        List<WriteRequest> queued;
         lock (_lock)
         {
             queued = [.. _queue];
@@ -527,12 +579,19 @@ public sealed partial class SegmentedLog
             _queuedCount = 0;
             _lastAssignedPosition = _lastDurablePosition;
             _lastAssignedTerm = _lastDurableTerm;
+            _assignedTerms = _durableTerms.Clone();
         }
 
         FailRequests(queued, 0, error);
     }
 
-    private sealed class AppendRequest(IReadOnlyList<LogEntry> entries, bool assignedByLog)
+    /// <summary>Something queued for the writer thread; completes with the position the log then ends at.</summary>
+    private abstract class WriteRequest
+    {
+        public TaskCompletionSource<ulong> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private sealed class AppendRequest(IReadOnlyList<LogEntry> entries, bool assignedByLog) : WriteRequest
     {
         public IReadOnlyList<LogEntry> Entries { get; } = entries;
 
@@ -574,8 +633,6 @@ public sealed partial class SegmentedLog
 
             return _encodingFailure is null ? _encoded! : throw new FatalWriteException(_encodingFailure);
         }
-
-        public TaskCompletionSource<ulong> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     /// <summary>Marks an fsync failure inside the write path so it is not mistaken for ENOSPC.</summary>

@@ -10,8 +10,10 @@ namespace Aurora.Storage.Log;
 /// </summary>
 /// <remarks>
 /// <para>Threading: any number of threads may call <see cref="AppendAsync(LogEntry, CancellationToken)"/>,
-/// <see cref="Read"/> and <see cref="TruncatePrefix"/> concurrently. Appends are written by one
-/// dedicated writer thread that gathers every queued request into one write and one fdatasync.</para>
+/// <see cref="TruncateSuffixAsync"/>, <see cref="ResetAsync"/>, <see cref="Read"/>,
+/// <see cref="TermAt"/> and <see cref="TruncatePrefix"/> concurrently. Appends, suffix truncations
+/// and resets are queued and run by one dedicated writer thread in the order they were called; it
+/// gathers the appends queued together into one write and one fdatasync.</para>
 /// <para>Durability: an append's task completes only after the fdatasync covering its records has
 /// returned. Positions are assigned in the order appends are queued. A failed fdatasync is fatal
 /// (<see cref="LogOptions.OnFatalError"/>); any other write error (ENOSPC) fails the affected
@@ -39,13 +41,20 @@ public sealed partial class SegmentedLog : IDisposable
     private ulong _lastDurableTerm;
     private ulong _firstRetainedPosition;  // nothing below it survives prefix truncation
 
-    private SegmentedLog(LogOptions options, List<Segment> segments, TornTail? tornTail, IDisposable? directoryLock)
+    // Terms by position (guarded by _lock): of the durable entries (and of FirstRetained - 1 when
+    // known), and of the log as the queue will leave it (every queued append and truncation applied).
+    private readonly TermIndex _durableTerms;
+    private TermIndex _assignedTerms;
+
+    private SegmentedLog(LogOptions options, List<Segment> segments, TermIndex terms, TornTail? tornTail, IDisposable? directoryLock)
     {
         _options = options;
         _fs = options.FileSystem;
         _logger = options.Logger;
         _codec = new EntryCodec(options.Compression, options.CompressionMinBytes, options.MaxEntrySize);
         _segments = segments;
+        _durableTerms = terms;
+        _assignedTerms = terms.Clone();
         _directoryLock = directoryLock;
         TornTail = tornTail;
     }
@@ -79,6 +88,11 @@ public sealed partial class SegmentedLog : IDisposable
         }
     }
 
+    /// <summary>
+    /// The term of the entry at <see cref="LastDurablePosition"/>: after a reset, the term it was
+    /// given; 0 for an empty log, and for a log whose every entry was truncated away when the term of
+    /// the one before is unknown (<see cref="TermAt"/>).
+    /// </summary>
     public ulong LastDurableTerm
     {
         get
@@ -87,6 +101,69 @@ public sealed partial class SegmentedLog : IDisposable
             {
                 return _lastDurableTerm;
             }
+        }
+    }
+
+    /// <summary>
+    /// The highest position handed out: to a queued append (maybe not written yet), or the position a
+    /// queued <see cref="TruncateSuffixAsync"/> or <see cref="ResetAsync"/> leaves the log at. Not
+    /// durable: a failed write hands positions out again from <see cref="LastDurablePosition"/>.
+    /// The next append without a position of its own gets this plus one.
+    /// </summary>
+    public ulong LastAssignedPosition
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _lastAssignedPosition;
+            }
+        }
+    }
+
+    /// <summary>The term of the entry at <see cref="LastAssignedPosition"/>; appends must not go below it.</summary>
+    public ulong LastAssignedTerm
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _lastAssignedTerm;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The term of the durable entry at <paramref name="position"/>, from an index of term runs kept
+    /// in memory (no payload is read): O(log of the number of term changes).
+    /// </summary>
+    /// <remarks>
+    /// Answers for every position from <see cref="FirstRetainedPosition"/> to
+    /// <see cref="LastDurablePosition"/>, for position 0 (term 0), and for
+    /// <see cref="FirstRetainedPosition"/> - 1 when the log knows it: after a reset, and after prefix
+    /// truncation (the first retained segment's header carries it; a segment written before format
+    /// version 2 does not, so a log reopened on one knows it only if it starts at position 1).
+    /// Positions that are only assigned (queued appends) are not answered: the replication layer asks
+    /// about durable positions only. Safe from any thread.
+    /// </remarks>
+    /// <exception cref="PositionTruncatedException">The position is below what the log retains or knows.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The position is beyond <see cref="LastDurablePosition"/>.</exception>
+    public ulong TermAt(ulong position)
+    {
+        lock (_lock)
+        {
+            if (position > _lastDurablePosition)
+            {
+                throw new ArgumentOutOfRangeException(nameof(position), position,
+                    $"position {position} is beyond the last durable position {_lastDurablePosition} of the log at {_options.Directory}");
+            }
+
+            if (_durableTerms.TryGet(position, out var term))
+            {
+                return term;
+            }
+
+            return position == 0 ? 0UL : throw new PositionTruncatedException(position, _firstRetainedPosition);
         }
     }
 
@@ -123,6 +200,8 @@ public sealed partial class SegmentedLog : IDisposable
         try
         {
             var segments = new List<Segment>();
+            var terms = new TermIndex(1);
+            terms.Reset(0, 0);
             TornTail? torn = null;
             if (fs.DirectoryExists(segmentDirectory))
             {
@@ -131,10 +210,26 @@ public sealed partial class SegmentedLog : IDisposable
                     AtomicFile.DeleteLeftoverTempFiles(fs, segmentDirectory);
                 }
 
-                (segments, torn) = Recover(options, segmentDirectory);
+                var files = Segment.ListFiles(fs, segmentDirectory);
+                if (FindInterruptedReset(fs, segmentDirectory) is { } reset)
+                {
+                    // Past its commit point: the reset file is the whole log (see ResetAsync).
+                    if (options.ReadOnly)
+                    {
+                        files = [reset];
+                    }
+                    else
+                    {
+                        FinishReset(fs, segmentDirectory, reset.Path, reset.First);
+                        LogMessages.InterruptedResetFinished(options.Logger, reset.Path, files.Count);
+                        files = Segment.ListFiles(fs, segmentDirectory);
+                    }
+                }
+
+                (segments, terms, torn) = Recover(options, files);
             }
 
-            var log = new SegmentedLog(options, segments, torn, directoryLock);
+            var log = new SegmentedLog(options, segments, terms, torn, directoryLock);
             log.InitializePositions();
             if (!options.ReadOnly)
             {
@@ -158,6 +253,14 @@ public sealed partial class SegmentedLog : IDisposable
     public ulong TruncatePrefix(ulong keepFrom)
     {
         ThrowIfReadOnly();
+        lock (_maintenance)
+        {
+            return TruncatePrefixNow(keepFrom);
+        }
+    }
+
+    private ulong TruncatePrefixNow(ulong keepFrom)
+    {
         List<Segment> removed;
         lock (_lock)
         {
@@ -170,6 +273,10 @@ public sealed partial class SegmentedLog : IDisposable
             removed = _segments.GetRange(0, count);
             _segments.RemoveRange(0, count);
             _firstRetainedPosition = _segments.Count > 0 ? _segments[0].FirstPosition : _lastDurablePosition + 1;
+
+            // The term of FirstRetained - 1 stays known: the first retained segment's header says it too.
+            _durableTerms.TruncateBefore(_firstRetainedPosition - 1);
+            _assignedTerms.TruncateBefore(_firstRetainedPosition - 1);
         }
 
         // Oldest first, so that a crash part-way still leaves a contiguous run of segments.
@@ -187,11 +294,12 @@ public sealed partial class SegmentedLog : IDisposable
         return FirstRetainedPosition;
     }
 
-    private static (List<Segment> Segments, TornTail? Torn) Recover(LogOptions options, string segmentDirectory)
+    private static (List<Segment> Segments, TermIndex Terms, TornTail? Torn) Recover(LogOptions options, List<(ulong First, string Path)> files)
     {
         var fs = options.FileSystem;
-        var files = Segment.ListFiles(fs, segmentDirectory);
         var segments = new List<Segment>(files.Count);
+        var terms = new TermIndex(1);
+        terms.Reset(0, 0);
         TornTail? torn = null;
         for (var i = 0; i < files.Count; i++)
         {
@@ -207,27 +315,40 @@ public sealed partial class SegmentedLog : IDisposable
             }
 
             var isLast = i == files.Count - 1;
-            var (segment, segmentTorn) = RecoverSegment(options, file, first, isLast);
+            var (segment, segmentTorn) = RecoverSegment(options, file, first, isLast, terms, isFirst: i == 0);
             segments.Add(segment);
             torn ??= segmentTorn;
         }
 
-        return (segments, torn);
+        return (segments, terms, torn);
     }
 
-    /// <summary>Scans one segment: checks every record, builds the index, and repairs a torn tail.</summary>
-    private static (Segment Segment, TornTail? Torn) RecoverSegment(LogOptions options, IStorageFile file, ulong first, bool isLast)
+    /// <summary>
+    /// Scans one segment: checks every record, builds the position index, extends the term index
+    /// (which the first segment starts from its header), and repairs a torn tail.
+    /// </summary>
+    private static (Segment Segment, TornTail? Torn) RecoverSegment(LogOptions options, IStorageFile file, ulong first, bool isLast, TermIndex terms, bool isFirst)
     {
         var path = file.Path;
         var length = file.Length;
-        if (SegmentHeader.Check(file, first) is { } headerProblem)
+        if (SegmentHeader.Check(file, first, out var previousTerm) is { } headerProblem)
         {
             throw new LogCorruptedException(path, 0, first, headerProblem);
         }
 
-        var segment = new Segment(path, first, Math.Max(length, options.SegmentSize));
+        if (isFirst)
+        {
+            terms.Reset(first - 1, previousTerm);
+        }
+        else if (previousTerm is { } said && terms.TryGet(first - 1, out var actual) && said != actual)
+        {
+            throw new LogCorruptedException(path, 0, first,
+                $"segment header says the entry before it (position {first - 1}) has term {said}, the previous segment ends with term {actual}");
+        }
+
+        var segment = new Segment(path, first, Math.Max(length, options.SegmentSize), previousTerm);
         var scanner = new SegmentScanner(file, SegmentHeader.Size, length);
-        var assembler = new EntryAssembler(path, first);
+        var assembler = new EntryAssembler(path, first, terms.IsEmpty ? previousTerm ?? 0 : terms.LastTerm);
         long? cutAt = null;
         string? cutReason = null;
         while (cutAt is null)
@@ -237,6 +358,7 @@ public sealed partial class SegmentedLog : IDisposable
             {
                 if (assembler.Add(result) is { } complete)
                 {
+                    terms.Append(complete.Position, complete.Term);
                     segment.Indexed(complete.Position, complete.Offset);
                     segment.LastPosition = complete.Position;
                     segment.DataEnd = scanner.Offset;
@@ -285,12 +407,11 @@ public sealed partial class SegmentedLog : IDisposable
     {
         if (_segments.Count == 0 && !_options.ReadOnly)
         {
-            _segments.Add(CreateFirstSegment(1));
+            _segments.Add(CreateFirstSegment());
         }
 
-        var last = _segments.LastOrDefault(s => !s.IsEmpty);
         _lastDurablePosition = _segments.Count > 0 ? _segments[^1].LastPosition : 0;
-        _lastDurableTerm = last is null ? 0 : ReadTermOf(last);
+        _lastDurableTerm = _durableTerms.LastTerm;
         _lastAssignedPosition = _lastDurablePosition;
         _lastAssignedTerm = _lastDurableTerm;
         _firstRetainedPosition = _segments.Count > 0 ? _segments[0].FirstPosition : 1;
@@ -300,16 +421,6 @@ public sealed partial class SegmentedLog : IDisposable
         }
 
         LogMessages.Opened(_logger, _options.Directory, _firstRetainedPosition, _lastDurablePosition, _segments.Count);
-    }
-
-    private ulong ReadTermOf(Segment segment)
-    {
-        foreach (var entry in ReadSegment(segment.Path, segment.SeekOffset(segment.LastPosition), segment.DataEnd, segment.LastPosition, segment.LastPosition))
-        {
-            return entry.Term;
-        }
-
-        return 0;
     }
 
     private void ThrowIfReadOnly()

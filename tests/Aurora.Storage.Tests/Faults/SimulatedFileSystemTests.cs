@@ -1,4 +1,5 @@
 using Aurora.Storage.IO;
+using Aurora.Testing.Faults;
 
 namespace Aurora.Storage.Tests.Faults;
 
@@ -236,5 +237,114 @@ public class SimulatedFileSystemTests
         fs.DeleteFile($"{Dir}/fifo");
         Assert.Equal([$"{Dir}/regular", $"{Dir}/tty"], fs.ListFiles(Dir));
         Assert.Throws<ArgumentException>(() => fs.CreateSpecialFile($"{Dir}/x", FileKind.Regular));
+    }
+
+    [Fact]
+    public void A_disk_with_a_capacity_writes_what_fits_then_fails_with_enospc_and_takes_writes_again_once_space_is_freed()
+    {
+        var fs = NewFs();
+        Write(fs, "a", new byte[600], sync: true, syncDirectory: true);
+        fs.CapacityBytes = 1000;
+        using (var file = fs.OpenFile($"{Dir}/b", FileOpenMode.CreateOrTruncate))
+        {
+            var e = Assert.Throws<IOException>(() => file.Write(0, Enumerable.Repeat((byte)5, 500).ToArray()));
+            Assert.Equal(SimulatedFileSystem.Enospc, e.HResult);
+            Assert.Same(e, Assert.Single(fs.InjectedFaults));
+            Assert.Equal(Enumerable.Repeat((byte)5, 400), fs.ReadAll($"{Dir}/b"));
+            Assert.Equal(1000, fs.UsedBytes);
+
+            // Overwriting takes no space; growing, even by a length change, does.
+            file.Write(0, [1, 2, 3]);
+            Assert.Equal(SimulatedFileSystem.Enospc, Assert.Throws<IOException>(() => file.SetLength(401)).HResult);
+            file.SetLength(100);
+            file.Write(100, new byte[300]);
+            Assert.Equal(1000, fs.UsedBytes);
+        }
+
+        fs.DeleteFile($"{Dir}/a");
+        Write(fs, "c", new byte[600], sync: true, syncDirectory: true);
+        Assert.Equal(1000, fs.UsedBytes);
+        fs.CapacityBytes = null;
+        Write(fs, "d", new byte[5000], sync: true, syncDirectory: true);
+    }
+
+    [Fact]
+    public void Random_bit_flips_are_seeded_durable_and_only_in_matching_files()
+    {
+        (byte[] A, byte[] B, IReadOnlyList<(string Path, long Offset, int Bit)> Flips) Run(int seed)
+        {
+            var fs = NewFs(seed);
+            Write(fs, "a", new byte[1000], sync: true, syncDirectory: true);
+            Write(fs, "b", new byte[1000], sync: true, syncDirectory: true);
+            Write(fs, "empty", [], sync: true, syncDirectory: true);
+            var flips = fs.FlipRandomBits(5, p => !p.EndsWith("/b", StringComparison.Ordinal));
+            fs.Crash();
+            return (fs.ReadAll($"{Dir}/a"), fs.ReadAll($"{Dir}/b"), flips);
+        }
+
+        var (a, b, flips) = Run(3);
+        Assert.Equal(5, flips.Count);
+        Assert.All(flips, f => Assert.Equal($"{Dir}/a", f.Path));
+        Assert.True(b.All(x => x == 0), "a file that does not match is left alone");
+        var expected = new byte[1000];
+        foreach (var (_, offset, bit) in flips)
+        {
+            expected[offset] ^= (byte)(1 << bit);
+        }
+
+        Assert.Equal(expected, a);
+        Assert.Equal(flips, Run(3).Flips);
+        Assert.Contains(Enumerable.Range(4, 5), seed => !Run(seed).Flips.SequenceEqual(flips));
+        Assert.Empty(NewFs().FlipRandomBits(3));
+    }
+
+    /// <summary>
+    /// The same calls on two instances with the same seed leave the same bytes, whatever faults the
+    /// seed drives (torn crashes, a failed fdatasync, random bit flips); a seeded cluster simulator
+    /// replays a failing run from its seeds alone.
+    /// </summary>
+    [Fact]
+    public void The_same_calls_with_the_same_seed_leave_the_same_disk()
+    {
+        static string Run(int seed)
+        {
+            var fs = NewFs(seed);
+            var random = new Random(1234);
+            for (var round = 0; round < 6; round++)
+            {
+                for (var f = 0; f < 4; f++)
+                {
+                    var name = $"{Dir}/f{(f + round) % 5}";
+                    using var file = fs.OpenFile(name, fs.FileExists(name) ? FileOpenMode.ReadWriteExisting : FileOpenMode.CreateNew);
+                    var data = new byte[random.Next(1, 3000)];
+                    random.NextBytes(data);
+                    file.Write(random.Next(0, 2000), data);
+                    if (random.Next(3) == 0)
+                    {
+                        file.DataSync();
+                    }
+
+                    if (random.Next(4) == 0)
+                    {
+                        fs.FailDataSync(1);
+                        Assert.Throws<IOException>(file.DataSync);
+                    }
+                }
+
+                if (round % 2 == 0)
+                {
+                    fs.SyncDirectory(Dir);
+                }
+
+                fs.FlipRandomBits(2);
+                fs.Crash(tornWrites: true);
+            }
+
+            return string.Join("|", fs.ListFiles(Dir).Select(p => p + ":" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(fs.ReadAll(p)))));
+        }
+
+        var first = Run(11);
+        Assert.Equal(first, Run(11));
+        Assert.Contains(Enumerable.Range(12, 5), seed => Run(seed) != first);
     }
 }

@@ -5,8 +5,8 @@ using Aurora.Storage.Log;
 using Aurora.Storage.Protos;
 using Aurora.Storage.Replica;
 using Aurora.Storage.Snapshots;
-using Aurora.Storage.Tests.Faults;
 using Aurora.Storage.Tests.Log;
+using Aurora.Testing.Faults;
 
 namespace Aurora.Storage.Tests.IO;
 

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Aurora.Storage.Log;
 using Aurora.Storage.Protos;
-using Aurora.Storage.Tests.Faults;
+using Aurora.Testing.Faults;
 
 namespace Aurora.Storage.Tests.Log;
 

@@ -1,7 +1,7 @@
 using System.Buffers;
 using Aurora.Storage.Log;
 using Aurora.Storage.Protos;
-using Aurora.Storage.Tests.Faults;
+using Aurora.Testing.Faults;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 
@@ -70,16 +70,50 @@ public class GoldenBytesTests
     public void A_segment_header_has_exactly_these_bytes()
     {
         var header = new byte[SegmentHeader.Size];
-        SegmentHeader.Write(header, 42);
+        SegmentHeader.Write(header, 42, previousTerm: (7UL << 32) | 3);
         Assert.Equal(
             string.Concat(
                 "4155524C4F470D0A", // magic "AURLOG\r\n"
-                "01000000", // segment format version 1
-                "00000000", // reserved
+                "02000000", // segment format version 2
+                "03000000", // previous term, low 32 bits
                 "2A00000000000000", // first position 42
-                "00000000", // reserved
-                "DEDB1F0E"), // CRC32C of bytes 0..28
+                "07000000", // previous term, high 32 bits
+                "201B235D"), // CRC32C of bytes 0..28
             Convert.ToHexString(header));
+        Assert.True(SegmentHeader.TryRead(header, out var first, out var previousTerm, out var problem), problem);
+        Assert.Equal((42UL, (ulong?)((7UL << 32) | 3)), (first, previousTerm));
+    }
+
+    [Fact]
+    public void A_version_1_segment_header_is_still_read_and_knows_the_previous_term_only_at_position_1()
+    {
+        var header = Convert.FromHexString(string.Concat(
+            "4155524C4F470D0A", // magic
+            "01000000", // segment format version 1
+            "00000000", // reserved
+            "2A00000000000000", // first position 42
+            "00000000", // reserved
+            "DEDB1F0E")); // CRC32C of bytes 0..28
+        Assert.Equal(header, LogKit.Version1SegmentHeader(42));
+        Assert.True(SegmentHeader.TryRead(header, out var first, out var previousTerm, out var problem), problem);
+        Assert.Equal((42UL, (ulong?)null), (first, previousTerm));
+        Assert.True(SegmentHeader.TryRead(LogKit.Version1SegmentHeader(1), out first, out previousTerm, out problem), problem);
+        Assert.Equal((1UL, (ulong?)0), (first, previousTerm));
+    }
+
+    [Fact]
+    public void Segment_headers_of_an_unknown_version_or_a_nonzero_term_before_position_1_are_refused()
+    {
+        var header = new byte[SegmentHeader.Size];
+        SegmentHeader.Write(header, 1, previousTerm: 5);
+        Assert.False(SegmentHeader.TryRead(header, out _, out _, out var problem));
+        Assert.Equal("segment starts at position 1 but says position 0 has term 5", problem);
+
+        SegmentHeader.Write(header, 9, previousTerm: 5);
+        header[8] = 3;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(28), Crc32C.Compute(header.AsSpan(0, 28)));
+        Assert.False(SegmentHeader.TryRead(header, out _, out _, out problem));
+        Assert.Equal("unknown segment format version 3 (this build reads versions 1 and 2)", problem);
     }
 
     [Fact]
@@ -100,7 +134,7 @@ public class GoldenBytesTests
         Assert.Equal(16 << 10, bytes.Length);
         Assert.Equal(
             string.Concat(
-                "4155524C4F470D0A0100000000000000010000000000000000000000D9C0BCE1",
+                "4155524C4F470D0A02000000000000000100000000000000000000001ED878B8", // version 2, first position 1, previous term 0
                 "E54378A801000100280000000D37EB8F0100000000000000030000000000000000000000010000000", // flags 0x0001: starts a write group
                 "801100318C0C480C1C1C482032205616C6963652A120A0B747970652E746573742F781203010203"),
             Convert.ToHexString(bytes.AsSpan(0, 32 + 40 + 40)));

@@ -4,7 +4,7 @@ using System.Text;
 using Aurora.Storage.IO;
 using Aurora.Storage.Log;
 using Aurora.Storage.Protos;
-using Aurora.Storage.Tests.Faults;
+using Aurora.Testing.Faults;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 
@@ -187,6 +187,20 @@ public static class LogKit
         }
 
         return records;
+    }
+
+    /// <summary>
+    /// A segment header of format version 1, as builds before the previous term wrote it: magic,
+    /// u32 version 1, reserved zeros at 12..16 and 24..28, u64 first position at 16, CRC32C at 28.
+    /// </summary>
+    public static byte[] Version1SegmentHeader(ulong first)
+    {
+        var header = new byte[32];
+        "AURLOG\r\n"u8.CopyTo(header);
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(8), 1);
+        BinaryPrimitives.WriteUInt64LittleEndian(header.AsSpan(16), first);
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(28), Crc32C.Compute(header.AsSpan(0, 28)));
+        return header;
     }
 
     /// <summary>Runs an async workload off xunit's synchronization context (for FsCheck properties, which are synchronous).</summary>

@@ -79,13 +79,13 @@ public class LogVerifierTests
         Patch(path, offset, [(byte)(bytes[offset] ^ (1 << bit))]);
     }
 
-    /// <summary>Writes a segment file by hand: the header, then the given records back to back.</summary>
+    /// <summary>Writes a segment file by hand: a version-1 header (no previous term), then the given records back to back.</summary>
     private static string WriteSegment(string directory, ulong first, params byte[][] records)
     {
         var segmentDirectory = Path.Combine(directory, "log");
         Directory.CreateDirectory(segmentDirectory);
         var bytes = new byte[4096];
-        SegmentHeader.Write(bytes, first);
+        LogKit.Version1SegmentHeader(first).CopyTo(bytes, 0);
         var offset = SegmentHeader.Size;
         foreach (var record in records)
         {

@@ -1,6 +1,6 @@
 using Aurora.Storage.Log;
 using Aurora.Storage.Protos;
-using Aurora.Storage.Tests.Faults;
+using Aurora.Testing.Faults;
 
 namespace Aurora.Storage.Tests.Log;
 

@@ -1,5 +1,6 @@
 using Aurora.Storage.Log;
 using Aurora.Storage.Protos;
+using Aurora.Testing.Faults;
 
 namespace Aurora.Storage.Tests.Log;
 
@@ -43,9 +44,9 @@ public sealed class Workload(int seed, int requestCount = 24)
     }
 
     /// <summary>Runs the workload without faults and returns the file-system operations it made.</summary>
-    public static async Task<IReadOnlyList<Faults.FsOperation>> DryRunAsync(Workload workload, Func<Faults.SimulatedFileSystem, LogOptions> options)
+    public static async Task<IReadOnlyList<FsOperation>> DryRunAsync(Workload workload, Func<SimulatedFileSystem, LogOptions> options)
     {
-        var fs = new Faults.SimulatedFileSystem(workload.Seed);
+        var fs = new SimulatedFileSystem(workload.Seed);
         using (var log = SegmentedLog.Open(options(fs)))
         {
             foreach (var request in workload.Requests())
@@ -61,9 +62,9 @@ public sealed class Workload(int seed, int requestCount = 24)
     /// For each operation matching <paramref name="match"/>, in order: whether a rename (a segment
     /// roll) follows it, i.e. whether the log ever used what that operation prepared.
     /// </summary>
-    public static List<bool> FollowedByRoll(IReadOnlyList<Faults.FsOperation> history, Func<Faults.FsOperation, bool> match)
+    public static List<bool> FollowedByRoll(IReadOnlyList<FsOperation> history, Func<FsOperation, bool> match)
     {
-        var lastRename = history.Select((op, i) => (op, i)).LastOrDefault(x => x.op.Kind == Faults.FsOperationKind.Rename, (default, -1)).Item2;
+        var lastRename = history.Select((op, i) => (op, i)).LastOrDefault(x => x.op.Kind == FsOperationKind.Rename, (default, -1)).Item2;
         return history.Select((op, i) => (op, i)).Where(x => match(x.op)).Select(x => x.i < lastRename).ToList();
     }
 }

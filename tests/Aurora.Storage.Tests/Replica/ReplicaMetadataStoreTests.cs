@@ -1,7 +1,7 @@
 using Aurora.Storage.IO;
 using Aurora.Storage.Protos;
 using Aurora.Storage.Replica;
-using Aurora.Storage.Tests.Faults;
+using Aurora.Testing.Faults;
 
 namespace Aurora.Storage.Tests.Replica;
 

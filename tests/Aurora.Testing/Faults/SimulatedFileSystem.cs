@@ -1,6 +1,7 @@
+using Aurora.Posix;
 using Aurora.Storage.IO;
 
-namespace Aurora.Storage.Tests.Faults;
+namespace Aurora.Testing.Faults;
 
 /// <summary>What a <see cref="SimulatedFileSystem"/> operation did, in the order operations ran.</summary>
 public enum FsOperationKind
@@ -22,29 +23,55 @@ public readonly record struct FsOperation(FsOperationKind Kind, string Path, lon
 
 /// <summary>
 /// An in-memory <see cref="IFileSystem"/> that models what survives a power failure, with seeded,
-/// per-instance fault injection: ENOSPC (optionally after a partial write), a full disk, failing
-/// fdatasync and directory fsync, and crashes that keep a random subset of unsynced sectors.
+/// per-instance fault injection: crashes that lose unsynced writes or keep a torn subset of them,
+/// ENOSPC (a full disk, a capacity, or the nth write, optionally after a partial write), failing
+/// fdatasync and directory fsync, and bit flips. One instance is one machine's disk: a simulated
+/// cluster gives each replica its own, with its own seed.
 /// </summary>
 /// <remarks>
+/// <para>Determinism: the only randomness is one <see cref="Random"/> seeded by the constructor, and
+/// it is drawn from only by a torn crash, a failed fdatasync and <see cref="FlipRandomBits"/>, in the
+/// order of the files' paths. Given the seed and the same sequence of calls, everything it does
+/// (what survives, which bits flip, which call fails) is the same in every run and on every
+/// machine. Threads that race on it (the log's writer and its background preallocation) make the
+/// sequence of calls itself vary; a seeded simulator that wants replayable runs orders them first
+/// (e.g. awaits <see cref="WhenOperation"/> before arming a fault).</para>
 /// <para>Threading: every call (including calls on handles) takes one lock, so operations are
-/// totally ordered and a crash always falls between two of them. Given the seed and the order of
-/// operations, everything it does is deterministic.</para>
-/// <para>Durability model. File data: a file has a durable image and pending operations (writes
-/// and length changes not yet covered by <see cref="IStorageFile.DataSync"/>); reads see both, as
-/// the page cache does. A failed DataSync makes a random subset of the pending sectors durable
-/// and forgets the rest, like Linux marking dirty pages clean after an fsync error: a later
-/// successful DataSync does not bring them back. Directory entries: creating, renaming and
-/// deleting a file change the namespace at once but are durable only after
-/// <see cref="SyncDirectory"/> on that directory; a crash keeps a (random, with torn writes)
-/// prefix of them, in order, as a journaling file system would. Directories themselves are
-/// durable as soon as they are created (a simplification). Open handles keep their file after it
-/// is deleted or renamed, as on POSIX.</para>
-/// <para>A crash drops every pending operation, or with torn writes keeps a seeded random subset
-/// of them cut at 512-byte sector boundaries (each piece of a write that falls into one sector
-/// is kept or dropped as a unit). Handles and locks taken before a crash are dead afterwards.</para>
-/// <para>Files that are not regular (FIFOs, sockets, devices; <see cref="CreateSpecialFile"/>) are
-/// durable at once and have no content: opening one, or a directory, fails with
-/// <see cref="NotARegularFileException"/> as on the real disk.</para>
+/// totally ordered and a crash always falls between two of them.</para>
+/// <para>Fault model, file data: a file has a durable image and pending operations (writes and
+/// length changes not yet covered by <see cref="IStorageFile.DataSync"/>); reads see both, as the
+/// page cache does. A length change (ftruncate) is atomic: a crash keeps it whole or drops it.</para>
+/// <list type="bullet">
+/// <item><b>Crash</b> (<see cref="Crash"/>, or <see cref="CrashAtOperation"/> just before the nth
+/// mutating operation): every pending operation is lost; handles and locks taken before it are
+/// dead afterwards. With <c>tornWrites</c> a seeded random subset of the pending operations
+/// survives instead, cut at 512-byte sector boundaries (each piece of a write that falls into one
+/// sector is kept or dropped as a unit, so a sector is never half-written): what a disk that
+/// reorders and partially completes its write-back leaves.</item>
+/// <item><b>Directory entries</b>: creating, renaming and deleting a file change the namespace at
+/// once but are durable only after <see cref="SyncDirectory"/> on that directory; a crash keeps
+/// none of the pending ones, or with torn writes a random prefix of them, in order, as a
+/// journaling file system would. Directories themselves are durable as soon as they are created
+/// (a simplification). Open handles keep their file after it is deleted or renamed, as on POSIX.</item>
+/// <item><b>Failed fdatasync</b> (<see cref="FailDataSync"/>): EIO; a random subset of the pending
+/// sectors reaches the disk and the rest is forgotten, like Linux marking dirty pages clean after
+/// an fsync error: a later successful DataSync does not bring them back, though reads still see
+/// them until a crash. <see cref="FailSyncDirectory"/> fails a directory fsync with EIO and makes
+/// nothing durable.</item>
+/// <item><b>Full disk</b>: while <see cref="DiskFull"/> is set every write (and every growing length
+/// change) fails with ENOSPC and writes nothing; with <see cref="CapacityBytes"/> set, a write that
+/// would make the files' total length exceed it writes what fits, then fails with ENOSPC (space is
+/// counted over the files the namespace holds; a deleted file still open is not counted);
+/// <see cref="FailWrite"/> fails the nth matching write with ENOSPC after writing a chosen part.</item>
+/// <item><b>Bit flips</b>: <see cref="FlipBit"/> and the seeded <see cref="FlipRandomBits"/> flip
+/// bits in place and durably, even in open files, as media damage would; nothing reports them.</item>
+/// </list>
+/// <para>Every injected failure is an <see cref="IOException"/> whose <see cref="Exception.HResult"/>
+/// is the errno (<see cref="Enospc"/>, <see cref="Eio"/>), recorded in <see cref="InjectedFaults"/>.
+/// Files that are not regular (FIFOs, sockets, devices; <see cref="CreateSpecialFile"/>) are durable
+/// at once and have no content: opening one, or a directory, fails with
+/// <see cref="NotARegularFileException"/> as on the real disk. There are no symbolic links, and
+/// renames stay within one directory.</para>
 /// </remarks>
 public sealed class SimulatedFileSystem : IFileSystem
 {
@@ -68,6 +95,7 @@ public sealed class SimulatedFileSystem : IFileSystem
     private long _epoch;
     private bool _down;
     private bool _diskFull;
+    private long? _capacityBytes;
     private readonly List<Waiter> _waiters = [];
     private CountedFault? _crash;
 
@@ -94,6 +122,41 @@ public sealed class SimulatedFileSystem : IFileSystem
             lock (_gate)
             {
                 _diskFull = value;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The most bytes the files may hold together (null: unlimited). A write that would grow them past
+    /// it writes what fits and fails with ENOSPC; lowering it below what is stored fails only growth.
+    /// </summary>
+    public long? CapacityBytes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _capacityBytes;
+            }
+        }
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value ?? 0);
+            lock (_gate)
+            {
+                _capacityBytes = value;
+            }
+        }
+    }
+
+    /// <summary>What the files in the namespace hold together: the sum of their lengths.</summary>
+    public long UsedBytes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return UsedLocked();
             }
         }
     }
@@ -280,12 +343,46 @@ public sealed class SimulatedFileSystem : IFileSystem
     {
         lock (_gate)
         {
-            var inode = Find(path);
-            inode.Data[offset] ^= (byte)(1 << bit);
-            if (offset < inode.DurableLength)
+            FlipBitLocked(Find(path), offset, bit);
+        }
+    }
+
+    private static void FlipBitLocked(Inode inode, long offset, int bit)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(offset, inode.Length);
+        inode.Data[offset] ^= (byte)(1 << bit);
+        if (offset < inode.DurableLength)
+        {
+            inode.Durable[offset] ^= (byte)(1 << bit);
+        }
+    }
+
+    /// <summary>
+    /// Flips <paramref name="count"/> bits, chosen with the seeded random source, in the regular,
+    /// non-empty files whose path matches <paramref name="where"/> (every one by default), durably
+    /// and in place as <see cref="FlipBit"/> does. Returns where, in the order flipped; empty when no
+    /// file matches.
+    /// </summary>
+    public IReadOnlyList<(string Path, long Offset, int Bit)> FlipRandomBits(int count, Func<string, bool>? where = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        lock (_gate)
+        {
+            var candidates = _files
+                .Where(f => f.Value.Length > 0 && (where?.Invoke(f.Key) ?? true))
+                .OrderBy(f => f.Key, StringComparer.Ordinal)
+                .ToList();
+            var flipped = new List<(string, long, int)>();
+            for (var i = 0; i < count && candidates.Count > 0; i++)
             {
-                inode.Durable[offset] ^= (byte)(1 << bit);
+                var (path, inode) = candidates[_random.Next(candidates.Count)];
+                var offset = _random.NextInt64(inode.Length);
+                var bit = _random.Next(8);
+                FlipBitLocked(inode, offset, bit);
+                flipped.Add((path, offset, bit));
             }
+
+            return flipped;
         }
     }
 
@@ -552,6 +649,9 @@ public sealed class SimulatedFileSystem : IFileSystem
         }
     }
 
+    private long UsedLocked() =>
+        _files.Values.Sum(inode => (long)inode.Length);
+
     private Inode Find(string path) =>
         _files.TryGetValue(Normalize(path), out var inode) ? inode : throw new FileNotFoundException($"{path} does not exist", path);
 
@@ -664,6 +764,15 @@ public sealed class SimulatedFileSystem : IFileSystem
                 throw Inject(NoSpace(inode.Name));
             }
 
+            if (_capacityBytes is { } capacity && UsedLocked() + (offset + data.Length - inode.Length) > capacity && offset + data.Length > inode.Length)
+            {
+                // As a short pwrite followed by ENOSPC: what fits is written, up to the capacity.
+                var room = capacity - UsedLocked();
+                var fits = (int)Math.Clamp(inode.Length + room - offset, 0, data.Length);
+                WriteLocked(inode, offset, data[..fits]);
+                throw Inject(NoSpace(inode.Name));
+            }
+
             WriteLocked(inode, offset, data);
         }
     }
@@ -675,7 +784,8 @@ public sealed class SimulatedFileSystem : IFileSystem
             ThrowIfDead(file);
             ThrowIfReadOnly(file);
             Mutate(FsOperationKind.SetLength, file.Inode.Name, length);
-            if (_diskFull && length > file.Inode.Length)
+            if ((_diskFull || (_capacityBytes is { } capacity && UsedLocked() + length - file.Inode.Length > capacity))
+                && length > file.Inode.Length)
             {
                 throw Inject(NoSpace(file.Inode.Name));
             }
