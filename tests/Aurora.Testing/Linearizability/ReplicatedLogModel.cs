@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 
 namespace Aurora.Testing.Linearizability;
 
@@ -36,16 +37,20 @@ public sealed class LogState<TValue>
 internal sealed class LogNode<TValue>
     where TValue : notnull
 {
-    public LogNode(LogNode<TValue>? parent, TValue? value, bool anonymous, int id)
+    public LogNode(LogNode<TValue>? parent, TValue? value, bool anonymous, int id, ulong hash)
     {
         Parent = parent;
         Value = value;
         IsAnonymous = anonymous;
         Id = id;
+        Hash = hash;
         Length = parent is null ? 0 : parent.Length + 1;
     }
 
     public int Length { get; }
+
+    /// <summary>A rolling hash of the values, to tell most logs from a read's view without walking either.</summary>
+    public ulong Hash { get; }
 
     public LogNode<TValue>? Parent { get; }
 
@@ -94,8 +99,9 @@ internal sealed class LogNode<TValue>
 /// <b>State.</b> The log is a node of a persistent list, hash-consed by (previous node, value):
 /// appending is one dictionary look-up, and equal logs are the same node, so <see cref="Equal"/> is a
 /// reference comparison (and a count) and <see cref="Hash"/> the node's number, both O(1) and exact.
-/// A read's output is turned into its node once, in O(its length), and remembered by reference, so
-/// checking a read against a state is O(1) too.
+/// Each node also carries a rolling hash of its values, and each read's view gets one, computed once:
+/// a read is checked against a state by length and hash in O(1), and only a match is confirmed by
+/// comparing the values (once per read: the node it matched is remembered).
 /// </para>
 /// <para>
 /// <b>What it learns from the history</b> (when built with one, which must be the history checked).
@@ -105,9 +111,9 @@ internal sealed class LogNode<TValue>
 /// only once every completed read is placed (the state counts them), and its value is kept as an
 /// anonymous "some value", which only fills a position. Such appends, all alike, are
 /// <see cref="Interchangeable"/>: a crashed leader's k unacknowledged appends cost the search k + 1
-/// cases, not 2^k orders. An unknown append of a value that was appended once and that every read saw
-/// at the same position is accepted only at that position, the one place where the reads could have
-/// seen it. All of this only cuts the search: without a history the model is the plain specification,
+/// cases, not 2^k orders. An unknown append of a value that was appended once and that a read saw is
+/// accepted only at the position the first such read saw it at, the one place where that read could
+/// have seen it. (Were it seen at two positions, no linearization exists and any cut is sound.) All of this only cuts the search: without a history the model is the plain specification,
 /// with the same verdicts. (Completed appends are pinned by their positions already.)
 /// </para>
 /// <para>
@@ -117,14 +123,17 @@ internal sealed class LogNode<TValue>
 public sealed class ReplicatedLogModel<TValue> : IModel<LogState<TValue>, LogInput<TValue>, LogOutput<TValue>>
     where TValue : notnull
 {
+    /// <summary>What an anonymous value adds to a log's hash.</summary>
+    private const int AnonymousHash = 0x2545F491;
+
     private readonly ulong _firstPosition;
     private readonly IEqualityComparer<TValue> _comparer;
     private readonly LogState<TValue> _init;
     private readonly Dictionary<(int Parent, TValue Value), LogNode<TValue>> _children;
-    private readonly Dictionary<LogReadResult<TValue>, LogNode<TValue>> _reads = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<LogReadResult<TValue>, ReadView> _reads = new(ReferenceEqualityComparer.Instance);
 
     // Learned from the history, if any: every value a completed read returned, how many completed
-    // reads there are, and the position that pins each unknown append of a value reads agree on.
+    // reads there are, and the position that pins an unknown append of a value appended once and read.
     private readonly HashSet<TValue>? _observed;
     private readonly int _completedReads;
     private readonly Dictionary<TValue, int> _pinned;
@@ -142,7 +151,7 @@ public sealed class ReplicatedLogModel<TValue> : IModel<LogState<TValue>, LogInp
         _firstPosition = firstPosition;
         _comparer = comparer ?? EqualityComparer<TValue>.Default;
         _children = new(new ChildComparer(_comparer));
-        _init = new LogState<TValue>(new LogNode<TValue>(null, default, anonymous: false, _nextId++), 0);
+        _init = new LogState<TValue>(new LogNode<TValue>(null, default, anonymous: false, _nextId++, 0), 0);
         _pinned = new(_comparer);
         if (history is not null)
         {
@@ -152,6 +161,7 @@ public sealed class ReplicatedLogModel<TValue> : IModel<LogState<TValue>, LogInp
 
     public LogState<TValue> Init() => _init;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public (bool Ok, LogState<TValue> Next) Step(LogState<TValue> state, LogInput<TValue> input, LogOutput<TValue>? output)
     {
         ArgumentNullException.ThrowIfNull(state);
@@ -172,14 +182,14 @@ public sealed class ReplicatedLogModel<TValue> : IModel<LogState<TValue>, LogInp
                 }
 
                 var log = unobserved
-                    ? state.Log.AnonymousChild ??= new LogNode<TValue>(state.Log, default, anonymous: true, _nextId++)
+                    ? state.Log.AnonymousChild ??= new LogNode<TValue>(state.Log, default, anonymous: true, _nextId++, Roll(state.Log.Hash, AnonymousHash))
                     : Child(state.Log, append.Value);
                 return (true, new LogState<TValue>(log, state.ReadsPlaced));
             case LogRead<TValue>:
                 return output switch
                 {
                     null => (true, state),
-                    LogReadResult<TValue> read when ReferenceEquals(Resolve(read), state.Log) => (true, new LogState<TValue>(state.Log, state.ReadsPlaced + 1)),
+                    LogReadResult<TValue> read when Matches(read, state.Log) => (true, new LogState<TValue>(state.Log, state.ReadsPlaced + 1)),
                     _ => (false, state),
                 };
             default:
@@ -263,37 +273,69 @@ public sealed class ReplicatedLogModel<TValue> : IModel<LogState<TValue>, LogInp
     {
         if (!_children.TryGetValue((log.Id, value), out var child))
         {
-            child = new LogNode<TValue>(log, value, anonymous: false, _nextId++);
+            child = new LogNode<TValue>(log, value, anonymous: false, _nextId++, Roll(log.Hash, _comparer.GetHashCode(value)));
             _children.Add((log.Id, value), child);
         }
 
         return child;
     }
 
-    /// <summary>The log a read's view is, made once per read (a read is compared with many states).</summary>
-    private LogNode<TValue> Resolve(LogReadResult<TValue> read)
+    /// <summary>Whether a read's view is exactly the log: by length and hash, then (once per read) by value.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private bool Matches(LogReadResult<TValue> read, LogNode<TValue> log)
     {
-        if (!_reads.TryGetValue(read, out var node))
+        if (read.Values.Count != log.Length)
         {
-            node = _init.Log;
-            foreach (var value in read.Values)
-            {
-                node = Child(node, value);
-            }
-
-            _reads.Add(read, node);
+            return false;
         }
 
-        return node;
+        if (!_reads.TryGetValue(read, out var view))
+        {
+            var hash = 0UL;
+            foreach (var value in read.Values)
+            {
+                hash = Roll(hash, _comparer.GetHashCode(value));
+            }
+
+            view = new ReadView(hash);
+            _reads.Add(read, view);
+        }
+
+        if (view.Log is not null)
+        {
+            return ReferenceEquals(view.Log, log);
+        }
+
+        if (view.Hash != log.Hash)
+        {
+            return false;
+        }
+
+        for (var node = log; node.Parent is not null; node = node.Parent)
+        {
+            if (node.IsAnonymous || !_comparer.Equals(node.Value!, read.Values[node.Length - 1]))
+            {
+                return false;
+            }
+        }
+
+        view.Log = log; // equal logs are one node, so this is the only node the read can match
+        return true;
+    }
+
+    private static ulong Roll(ulong hash, int value)
+    {
+        var h = (hash + (uint)value + 1) * 0x9E3779B97F4A7C15UL;
+        return h ^ (h >> 31);
     }
 
     private static (HashSet<TValue> Observed, int CompletedReads, Dictionary<TValue, int> Pinned) Learn(
         IEnumerable<Operation<LogInput<TValue>, LogOutput<TValue>>> history, IEqualityComparer<TValue> comparer)
     {
         var observed = new HashSet<TValue>(comparer);
-        var reads = 0;
-        var seenAt = new Dictionary<TValue, int>(comparer); // -1 once reads disagree
+        var seenAt = new Dictionary<TValue, int>(comparer);
         var appends = new Dictionary<TValue, int>(comparer);
+        var reads = new List<IReadOnlyList<TValue>>();
         foreach (var op in history)
         {
             switch (op.Input, op.Output)
@@ -302,28 +344,45 @@ public sealed class ReplicatedLogModel<TValue> : IModel<LogState<TValue>, LogInp
                     appends[append.Value] = appends.GetValueOrDefault(append.Value) + 1;
                     break;
                 case (LogRead<TValue>, LogReadResult<TValue> read):
-                    reads++;
-                    for (var i = 0; i < read.Values.Count; i++)
-                    {
-                        var value = read.Values[i];
-                        observed.Add(value);
-                        seenAt[value] = seenAt.TryGetValue(value, out var at) && at != i ? -1 : i;
-                    }
-
+                    reads.Add(read.Values);
                     break;
+            }
+        }
+
+        // Reads are mostly prefixes of one log: compare each with the longest, and look up only what differs.
+        reads.Sort((a, b) => b.Count.CompareTo(a.Count));
+        var longest = reads.Count > 0 ? reads[0] : [];
+        for (var r = 0; r < reads.Count; r++)
+        {
+            var values = reads[r];
+            for (var i = 0; i < values.Count; i++)
+            {
+                if (r == 0 || !comparer.Equals(values[i], longest[i]))
+                {
+                    observed.Add(values[i]);
+                    seenAt.TryAdd(values[i], i);
+                }
             }
         }
 
         var pinned = new Dictionary<TValue, int>(comparer);
         foreach (var (value, at) in seenAt)
         {
-            if (at >= 0 && appends.GetValueOrDefault(value) == 1)
+            if (appends.GetValueOrDefault(value) == 1)
             {
                 pinned.Add(value, at);
             }
         }
 
-        return (observed, reads, pinned);
+        return (observed, reads.Count, pinned);
+    }
+
+    /// <summary>A read's view: its hash, and the log it matched once it has.</summary>
+    private sealed class ReadView(ulong hash)
+    {
+        public ulong Hash { get; } = hash;
+
+        public LogNode<TValue>? Log { get; set; }
     }
 
     private sealed class ChildComparer(IEqualityComparer<TValue> values) : IEqualityComparer<(int Parent, TValue Value)>
