@@ -38,7 +38,9 @@ namespace Aurora.Testing.Linearizability;
 /// Porcupine: they sit in a second list and are tried only after every completed candidate, because an
 /// operation that may never have happened is the likeliest wrong guess (tried first, a crashed client's
 /// write would be placed, and then displaced, in front of every later operation). The candidates and
-/// so the verdict are the same; only the order of the search differs. And a symmetry cut: pending
+/// so the verdict are the same; only the order of the search differs. A pending operation the model
+/// calls <see cref="IModel{TState, TInput, TOutput}.IsReadOnly"/> constrains nothing and is left out of
+/// the search (and placed last). And a symmetry cut: pending
 /// operations the model calls <see cref="IModel{TState, TInput, TOutput}.Interchangeable"/> form groups,
 /// and in each state only the earliest called unplaced member of a group is tried. Placing a later one
 /// instead leads to the same states with a member that is available at least as long left over, so it
@@ -81,6 +83,7 @@ public static class LinearizabilityChecker
         private readonly IModel<TState, TInput, TOutput> _model;
         private readonly IReadOnlyList<Operation<TInput, TOutput>> _history;
         private readonly TimeSpan? _timeout;
+        private readonly List<int> _leftOut = [];
         private readonly Stopwatch _clock = Stopwatch.StartNew();
 
         // The completed operations' events, in time order: node i < _mainHead; then the head and tail sentinels.
@@ -144,7 +147,6 @@ public static class LinearizabilityChecker
             for (var i = 0; i < n; i++)
             {
                 var op = history[i] ?? throw new ArgumentException($"operation {i} is null", nameof(history));
-                events.Add((op.CallTime, 0, i));
                 if (op.Completed)
                 {
                     if (op.ReturnTime < op.CallTime)
@@ -152,10 +154,17 @@ public static class LinearizabilityChecker
                         throw new ArgumentException($"operation {i} ({op}) returned before it was called", nameof(history));
                     }
 
+                    events.Add((op.CallTime, 0, i));
                     events.Add((op.ReturnTime, 1, i));
+                }
+                else if (model.IsReadOnly(op.Input))
+                {
+                    // Pending and without effect: it fits anywhere, so last, out of the search.
+                    _leftOut.Add(i);
                 }
                 else
                 {
+                    events.Add((op.CallTime, 0, i));
                     unknown++;
                 }
             }
@@ -486,7 +495,7 @@ public static class LinearizabilityChecker
 
         private LinearizabilityResult<TInput, TOutput> Linearizable()
         {
-            var order = Operations(_frameOp.AsSpan(0, _depth));
+            var order = Operations([.. _frameOp.AsSpan(0, _depth), .. _leftOut]);
             var unknown = _history.Count(o => !o.Completed);
             var report = $"linearizable: {_history.Count} operations ({unknown} of unknown outcome), {_steps} steps, {_clock.Elapsed.TotalMilliseconds:F1} ms";
             return new(LinearizabilityVerdict.Linearizable, _history.Count, order, [], null, _steps, _clock.Elapsed, report);

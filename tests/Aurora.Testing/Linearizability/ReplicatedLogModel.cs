@@ -37,20 +37,20 @@ public sealed class LogState<TValue>
 internal sealed class LogNode<TValue>
     where TValue : notnull
 {
-    public LogNode(LogNode<TValue>? parent, TValue? value, bool anonymous, int id, ulong hash)
+    public LogNode(LogNode<TValue>? parent, TValue? value, bool anonymous, int id)
     {
         Parent = parent;
         Value = value;
         IsAnonymous = anonymous;
         Id = id;
-        Hash = hash;
         Length = parent is null ? 0 : parent.Length + 1;
+        Witness = parent is null ? [] : null;
     }
 
     public int Length { get; }
 
-    /// <summary>A rolling hash of the values, to tell most logs from a read's view without walking either.</summary>
-    public ulong Hash { get; }
+    /// <summary>The values of a read that matched this log, whose first <see cref="Length"/> are this log's; null until one does.</summary>
+    public TValue[]? Witness { get; set; }
 
     public LogNode<TValue>? Parent { get; }
 
@@ -99,9 +99,10 @@ internal sealed class LogNode<TValue>
 /// <b>State.</b> The log is a node of a persistent list, hash-consed by (previous node, value):
 /// appending is one dictionary look-up, and equal logs are the same node, so <see cref="Equal"/> is a
 /// reference comparison (and a count) and <see cref="Hash"/> the node's number, both O(1) and exact.
-/// Each node also carries a rolling hash of its values, and each read's view gets one, computed once:
-/// a read is checked against a state by length and hash in O(1), and only a match is confirmed by
-/// comparing the values (once per read: the node it matched is remembered).
+/// A read is checked against a state by length, then by walking back from the state's node, comparing
+/// values, to the nearest node a read already matched, and comparing the arrays below it (vectorized).
+/// A wrong log usually differs in its last values, so a mismatch costs little; a match is remembered
+/// (a read can match one node only), so each read is compared in full once.
 /// </para>
 /// <para>
 /// <b>What it learns from the history</b> (when built with one, which must be the history checked).
@@ -113,8 +114,9 @@ internal sealed class LogNode<TValue>
 /// <see cref="Interchangeable"/>: a crashed leader's k unacknowledged appends cost the search k + 1
 /// cases, not 2^k orders. An unknown append of a value that was appended once and that a read saw is
 /// accepted only at the position the first such read saw it at, the one place where that read could
-/// have seen it. (Were it seen at two positions, no linearization exists and any cut is sound.) All of this only cuts the search: without a history the model is the plain specification,
-/// with the same verdicts. (Completed appends are pinned by their positions already.)
+/// have seen it (were it seen at two positions, no linearization exists and any cut is sound).
+/// Completed appends need none of this: their positions pin them. All of this only cuts the search:
+/// without a history the model is the plain specification, with the same verdicts.
 /// </para>
 /// <para>
 /// Not thread-safe: the intern tables grow as the checker explores. Use one model per check.
@@ -123,11 +125,9 @@ internal sealed class LogNode<TValue>
 public sealed class ReplicatedLogModel<TValue> : IModel<LogState<TValue>, LogInput<TValue>, LogOutput<TValue>>
     where TValue : notnull
 {
-    /// <summary>What an anonymous value adds to a log's hash.</summary>
-    private const int AnonymousHash = 0x2545F491;
-
     private readonly ulong _firstPosition;
     private readonly IEqualityComparer<TValue> _comparer;
+    private readonly IEqualityComparer<TValue>? _spanComparer; // null for the default, which spans compare fastest
     private readonly LogState<TValue> _init;
     private readonly Dictionary<(int Parent, TValue Value), LogNode<TValue>> _children;
     private readonly Dictionary<LogReadResult<TValue>, ReadView> _reads = new(ReferenceEqualityComparer.Instance);
@@ -150,12 +150,13 @@ public sealed class ReplicatedLogModel<TValue> : IModel<LogState<TValue>, LogInp
     {
         _firstPosition = firstPosition;
         _comparer = comparer ?? EqualityComparer<TValue>.Default;
+        _spanComparer = ReferenceEquals(_comparer, EqualityComparer<TValue>.Default) ? null : _comparer;
         _children = new(new ChildComparer(_comparer));
-        _init = new LogState<TValue>(new LogNode<TValue>(null, default, anonymous: false, _nextId++, 0), 0);
+        _init = new LogState<TValue>(new LogNode<TValue>(null, default, anonymous: false, _nextId++), 0);
         _pinned = new(_comparer);
         if (history is not null)
         {
-            (_observed, _completedReads, _pinned) = Learn(history, _comparer);
+            (_observed, _completedReads) = Learn(history);
         }
     }
 
@@ -182,7 +183,7 @@ public sealed class ReplicatedLogModel<TValue> : IModel<LogState<TValue>, LogInp
                 }
 
                 var log = unobserved
-                    ? state.Log.AnonymousChild ??= new LogNode<TValue>(state.Log, default, anonymous: true, _nextId++, Roll(state.Log.Hash, AnonymousHash))
+                    ? state.Log.AnonymousChild ??= new LogNode<TValue>(state.Log, default, anonymous: true, _nextId++)
                     : Child(state.Log, append.Value);
                 return (true, new LogState<TValue>(log, state.ReadsPlaced));
             case LogRead<TValue>:
@@ -209,6 +210,9 @@ public sealed class ReplicatedLogModel<TValue> : IModel<LogState<TValue>, LogInp
         ArgumentNullException.ThrowIfNull(state);
         return HashCode.Combine(state.Log.Id, state.ReadsPlaced);
     }
+
+    /// <summary>A read of unknown outcome changes nothing (the state counts completed reads only).</summary>
+    public bool IsReadOnly(LogInput<TValue> input) => input is LogRead<TValue>;
 
     /// <summary>Reads of unknown outcome are interchangeable, and so are unknown appends of one value, or of values no read returned.</summary>
     public bool Interchangeable(LogInput<TValue> a, LogInput<TValue> b) => (a, b) switch
@@ -273,14 +277,14 @@ public sealed class ReplicatedLogModel<TValue> : IModel<LogState<TValue>, LogInp
     {
         if (!_children.TryGetValue((log.Id, value), out var child))
         {
-            child = new LogNode<TValue>(log, value, anonymous: false, _nextId++, Roll(log.Hash, _comparer.GetHashCode(value)));
+            child = new LogNode<TValue>(log, value, anonymous: false, _nextId++);
             _children.Add((log.Id, value), child);
         }
 
         return child;
     }
 
-    /// <summary>Whether a read's view is exactly the log: by length and hash, then (once per read) by value.</summary>
+    /// <summary>Whether a read's view is exactly the log.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool Matches(LogReadResult<TValue> read, LogNode<TValue> log)
     {
@@ -289,53 +293,50 @@ public sealed class ReplicatedLogModel<TValue> : IModel<LogState<TValue>, LogInp
             return false;
         }
 
-        if (!_reads.TryGetValue(read, out var view))
-        {
-            var hash = 0UL;
-            foreach (var value in read.Values)
-            {
-                hash = Roll(hash, _comparer.GetHashCode(value));
-            }
-
-            view = new ReadView(hash);
-            _reads.Add(read, view);
-        }
-
+        var view = View(read);
         if (view.Log is not null)
         {
-            return ReferenceEquals(view.Log, log);
+            return ReferenceEquals(view.Log, log); // equal logs are one node
         }
 
-        if (view.Hash != log.Hash)
+        var values = view.Values;
+        var node = log;
+        for (; node.Witness is null; node = node.Parent!)
         {
-            return false;
-        }
-
-        for (var node = log; node.Parent is not null; node = node.Parent)
-        {
-            if (node.IsAnonymous || !_comparer.Equals(node.Value!, read.Values[node.Length - 1]))
+            if (node.IsAnonymous || !_comparer.Equals(node.Value!, values[node.Length - 1]))
             {
                 return false;
             }
         }
 
-        view.Log = log; // equal logs are one node, so this is the only node the read can match
+        if (!values.AsSpan(0, node.Length).SequenceEqual(node.Witness.AsSpan(0, node.Length), _spanComparer))
+        {
+            return false;
+        }
+
+        log.Witness = values;
+        view.Log = log;
         return true;
     }
 
-    private static ulong Roll(ulong hash, int value)
+    private ReadView View(LogReadResult<TValue> read)
     {
-        var h = (hash + (uint)value + 1) * 0x9E3779B97F4A7C15UL;
-        return h ^ (h >> 31);
+        if (!_reads.TryGetValue(read, out var view))
+        {
+            view = new ReadView(read.Values as TValue[] ?? [.. read.Values]);
+            _reads.Add(read, view);
+        }
+
+        return view;
     }
 
-    private static (HashSet<TValue> Observed, int CompletedReads, Dictionary<TValue, int> Pinned) Learn(
-        IEnumerable<Operation<LogInput<TValue>, LogOutput<TValue>>> history, IEqualityComparer<TValue> comparer)
+    /// <summary>Learns what the history's completed reads returned: every value, where (for the pins), and how many reads.</summary>
+    private (HashSet<TValue> Observed, int CompletedReads) Learn(IEnumerable<Operation<LogInput<TValue>, LogOutput<TValue>>> history)
     {
-        var observed = new HashSet<TValue>(comparer);
-        var seenAt = new Dictionary<TValue, int>(comparer);
-        var appends = new Dictionary<TValue, int>(comparer);
-        var reads = new List<IReadOnlyList<TValue>>();
+        var observed = new HashSet<TValue>(_comparer);
+        var seenAt = new Dictionary<TValue, int>(_comparer);
+        var appends = new Dictionary<TValue, int>(_comparer);
+        var reads = new List<TValue[]>();
         foreach (var op in history)
         {
             switch (op.Input, op.Output)
@@ -344,43 +345,39 @@ public sealed class ReplicatedLogModel<TValue> : IModel<LogState<TValue>, LogInp
                     appends[append.Value] = appends.GetValueOrDefault(append.Value) + 1;
                     break;
                 case (LogRead<TValue>, LogReadResult<TValue> read):
-                    reads.Add(read.Values);
+                    reads.Add(View(read).Values);
                     break;
             }
         }
 
         // Reads are mostly prefixes of one log: compare each with the longest, and look up only what differs.
-        reads.Sort((a, b) => b.Count.CompareTo(a.Count));
+        reads.Sort((a, b) => b.Length.CompareTo(a.Length));
         var longest = reads.Count > 0 ? reads[0] : [];
-        for (var r = 0; r < reads.Count; r++)
+        foreach (var values in reads)
         {
-            var values = reads[r];
-            for (var i = 0; i < values.Count; i++)
+            var same = ReferenceEquals(values, longest) ? 0 : values.AsSpan().CommonPrefixLength(longest, _spanComparer);
+            for (var i = same; i < values.Length; i++)
             {
-                if (r == 0 || !comparer.Equals(values[i], longest[i]))
-                {
-                    observed.Add(values[i]);
-                    seenAt.TryAdd(values[i], i);
-                }
+                observed.Add(values[i]);
+                seenAt.TryAdd(values[i], i);
             }
         }
 
-        var pinned = new Dictionary<TValue, int>(comparer);
         foreach (var (value, at) in seenAt)
         {
             if (appends.GetValueOrDefault(value) == 1)
             {
-                pinned.Add(value, at);
+                _pinned.Add(value, at);
             }
         }
 
-        return (observed, reads.Count, pinned);
+        return (observed, reads.Count);
     }
 
-    /// <summary>A read's view: its hash, and the log it matched once it has.</summary>
-    private sealed class ReadView(ulong hash)
+    /// <summary>A read's values as an array, and the log they matched once they have.</summary>
+    private sealed class ReadView(TValue[] values)
     {
-        public ulong Hash { get; } = hash;
+        public TValue[] Values { get; } = values;
 
         public LogNode<TValue>? Log { get; set; }
     }
@@ -394,6 +391,20 @@ public sealed class ReplicatedLogModel<TValue> : IModel<LogState<TValue>, LogInp
 }
 
 /// <summary>Building and checking histories of <see cref="ReplicatedLogModel{TValue}"/>.</summary>
+/// <example>
+/// A simulator records each client request as it goes, with its own clock, and checks at the end:
+/// <code>
+/// var history = new HistoryRecorder&lt;LogInput&lt;ulong&gt;, LogOutput&lt;ulong&gt;&gt;();
+/// var append = history.Invoke(client, ReplicatedLogModel.Append(value), now);   // before sending
+/// history.Return(append, ReplicatedLogModel.Appended&lt;ulong&gt;(position), now);  // on the commit ack
+/// var read = history.Invoke(client, ReplicatedLogModel.Read&lt;ulong&gt;(), now);
+/// history.Return(read, ReplicatedLogModel.ReadReturned(values), now);            // the whole committed log
+/// // A request that timed out, or whose leader died, is left pending: its outcome is unknown.
+/// // history.Fail(handle) only for an answer that proves nothing was proposed.
+/// var result = ReplicatedLogModel.Check(history.History(), TimeSpan.FromSeconds(30));
+/// Assert.True(result.IsLinearizable, result.Report);
+/// </code>
+/// </example>
 public static class ReplicatedLogModel
 {
     public static LogInput<TValue> Append<TValue>(TValue value)
