@@ -34,18 +34,20 @@ namespace Aurora.Testing.Linearizability;
 /// </para>
 /// <para>
 /// Operations of unknown outcome (<see cref="Operation{TInput, TOutput}.Completed"/> false) return at
-/// +infinity: they never bound the candidates, and the model accepts them with any effect. One change to
-/// Porcupine: they sit in a second list and are tried only after every completed candidate, because an
-/// operation that may never have happened is the likeliest wrong guess (tried first, a crashed client's
-/// write would be placed, and then displaced, in front of every later operation). The candidates and
-/// so the verdict are the same; only the order of the search differs. A pending operation the model
-/// calls <see cref="IModel{TState, TInput, TOutput}.IsReadOnly"/> constrains nothing and is left out of
-/// the search (and placed last). And a symmetry cut: pending
-/// operations the model calls <see cref="IModel{TState, TInput, TOutput}.Interchangeable"/> form groups,
-/// and in each state only the earliest called unplaced member of a group is tried. Placing a later one
-/// instead leads to the same states with a member that is available at least as long left over, so it
-/// cannot succeed where the earlier failed; this turns the subsets of k identical pending operations
-/// into k + 1 counts.
+/// +infinity: they never bound the candidates, and the model accepts them with any effect. Three changes
+/// to Porcupine concern them, none of which changes a verdict. They sit in a second list and are tried
+/// only after every completed candidate, because an operation that may never have happened is the
+/// likeliest wrong guess (tried first, a crashed client's write would be placed, and then displaced, in
+/// front of every later operation); the candidates are the same, only the order of the search differs.
+/// One the model calls <see cref="IModel{TState, TInput, TOutput}.IsReadOnly"/> constrains nothing and
+/// is left out of the search (and placed last). And a symmetry cut: those the model calls
+/// <see cref="IModel{TState, TInput, TOutput}.Interchangeable"/> form groups, and in each state only the
+/// earliest called unplaced member of a group is tried; placing a later one instead leads to the same
+/// states with a member left over that is available at least as long, so it cannot succeed where the
+/// earlier failed. This turns the subsets of k identical pending operations into k + 1 counts. Pending
+/// operations with distinct effects remain the costly case: where the search must backtrack past them
+/// it tries them in every order the memo cannot merge, unless the model knows better (as
+/// <see cref="ReplicatedLogModel{TValue}"/> does, given the history).
 /// </para>
 /// <para>
 /// The cost is exponential in the worst case (the problem is NP-complete), so a timeout yields
