@@ -54,6 +54,14 @@ public interface IModel<TState, TInput, TOutput>
     /// </summary>
     bool Interchangeable(TInput a, TInput b) => EqualityComparer<TInput>.Default.Equals(a, b);
 
+    /// <summary>
+    /// Whether an operation with this input and an unknown outcome leaves the state as it was
+    /// (<see cref="Step"/> with a null output returns a state <see cref="Equal"/> to the one it was
+    /// given), like a read. Such an operation constrains nothing, and the checker leaves it out of the
+    /// search, placing it last. The default, false, is always safe.
+    /// </summary>
+    bool IsReadOnly(TInput input) => false;
+
     /// <summary>The operation as a failure report shows it, e.g. <c>Append(17) -> 5</c>.</summary>
     string DescribeOperation(TInput input, TOutput? output) => $"{input} -> {(output is null ? "?" : output.ToString())}";
 

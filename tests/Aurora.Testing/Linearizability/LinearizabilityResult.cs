@@ -56,7 +56,8 @@ public sealed class LinearizabilityResult<TInput, TOutput>
     /// <summary>
     /// When not linearizable: the operations that were candidates to come next after
     /// <see cref="Linearization"/> (called before <see cref="Deadline"/> returned, or before +infinity
-    /// if nothing else is left to return) and that the model rejected in that state. Empty when linearizable.
+    /// if nothing else is left to return) and that the model rejected in that state (of interchangeable
+    /// operations of unknown outcome, only the earliest called). Empty when linearizable.
     /// </summary>
     public IReadOnlyList<Operation<TInput, TOutput>> Unplaced { get; }
 

@@ -43,6 +43,12 @@ public sealed class RegisterModel : IModel<int, RegisterInput, RegisterOutput>
 
     public bool Equal(int a, int b) => a == b;
 
+    public bool IsReadOnly(RegisterInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return !input.IsWrite;
+    }
+
     public int Hash(int state) => state;
 
     public string DescribeOperation(RegisterInput input, RegisterOutput? output)

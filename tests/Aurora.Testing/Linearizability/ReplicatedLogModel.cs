@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 
 namespace Aurora.Testing.Linearizability;
 
@@ -43,9 +44,13 @@ internal sealed class LogNode<TValue>
         IsAnonymous = anonymous;
         Id = id;
         Length = parent is null ? 0 : parent.Length + 1;
+        Witness = parent is null ? [] : null;
     }
 
     public int Length { get; }
+
+    /// <summary>The values of a read that matched this log, whose first <see cref="Length"/> are this log's; null until one does.</summary>
+    public TValue[]? Witness { get; set; }
 
     public LogNode<TValue>? Parent { get; }
 
@@ -94,8 +99,10 @@ internal sealed class LogNode<TValue>
 /// <b>State.</b> The log is a node of a persistent list, hash-consed by (previous node, value):
 /// appending is one dictionary look-up, and equal logs are the same node, so <see cref="Equal"/> is a
 /// reference comparison (and a count) and <see cref="Hash"/> the node's number, both O(1) and exact.
-/// A read's output is turned into its node once, in O(its length), and remembered by reference, so
-/// checking a read against a state is O(1) too.
+/// A read is checked against a state by length, then by walking back from the state's node, comparing
+/// values, to the nearest node a read already matched, and comparing the arrays below it (vectorized).
+/// A wrong log usually differs in its last values, so a mismatch costs little; a match is remembered
+/// (a read can match one node only), so each read is compared in full once.
 /// </para>
 /// <para>
 /// <b>What it learns from the history</b> (when built with one, which must be the history checked).
@@ -105,10 +112,11 @@ internal sealed class LogNode<TValue>
 /// only once every completed read is placed (the state counts them), and its value is kept as an
 /// anonymous "some value", which only fills a position. Such appends, all alike, are
 /// <see cref="Interchangeable"/>: a crashed leader's k unacknowledged appends cost the search k + 1
-/// cases, not 2^k orders. An unknown append of a value that was appended once and that every read saw
-/// at the same position is accepted only at that position, the one place where the reads could have
-/// seen it. All of this only cuts the search: without a history the model is the plain specification,
-/// with the same verdicts. (Completed appends are pinned by their positions already.)
+/// cases, not 2^k orders. An unknown append of a value that was appended once and that a read saw is
+/// accepted only at the position the first such read saw it at, the one place where that read could
+/// have seen it (were it seen at two positions, no linearization exists and any cut is sound).
+/// Completed appends need none of this: their positions pin them. All of this only cuts the search:
+/// without a history the model is the plain specification, with the same verdicts.
 /// </para>
 /// <para>
 /// Not thread-safe: the intern tables grow as the checker explores. Use one model per check.
@@ -119,12 +127,13 @@ public sealed class ReplicatedLogModel<TValue> : IModel<LogState<TValue>, LogInp
 {
     private readonly ulong _firstPosition;
     private readonly IEqualityComparer<TValue> _comparer;
+    private readonly IEqualityComparer<TValue>? _spanComparer; // null for the default, which spans compare fastest
     private readonly LogState<TValue> _init;
     private readonly Dictionary<(int Parent, TValue Value), LogNode<TValue>> _children;
-    private readonly Dictionary<LogReadResult<TValue>, LogNode<TValue>> _reads = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<LogReadResult<TValue>, ReadView> _reads = new(ReferenceEqualityComparer.Instance);
 
     // Learned from the history, if any: every value a completed read returned, how many completed
-    // reads there are, and the position that pins each unknown append of a value reads agree on.
+    // reads there are, and the position that pins an unknown append of a value appended once and read.
     private readonly HashSet<TValue>? _observed;
     private readonly int _completedReads;
     private readonly Dictionary<TValue, int> _pinned;
@@ -141,17 +150,19 @@ public sealed class ReplicatedLogModel<TValue> : IModel<LogState<TValue>, LogInp
     {
         _firstPosition = firstPosition;
         _comparer = comparer ?? EqualityComparer<TValue>.Default;
+        _spanComparer = ReferenceEquals(_comparer, EqualityComparer<TValue>.Default) ? null : _comparer;
         _children = new(new ChildComparer(_comparer));
         _init = new LogState<TValue>(new LogNode<TValue>(null, default, anonymous: false, _nextId++), 0);
         _pinned = new(_comparer);
         if (history is not null)
         {
-            (_observed, _completedReads, _pinned) = Learn(history, _comparer);
+            (_observed, _completedReads) = Learn(history);
         }
     }
 
     public LogState<TValue> Init() => _init;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public (bool Ok, LogState<TValue> Next) Step(LogState<TValue> state, LogInput<TValue> input, LogOutput<TValue>? output)
     {
         ArgumentNullException.ThrowIfNull(state);
@@ -179,7 +190,7 @@ public sealed class ReplicatedLogModel<TValue> : IModel<LogState<TValue>, LogInp
                 return output switch
                 {
                     null => (true, state),
-                    LogReadResult<TValue> read when ReferenceEquals(Resolve(read), state.Log) => (true, new LogState<TValue>(state.Log, state.ReadsPlaced + 1)),
+                    LogReadResult<TValue> read when Matches(read, state.Log) => (true, new LogState<TValue>(state.Log, state.ReadsPlaced + 1)),
                     _ => (false, state),
                 };
             default:
@@ -199,6 +210,9 @@ public sealed class ReplicatedLogModel<TValue> : IModel<LogState<TValue>, LogInp
         ArgumentNullException.ThrowIfNull(state);
         return HashCode.Combine(state.Log.Id, state.ReadsPlaced);
     }
+
+    /// <summary>A read of unknown outcome changes nothing (the state counts completed reads only).</summary>
+    public bool IsReadOnly(LogInput<TValue> input) => input is LogRead<TValue>;
 
     /// <summary>Reads of unknown outcome are interchangeable, and so are unknown appends of one value, or of values no read returned.</summary>
     public bool Interchangeable(LogInput<TValue> a, LogInput<TValue> b) => (a, b) switch
@@ -270,30 +284,59 @@ public sealed class ReplicatedLogModel<TValue> : IModel<LogState<TValue>, LogInp
         return child;
     }
 
-    /// <summary>The log a read's view is, made once per read (a read is compared with many states).</summary>
-    private LogNode<TValue> Resolve(LogReadResult<TValue> read)
+    /// <summary>Whether a read's view is exactly the log.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private bool Matches(LogReadResult<TValue> read, LogNode<TValue> log)
     {
-        if (!_reads.TryGetValue(read, out var node))
+        if (read.Values.Count != log.Length)
         {
-            node = _init.Log;
-            foreach (var value in read.Values)
-            {
-                node = Child(node, value);
-            }
-
-            _reads.Add(read, node);
+            return false;
         }
 
-        return node;
+        var view = View(read);
+        if (view.Log is not null)
+        {
+            return ReferenceEquals(view.Log, log); // equal logs are one node
+        }
+
+        var values = view.Values;
+        var node = log;
+        for (; node.Witness is null; node = node.Parent!)
+        {
+            if (node.IsAnonymous || !_comparer.Equals(node.Value!, values[node.Length - 1]))
+            {
+                return false;
+            }
+        }
+
+        if (!values.AsSpan(0, node.Length).SequenceEqual(node.Witness.AsSpan(0, node.Length), _spanComparer))
+        {
+            return false;
+        }
+
+        log.Witness = values;
+        view.Log = log;
+        return true;
     }
 
-    private static (HashSet<TValue> Observed, int CompletedReads, Dictionary<TValue, int> Pinned) Learn(
-        IEnumerable<Operation<LogInput<TValue>, LogOutput<TValue>>> history, IEqualityComparer<TValue> comparer)
+    private ReadView View(LogReadResult<TValue> read)
     {
-        var observed = new HashSet<TValue>(comparer);
-        var reads = 0;
-        var seenAt = new Dictionary<TValue, int>(comparer); // -1 once reads disagree
-        var appends = new Dictionary<TValue, int>(comparer);
+        if (!_reads.TryGetValue(read, out var view))
+        {
+            view = new ReadView(read.Values as TValue[] ?? [.. read.Values]);
+            _reads.Add(read, view);
+        }
+
+        return view;
+    }
+
+    /// <summary>Learns what the history's completed reads returned: every value, where (for the pins), and how many reads.</summary>
+    private (HashSet<TValue> Observed, int CompletedReads) Learn(IEnumerable<Operation<LogInput<TValue>, LogOutput<TValue>>> history)
+    {
+        var observed = new HashSet<TValue>(_comparer);
+        var seenAt = new Dictionary<TValue, int>(_comparer);
+        var appends = new Dictionary<TValue, int>(_comparer);
+        var reads = new List<TValue[]>();
         foreach (var op in history)
         {
             switch (op.Input, op.Output)
@@ -302,28 +345,41 @@ public sealed class ReplicatedLogModel<TValue> : IModel<LogState<TValue>, LogInp
                     appends[append.Value] = appends.GetValueOrDefault(append.Value) + 1;
                     break;
                 case (LogRead<TValue>, LogReadResult<TValue> read):
-                    reads++;
-                    for (var i = 0; i < read.Values.Count; i++)
-                    {
-                        var value = read.Values[i];
-                        observed.Add(value);
-                        seenAt[value] = seenAt.TryGetValue(value, out var at) && at != i ? -1 : i;
-                    }
-
+                    reads.Add(View(read).Values);
                     break;
             }
         }
 
-        var pinned = new Dictionary<TValue, int>(comparer);
-        foreach (var (value, at) in seenAt)
+        // Reads are mostly prefixes of one log: compare each with the longest, and look up only what differs.
+        reads.Sort((a, b) => b.Length.CompareTo(a.Length));
+        var longest = reads.Count > 0 ? reads[0] : [];
+        foreach (var values in reads)
         {
-            if (at >= 0 && appends.GetValueOrDefault(value) == 1)
+            var same = ReferenceEquals(values, longest) ? 0 : values.AsSpan().CommonPrefixLength(longest, _spanComparer);
+            for (var i = same; i < values.Length; i++)
             {
-                pinned.Add(value, at);
+                observed.Add(values[i]);
+                seenAt.TryAdd(values[i], i);
             }
         }
 
-        return (observed, reads, pinned);
+        foreach (var (value, at) in seenAt)
+        {
+            if (appends.GetValueOrDefault(value) == 1)
+            {
+                _pinned.Add(value, at);
+            }
+        }
+
+        return (observed, reads.Count);
+    }
+
+    /// <summary>A read's values as an array, and the log they matched once they have.</summary>
+    private sealed class ReadView(TValue[] values)
+    {
+        public TValue[] Values { get; } = values;
+
+        public LogNode<TValue>? Log { get; set; }
     }
 
     private sealed class ChildComparer(IEqualityComparer<TValue> values) : IEqualityComparer<(int Parent, TValue Value)>
@@ -335,6 +391,20 @@ public sealed class ReplicatedLogModel<TValue> : IModel<LogState<TValue>, LogInp
 }
 
 /// <summary>Building and checking histories of <see cref="ReplicatedLogModel{TValue}"/>.</summary>
+/// <example>
+/// A simulator records each client request as it goes, with its own clock, and checks at the end:
+/// <code>
+/// var history = new HistoryRecorder&lt;LogInput&lt;ulong&gt;, LogOutput&lt;ulong&gt;&gt;();
+/// var append = history.Invoke(client, ReplicatedLogModel.Append(value), now);   // before sending
+/// history.Return(append, ReplicatedLogModel.Appended&lt;ulong&gt;(position), now);  // on the commit ack
+/// var read = history.Invoke(client, ReplicatedLogModel.Read&lt;ulong&gt;(), now);
+/// history.Return(read, ReplicatedLogModel.ReadReturned(values), now);            // the whole committed log
+/// // A request that timed out, or whose leader died, is left pending: its outcome is unknown.
+/// // history.Fail(handle) only for an answer that proves nothing was proposed.
+/// var result = ReplicatedLogModel.Check(history.History(), TimeSpan.FromSeconds(30));
+/// Assert.True(result.IsLinearizable, result.Report);
+/// </code>
+/// </example>
 public static class ReplicatedLogModel
 {
     public static LogInput<TValue> Append<TValue>(TValue value)
