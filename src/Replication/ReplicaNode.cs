@@ -12,12 +12,17 @@ namespace Aurora.Replication;
 /// </summary>
 public sealed class ReplicaNode : IAsyncDisposable
 {
+    /// <summary>Room for a message's fields around its entries or chunk.</summary>
+    private const int MessageOverheadBytes = 64 * 1024;
+
     private readonly ILoggerFactory _loggers;
+    private readonly ReplicaTransportOptions _transportOptions;
     private ReplicatedLog? _log;
 
     public ReplicaNode(ReplicaTransportOptions transport, ILoggerFactory loggers)
     {
         _loggers = loggers;
+        _transportOptions = transport;
 
         // Messages that arrive before Start are dropped: the protocol resends what matters.
         Transport = new ReplicaTransport(transport, (from, message) => _log?.OnMessage(from, message), loggers);
@@ -33,6 +38,16 @@ public sealed class ReplicaNode : IAsyncDisposable
     /// <summary>Joins the membership and starts the consensus loop over <paramref name="storage"/>.</summary>
     public ReplicatedLog Start(ConsensusOptions options, IReplicaStorage storage, ulong appliedPosition)
     {
+        // A message the transport can never queue or frame would be dropped on every try.
+        var largest = Math.Max(options.MaxAppendBytes, options.SnapshotChunkBytes) + MessageOverheadBytes;
+        var room = Math.Min(_transportOptions.MaxQueuedBytesPerPeer, _transportOptions.MaxFrameBytes);
+        if (largest > room)
+        {
+            throw new ArgumentException(
+                $"appends of {options.MaxAppendBytes} bytes and snapshot chunks of {options.SnapshotChunkBytes} bytes do not fit the transport's "
+                + $"{_transportOptions.MaxFrameBytes}-byte frames and {_transportOptions.MaxQueuedBytesPerPeer}-byte queues", nameof(options));
+        }
+
         Transport.Start(options.SelfId, options.Members);
         _log = new ReplicatedLog(options, storage, new TransportSender(Transport), appliedPosition, _loggers.CreateLogger($"Aurora.Replication.{options.SelfId}"));
         return _log;

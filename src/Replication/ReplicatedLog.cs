@@ -71,6 +71,7 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
     private CancellationTokenSource _leadershipLost = new();
     private long _nextId;
     private volatile bool _stopping;
+    private int _disposed;
 
     public ReplicatedLog(ConsensusOptions options, IReplicaStorage storage, IPeerSender sender, ulong appliedPosition, ILogger logger, TimeProvider? time = null)
     {
@@ -148,6 +149,11 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _ticker.DisposeAsync().ConfigureAwait(false);
         _stopping = true;
         _work.Writer.TryComplete();

@@ -602,6 +602,7 @@ public sealed class ConsensusCore
         {
             var entries = ReadForSend(progress.Next);
             var prev = progress.Next - 1;
+            _logger.LogDebug("to {Peer}: positions {First}-{Last} after {Prev} (log from {Retained})", peer, entries[0].Position, entries[^1].Position, prev, _storage.FirstPosition);
             var request = NewAppend(prev, entries);
             progress.Next = entries[^1].Position + 1;
             progress.SentSinceAck = true;
@@ -674,6 +675,8 @@ public sealed class ConsensusCore
         }
         else
         {
+            _logger.LogDebug("{Peer} refused the append of round {Round}: retry from {Retry} (matched {Match})", from, response.Round, response.RetryFrom, progress.Match);
+
             // Rewind to where the follower says its log agrees. Below what it had matched only if
             // it lost its disk (a follower never drops entries that match its leader's log): then
             // what it matched is gone, and it recovers as EMPTY.

@@ -1,0 +1,90 @@
+using Aurora.Replication.Consensus;
+using Aurora.Storage.Log;
+using Aurora.Storage.Protos;
+using Aurora.Storage.Replica;
+using Aurora.Storage.Snapshots;
+
+namespace Aurora.Replication.Storage;
+
+/// <summary>
+/// A replica's disk as the consensus core sees it: the segmented log, its snapshots and
+/// <c>replica.meta</c> in one log directory.
+/// </summary>
+/// <remarks>
+/// Every write is durable on return: appends and suffix truncations go through the log's writer
+/// thread and its fdatasync, metadata and snapshots through atomic file replacement. The core calls
+/// from its one thread; the host may take snapshots and truncate the log's prefix from another
+/// (<see cref="SegmentedLog.TruncatePrefix"/> and <see cref="SnapshotStore.Write"/> are thread-safe).
+/// </remarks>
+public sealed class LogReplicaStorage(SegmentedLog log, SnapshotStore snapshots, ReplicaMetadataStore metadata) : IReplicaStorage
+{
+    private ReplicaMetadata _metadata = metadata.Load();
+
+    public SegmentedLog Log => log;
+
+    public SnapshotStore Snapshots => snapshots;
+
+    public ReplicaMetadata Metadata => _metadata.Clone();
+
+    public ulong FirstPosition => log.FirstRetainedPosition;
+
+    public ulong LastPosition => log.LastDurablePosition;
+
+    public ReplicaSnapshot? LatestSnapshot =>
+        snapshots.List().MaxBy(s => s.Position) is { } info
+            ? new ReplicaSnapshot(info.Position, info.Term, info.BlobType, (info.CreatedAt - DateTimeOffset.UnixEpoch).Ticks / TimeSpan.TicksPerMicrosecond, (ulong)info.BlobLength, info.BlobCrc32C)
+            : null;
+
+    public void SaveMetadata(ReplicaMetadata replicaMetadata)
+    {
+        metadata.Save(replicaMetadata);
+        _metadata = replicaMetadata.Clone();
+    }
+
+    public ulong TermAt(ulong position) => log.TermAt(position);
+
+    public IReadOnlyList<LogEntry> Read(ulong from, ulong to, int maxBytes)
+    {
+        var entries = new List<LogEntry>();
+        var bytes = 0;
+        foreach (var entry in log.Read(from, Math.Min(to, log.LastDurablePosition)))
+        {
+            var size = entry.CalculateSize();
+            if (entries.Count > 0 && bytes + size > maxBytes)
+            {
+                break;
+            }
+
+            entries.Add(entry);
+            bytes += size;
+        }
+
+        return entries;
+    }
+
+    public void Append(IReadOnlyList<LogEntry> entries) => log.AppendAsync(entries).GetAwaiter().GetResult();
+
+    public void TruncateSuffix(ulong lastKept) => log.TruncateSuffixAsync(lastKept).GetAwaiter().GetResult();
+
+    public byte[] ReadSnapshot(ReplicaSnapshot snapshot)
+    {
+        var read = snapshots.Read(snapshots.PathFor(snapshot.Position));
+        return read.Info.BlobCrc32C == snapshot.Crc32C
+            ? read.Blob
+            : throw new InvalidDataException($"the snapshot at {snapshot.Position} changed while it was being sent");
+    }
+
+    public void InstallSnapshot(ReplicaSnapshot snapshot, byte[] blob)
+    {
+        // The snapshot first: a crash before the log is reset leaves a snapshot ahead of the log,
+        // which a restart loads and continues after.
+        snapshots.Write(snapshot.Position, snapshot.Term, snapshot.BlobType, blob);
+        if (snapshot.Position >= log.FirstRetainedPosition && snapshot.Position <= log.LastDurablePosition && log.TermAt(snapshot.Position) == snapshot.Term)
+        {
+            log.TruncatePrefix(snapshot.Position + 1);
+            return;
+        }
+
+        log.ResetAsync(snapshot.Position, snapshot.Term).GetAwaiter().GetResult();
+    }
+}
