@@ -117,23 +117,33 @@ internal static class RepairCommand
             }
         }
 
-        if (!plan.Resuming)
-        {
-            fs.CreateDirectoryDurably(plan.DamagedDirectory);
-            AtomicFile.Write(fs, Path.Combine(plan.DamagedDirectory, InProgressFileName), Encoding.UTF8.GetBytes(plan.ToMarker(directory)));
-        }
-
         var leftInPlace = new List<(string Path, string Why)>();
-        var moved = MoveAside(directory, plan, context, leftInPlace);
         var metadata = plan.NewMetadata();
         var metadataStore = new ReplicaMetadataStore(fs, directory);
-        if (!IsOurs(metadataStore, plan))
+        List<string> moved;
+        try
         {
-            metadataStore.Save(metadata);
-        }
+            if (!plan.Resuming)
+            {
+                fs.CreateDirectoryDurably(plan.DamagedDirectory);
+                AtomicFile.Write(fs, Path.Combine(plan.DamagedDirectory, InProgressFileName), Encoding.UTF8.GetBytes(plan.ToMarker(directory)));
+            }
 
-        fs.Rename(Path.Combine(plan.DamagedDirectory, InProgressFileName), Path.Combine(plan.DamagedDirectory, DoneFileName));
-        fs.SyncDirectory(plan.DamagedDirectory);
+            moved = MoveAside(directory, plan, context, leftInPlace);
+            if (!IsOurs(metadataStore, plan))
+            {
+                metadataStore.Save(metadata);
+            }
+
+            fs.Rename(Path.Combine(plan.DamagedDirectory, InProgressFileName), Path.Combine(plan.DamagedDirectory, DoneFileName));
+            fs.SyncDirectory(plan.DamagedDirectory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Every file is in place or moved (renames are atomic); the marker says how to go on.
+            throw new IOException(
+                $"{e.Message}; the repair of {directory} is unfinished: fix the cause and run '{Program.Name} repair --path={directory}' again to finish it", e);
+        }
 
         const int Listed = 10;
         output.WriteLine(moved.Count == 0

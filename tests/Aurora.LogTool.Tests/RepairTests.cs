@@ -92,6 +92,24 @@ public class RepairTests
     }
 
     [Fact]
+    public async Task Directories_the_log_does_not_keep_are_left_in_place_and_named()
+    {
+        using var dir = new TempDirectory();
+        await CorruptReplicaAsync(dir.Path);
+        Directory.CreateDirectory(dir.Sub("old-log"));
+        Directory.CreateDirectory(dir.Sub("log/junk"));
+        File.WriteAllText(dir.Sub("notes.txt"), "kept with the rest");
+
+        var result = Tool.Run("repair", $"--path={dir.Path}", "--yes");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("Left in place: log/junk, a directory the log does not keep; move it out of the log directory yourself.\n", result.Out, StringComparison.Ordinal);
+        Assert.Contains("Left in place: old-log, a directory the log does not keep; move it out of the log directory yourself.\n", result.Out, StringComparison.Ordinal);
+        Assert.True(Directory.Exists(dir.Sub("old-log")));
+        Assert.Equal("kept with the rest", File.ReadAllText(dir.Sub($"{Damaged}/notes.txt")));
+    }
+
+    [Fact]
     public async Task A_sound_log_is_refused_unless_forced()
     {
         using var dir = new TempDirectory();
@@ -288,7 +306,8 @@ public class RepairTests
         var crashed = Tool.Run(crashing, "repair", $"--path={dir.Path}", "--yes");
 
         Assert.True(crashed.ExitCode == 1, crashed.ToString());
-        Assert.Contains("simulated crash", crashed.Error, StringComparison.Ordinal);
+        Assert.StartsWith($"aurora-log: simulated crash before renaming {dir.Sub("log/segment-")}", Assert.Single(crashed.ErrorLines), StringComparison.Ordinal);
+        Assert.EndsWith($"; the repair of {dir.Path} is unfinished: fix the cause and run 'aurora-log repair --path={dir.Path}' again to finish it\n", crashed.Error, StringComparison.Ordinal);
         Assert.True(File.Exists(dir.Sub($"{Damaged}/{RepairCommand.InProgressFileName}")));
         Assert.Single(Directory.GetFiles(dir.Sub($"{Damaged}/log"), "segment-*"));
         Assert.Equal(2, TestLog.SegmentFiles(dir.Path).Length);
