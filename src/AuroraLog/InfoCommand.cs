@@ -26,8 +26,20 @@ internal static class InfoCommand
     {
         ReplicaStatus.Empty => "EMPTY",
         ReplicaStatus.Voting => "VOTING",
+        ReplicaStatus.Recovering => "RECOVERING",
         _ => $"UNKNOWN ({(int)status})",
     };
+
+    /// <summary>The vote of a replica that may have voted in its promised term but cannot tell for whom (after a repair).</summary>
+    public const string UnknownVote = "?";
+
+    /// <summary>Why a replica has no cluster id, and how it gets one.</summary>
+    public const string NoClusterId =
+        "not recorded: 'aurora-log initialize --cluster_name=NAME' records it; metadata written before replication has none";
+
+    /// <summary>What a RECOVERING replica does, and what the operator does about it.</summary>
+    public const string RecoveringNote =
+        "catching up from the leader: it takes no part in votes or quorums until it holds everything committed, then turns VOTING by itself; start its scheduler if it is stopped";
 
     /// <summary>What an operator must do about an EMPTY replica (the same cure the replica logs).</summary>
     public static string EmptyCure(string directory) =>
@@ -93,11 +105,24 @@ internal static class InfoCommand
         else
         {
             lines.Add($"Status:         {StatusName(m.Status)}");
+            if (m.Status == ReplicaStatus.Recovering)
+            {
+                lines.Add($"                {RecoveringNote}");
+            }
+
+            lines.Add(m.ClusterId.Length > 0 ? $"Cluster id:     {m.ClusterId}" : $"Cluster id:     none ({NoClusterId})");
             lines.Add($"Log id:         {m.LogId}");
             lines.Add($"Initialized:    {LogDirectory.FormatMicros(m.InitializedMicros)}");
         }
 
         lines.Add($"Promised term:  {m.PromisedTerm}");
+        if (m.VotedFor.Length > 0)
+        {
+            lines.Add(m.VotedFor == UnknownVote
+                ? $"Voted for:      ? (may have voted in term {m.PromisedTerm}, so it votes for no one in it)"
+                : $"Voted for:      {m.VotedFor} (in term {m.PromisedTerm})");
+        }
+
         if (report.LastPosition is { } lastPosition)
         {
             lines.Add($"First position: {report.FirstPosition}");
@@ -161,16 +186,24 @@ internal static class InfoCommand
             if (m.Status == ReplicaStatus.Empty)
             {
                 w.WriteString("action", EmptyCure(report.Directory));
+                w.WriteNull("clusterId");
                 w.WriteNull("logId");
                 w.WriteNull("initializedAt");
             }
             else
             {
+                if (m.Status == ReplicaStatus.Recovering)
+                {
+                    w.WriteString("action", RecoveringNote);
+                }
+
+                WriteNullable(w, "clusterId", m.ClusterId);
                 w.WriteString("logId", m.LogId);
                 w.WriteString("initializedAt", LogDirectory.FormatMicros(m.InitializedMicros));
             }
 
             w.WriteNumber("promisedTerm", m.PromisedTerm);
+            WriteNullable(w, "votedFor", m.VotedFor);
             WriteNullable(w, "firstPosition", report.FirstPosition);
             WriteNullable(w, "lastPosition", report.LastPosition);
             w.WriteNumber("lastTerm", report.LastTerm);
@@ -238,6 +271,19 @@ internal static class InfoCommand
             w.WriteEndObject();
         },
         indented: true);
+
+    /// <summary>The string, or null when it is empty.</summary>
+    private static void WriteNullable(Utf8JsonWriter writer, string name, string value)
+    {
+        if (value.Length > 0)
+        {
+            writer.WriteString(name, value);
+        }
+        else
+        {
+            writer.WriteNull(name);
+        }
+    }
 
     private static void WriteNullable(Utf8JsonWriter writer, string name, ulong? value)
     {

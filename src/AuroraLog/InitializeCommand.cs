@@ -10,8 +10,10 @@ namespace Aurora.LogTool;
 internal sealed class InitializeRefusedException(string message) : Exception(message);
 
 /// <summary>
-/// <c>aurora-log initialize --path=DIR</c>: makes an EMPTY replica a VOTING member with an empty log,
-/// like <c>mesos-log initialize</c>. Run it on a quorum of replicas before the first scheduler starts.
+/// <c>aurora-log initialize --path=DIR [--cluster_name=NAME]</c>: makes an EMPTY replica a VOTING
+/// member with an empty log, like <c>mesos-log initialize</c>, and records the cluster it belongs to
+/// (the id replicas check in their handshake). Run it on a quorum of replicas before the first
+/// scheduler starts.
 /// </summary>
 /// <remarks>
 /// Initializing a replica that has ever held data would make it forget the terms it promised and
@@ -24,15 +26,17 @@ internal static class InitializeCommand
 {
     public static Command Command { get; } = new(
         "initialize",
-        "Make DIR an initialized (VOTING) replica with an empty log; creates DIR if needed. Refuses a non-empty log.",
-        [LogDirectory.PathFlag],
+        "Make DIR an initialized (VOTING) replica with an empty log, of the cluster --cluster_name; creates DIR if needed. Refuses a non-empty log.",
+        [LogDirectory.PathFlag, LogDirectory.ClusterNameFlag],
         Run);
 
     private static int Run(ParsedFlags flags, ToolContext context)
     {
         var directory = LogDirectory.FullPath(flags, "initialize");
-        var metadata = Initialize(directory, context);
-        context.Out.WriteLine($"Initialized replica {directory}: status VOTING, log id {metadata.LogId}.");
+        var clusterId = LogDirectory.ClusterName(flags);
+        var metadata = Initialize(directory, context, clusterId ?? string.Empty);
+        var cluster = clusterId is null ? "no cluster id (give --cluster_name=NAME to record one)" : $"cluster {clusterId}";
+        context.Out.WriteLine($"Initialized replica {directory}: status VOTING, {cluster}, log id {metadata.LogId}.");
         context.Out.WriteLine($"Initialize a quorum of replicas (for example 2 of 3) before starting the schedulers; '{Program.Name} info --path={directory}' shows the result.");
         return ExitCodes.Ok;
     }
@@ -41,8 +45,11 @@ internal static class InitializeCommand
     /// Makes <paramref name="directory"/> a VOTING replica with an empty log and returns its new
     /// metadata; <c>recover</c> uses it too.
     /// </summary>
+    /// <param name="directory">The log directory.</param>
+    /// <param name="context">The tool's seams.</param>
+    /// <param name="clusterId">The cluster id to record; empty for none.</param>
     /// <exception cref="InitializeRefusedException">The directory already holds something.</exception>
-    internal static ReplicaMetadata Initialize(string directory, ToolContext context)
+    internal static ReplicaMetadata Initialize(string directory, ToolContext context, string clusterId = "")
     {
         var fs = context.FileSystem;
         if (fs.FileExists(directory))
@@ -57,7 +64,7 @@ internal static class InitializeCommand
 
         fs.CreateDirectory(directory);
         var metadataStore = new ReplicaMetadataStore(fs, directory);
-        var metadata = ReplicaMetadataStore.NewVoting(context.Time.GetUtcNow());
+        var metadata = ReplicaMetadataStore.NewVoting(context.Time.GetUtcNow(), clusterId);
 
         var options = new LogOptions
         {

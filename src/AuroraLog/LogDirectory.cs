@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Aurora.Scheduler.Model;
 using Aurora.Storage;
 using Aurora.Storage.Log;
 using Aurora.Storage.Protos;
@@ -17,6 +18,26 @@ internal static class LogDirectory
     public static readonly FlagSpec PathFlag = new("path", "the log directory (the scheduler's -native_log_file_path)", "DIR");
 
     public static readonly FlagSpec JsonFlag = new("json", "print JSON instead of text");
+
+    public static readonly FlagSpec ClusterNameFlag = new(
+        "cluster_name", "the cluster's name, as the scheduler's -cluster_name: replicas refuse peers that present another", "NAME");
+
+    /// <summary>
+    /// The --cluster_name value, or null when not given. A cluster name follows the identifier rule
+    /// of roles and jobs (<see cref="JobKeys.IdentifierRule"/>): it travels in every replication
+    /// handshake and is compared literally, so it must be printable and unambiguous.
+    /// </summary>
+    public static string? ClusterName(ParsedFlags flags)
+    {
+        var name = flags.GetString(ClusterNameFlag.Name);
+        if (name is null || JobKeys.IsGoodIdentifier(name))
+        {
+            return name;
+        }
+
+        var shown = name.Length <= 64 ? name : name[..61] + "...";
+        throw new UsageException($"--cluster_name={shown} is not a cluster name: it must be {JobKeys.IdentifierRule}, as the scheduler's -cluster_name");
+    }
 
     /// <summary>The --path value as a full path, checked only for being a usable path.</summary>
     public static string FullPath(ParsedFlags flags, string command)

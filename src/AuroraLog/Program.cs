@@ -9,6 +9,12 @@ internal sealed record ToolContext(TextWriter Out, TextWriter Error, IFileSystem
 {
     /// <summary>The size of the segment <c>initialize</c> creates; the replica later uses its own setting.</summary>
     public long SegmentSize { get; init; } = LogOptions.DefaultSegmentSize;
+
+    /// <summary>Where an operator's answers come from (<c>repair</c> asks for confirmation).</summary>
+    public TextReader Input { get; init; } = TextReader.Null;
+
+    /// <summary>Whether <see cref="Input"/> is a terminal, where someone can answer; if not, <c>repair</c> needs <c>--yes</c>.</summary>
+    public bool InputIsTerminal { get; init; }
 }
 
 /// <summary>One <c>aurora-log</c> command.</summary>
@@ -25,7 +31,7 @@ internal static class ExitCodes
     /// <summary>verify found problems, or the operation failed (I/O error, corrupt log).</summary>
     public const int Failed = 1;
 
-    /// <summary>Bad command line, or initialize or recover refused to touch a non-empty log.</summary>
+    /// <summary>Bad command line, initialize or recover refused to touch a non-empty log, or repair refused (and changed nothing).</summary>
     public const int Usage = 2;
 }
 
@@ -43,6 +49,7 @@ public static class Program
         StateCommand.Command,
         BackupsCommand.Command,
         RecoverCommand.Command,
+        RepairCommand.Command,
     ];
 
     public static int Main(string[] args)
@@ -64,7 +71,11 @@ public static class Program
 
     /// <summary>Runs one command line; never throws. Output goes to <paramref name="stdout"/>, the one-line error to <paramref name="stderr"/>.</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr) =>
-        Run(args, new ToolContext(stdout, stderr, PhysicalFileSystem.Instance, TimeProvider.System, OpaquePayloadFormatter.Instance));
+        Run(args, new ToolContext(stdout, stderr, PhysicalFileSystem.Instance, TimeProvider.System, OpaquePayloadFormatter.Instance)
+        {
+            Input = Console.In,
+            InputIsTerminal = !Console.IsInputRedirected,
+        });
 
     internal static int Run(IReadOnlyList<string> args, ToolContext context)
     {
@@ -78,7 +89,7 @@ public static class Program
         {
             return Fail(context, e.Message + $" (see '{Name} --help')", ExitCodes.Usage);
         }
-        catch (Exception e) when (e is InitializeRefusedException or RecoverRefusedException)
+        catch (Exception e) when (e is InitializeRefusedException or RecoverRefusedException or RepairRefusedException)
         {
             return Fail(context, e.Message, ExitCodes.Usage);
         }
@@ -130,7 +141,7 @@ public static class Program
     internal static string Usage()
     {
         var text = new StringBuilder();
-        text.Append(Name).Append(": prepare and inspect an Aurora.NET replica's local log, audit the scheduler's history in it, and rebuild it from a backup.\n\n");
+        text.Append(Name).Append(": prepare and inspect an Aurora.NET replica's local log, audit the scheduler's history in it, rebuild it from a backup, and repair a damaged replica.\n\n");
         text.Append("Usage: ").Append(Name).Append(" COMMAND --path=DIR [flags]\n\nCommands:\n");
         foreach (var command in Commands)
         {
@@ -141,7 +152,7 @@ public static class Program
 
         text.Append("  help\n      Show this text (also --help or -help).\n\n");
         text.Append("Flags are accepted as --name=value, --name value, -name=value and -name value.\n");
-        text.Append("Exit codes: 0 ok; 1 problems found or the operation failed; 2 usage error, or initialize or recover refused.\n");
+        text.Append("Exit codes: 0 ok; 1 problems found or the operation failed; 2 usage error, or initialize, recover or repair refused.\n");
         text.Append("See docs/aurora-log.md for output examples and troubleshooting.\n");
         return text.ToString();
     }

@@ -30,7 +30,9 @@ public sealed record UnaccountedFile(string Path, FileKind Kind, string Reason)
 /// <c>reset-&lt;first position&gt;.log</c> while a reset replaces every segment;</item>
 /// <item><c>snapshots/</c>: a directory of regular files <c>snapshot-&lt;position:D20&gt;.snap</c> and
 /// their <c>.tmp</c> while one is written;</item>
-/// <item><c>lost+found/</c>: the directory mkfs leaves when the log directory is a file system's root.</item>
+/// <item><c>lost+found/</c>: the directory mkfs leaves when the log directory is a file system's root;</item>
+/// <item><c>damaged-&lt;yyyyMMddTHHmmssZ&gt;[-N]/</c>: what <c>aurora-log repair</c> moved out of the way,
+/// kept for analysis (its content is not looked at).</item>
 /// </list>
 /// <para>A known name of the wrong kind (a FIFO named like a segment, a regular file named
 /// <c>log</c>), a name that looks like a segment or a snapshot but does not parse
@@ -44,6 +46,42 @@ public static class LogDirectoryLayout
 {
     /// <summary>The directory mkfs creates at a file system's root.</summary>
     public const string LostAndFound = "lost+found";
+
+    /// <summary>How the directories <c>aurora-log repair</c> moves a damaged replica's files into begin.</summary>
+    public const string DamagedPrefix = "damaged-";
+
+    /// <summary>The UTC time in a damaged directory's name, and its length (<c>20260101T000000Z</c>).</summary>
+    private const string DamagedTimeFormat = "yyyyMMdd'T'HHmmss'Z'";
+    private const int DamagedTimeLength = 16;
+
+    /// <summary>
+    /// The name of the directory <c>aurora-log repair</c> moves a damaged replica's files into:
+    /// <c>damaged-20260101T000000Z</c>, and <c>damaged-20260101T000000Z-2</c> and so on for a second
+    /// repair in the same second.
+    /// </summary>
+    public static string DamagedDirectoryName(DateTimeOffset at, int attempt = 1)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(attempt, 1);
+        var name = DamagedPrefix + at.UtcDateTime.ToString(DamagedTimeFormat, System.Globalization.CultureInfo.InvariantCulture);
+        return attempt == 1 ? name : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{name}-{attempt}");
+    }
+
+    /// <summary>Whether <paramref name="name"/> is one <see cref="DamagedDirectoryName"/> makes.</summary>
+    public static bool IsDamagedDirectoryName(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (!name.StartsWith(DamagedPrefix, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var rest = name[DamagedPrefix.Length..];
+        var time = rest.Length >= DamagedTimeLength ? rest[..DamagedTimeLength] : rest;
+        var suffix = rest[time.Length..];
+        return DateTime.TryParseExact(time, DamagedTimeFormat, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out _)
+            && (suffix.Length == 0
+                || (suffix.Length > 1 && suffix[0] == '-' && suffix[1] != '0' && suffix[1..].All(char.IsAsciiDigit)));
+    }
 
     /// <summary>The entries of <paramref name="directory"/> and its <c>log/</c> and <c>snapshots/</c> that the storage engine does not keep there.</summary>
     public static IReadOnlyList<UnaccountedFile> FindUnaccounted(IFileSystem fileSystem, string directory)
@@ -74,6 +112,8 @@ public static class LogDirectoryLayout
 
                     break;
                 case LostAndFound when entry.Kind == FileKind.Directory:
+                    break;
+                case var damaged when entry.Kind == FileKind.Directory && IsDamagedDirectoryName(damaged):
                     break;
                 default:
                     found.Add(Unknown(entry));

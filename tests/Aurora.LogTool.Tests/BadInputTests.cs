@@ -145,7 +145,7 @@ public class BadInputTests
             }
         }
 
-        Assert.Contains("Exit codes: 0 ok; 1 problems found or the operation failed; 2 usage error, or initialize or recover refused.", result.Out, StringComparison.Ordinal);
+        Assert.Contains("Exit codes: 0 ok; 1 problems found or the operation failed; 2 usage error, or initialize, recover or repair refused.", result.Out, StringComparison.Ordinal);
     }
 
     [Fact]

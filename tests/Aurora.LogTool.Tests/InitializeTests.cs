@@ -127,4 +127,65 @@ public class InitializeTests
         Tool.AssertOneLineError(result, 1, "another process has this log open");
         Assert.False(new ReplicaMetadataStore(PhysicalFileSystem.Instance, dir.Path).Exists);
     }
+
+    [Fact]
+    public void Initialize_records_the_cluster_name_and_info_shows_it()
+    {
+        using var dir = new TempDirectory();
+
+        var result = Tool.Run("initialize", $"--path={dir.Path}", "--cluster_name=devcluster");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("status VOTING, cluster devcluster, log id ", result.Out, StringComparison.Ordinal);
+        Assert.Equal("devcluster", new ReplicaMetadataStore(PhysicalFileSystem.Instance, dir.Path).Load().ClusterId);
+        var info = Tool.Run("info", $"--path={dir.Path}");
+        Assert.Contains("Cluster id:     devcluster\n", info.Out, StringComparison.Ordinal);
+        using var json = System.Text.Json.JsonDocument.Parse(Tool.Run("info", $"--path={dir.Path}", "--json").Out);
+        Assert.Equal("devcluster", json.RootElement.GetProperty("clusterId").GetString());
+    }
+
+    [Fact]
+    public void Initialize_without_a_cluster_name_records_none_and_info_says_how_to_get_one()
+    {
+        using var dir = new TempDirectory();
+
+        var result = Tool.Run("initialize", $"--path={dir.Path}");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("status VOTING, no cluster id (give --cluster_name=NAME to record one), log id ", result.Out, StringComparison.Ordinal);
+        Assert.Equal(string.Empty, new ReplicaMetadataStore(PhysicalFileSystem.Instance, dir.Path).Load().ClusterId);
+        var info = Tool.Run("info", $"--path={dir.Path}");
+        Assert.Contains("Cluster id:     none (not recorded: 'aurora-log initialize --cluster_name=NAME' records it", info.Out, StringComparison.Ordinal);
+        using var json = System.Text.Json.JsonDocument.Parse(Tool.Run("info", $"--path={dir.Path}", "--json").Out);
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, json.RootElement.GetProperty("clusterId").ValueKind);
+    }
+
+    [Theory]
+    [InlineData("--cluster_name=dev cluster", "--cluster_name=dev cluster is not a cluster name: it must be 1 to 255 of the characters A-Z a-z 0-9 _ - . and not start with '.'")]
+    [InlineData("--cluster_name=.hidden", "--cluster_name=.hidden is not a cluster name")]
+    [InlineData("--cluster_name=dev\u0007", "is not a cluster name")]
+    [InlineData("--cluster_name=cluster/one", "is not a cluster name")]
+    [InlineData("--cluster_name=", "flag --cluster_name needs a value")]
+    public void Initialize_refuses_a_bad_cluster_name_and_creates_nothing(string flag, string expected)
+    {
+        using var dir = new TempDirectory();
+        var path = dir.Sub("replica");
+
+        var result = Tool.Run("initialize", $"--path={path}", flag);
+
+        Tool.AssertOneLineError(result, 2, expected);
+        Assert.False(Directory.Exists(path));
+    }
+
+    [Fact]
+    public void Initialize_refuses_a_cluster_name_longer_than_255_characters()
+    {
+        using var dir = new TempDirectory();
+        Assert.Equal(0, Tool.Run("initialize", $"--path={dir.Sub("ok")}", $"--cluster_name={new string('c', 255)}").ExitCode);
+
+        var result = Tool.Run("initialize", $"--path={dir.Sub("long")}", $"--cluster_name={new string('c', 256)}");
+
+        Tool.AssertOneLineError(result, 2, "... is not a cluster name: it must be 1 to 255 of the characters");
+        Assert.False(Directory.Exists(dir.Sub("long")));
+    }
 }

@@ -33,13 +33,21 @@ internal static class Tool
     /// <summary>Runs aurora-log in-process through its entry point.</summary>
     public static ToolResult Run(params string[] args) => Run(PhysicalFileSystem.Instance, args);
 
-    public static ToolResult Run(IFileSystem fileSystem, params string[] args)
+    public static ToolResult Run(IFileSystem fileSystem, params string[] args) => Run(fileSystem, input: null, args);
+
+    /// <summary>Runs aurora-log in-process with a terminal on stdin that answers <paramref name="input"/>.</summary>
+    public static ToolResult RunAnswering(string input, params string[] args) => Run(PhysicalFileSystem.Instance, input, args);
+
+    private static ToolResult Run(IFileSystem fileSystem, string? input, string[] args)
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
+        using var stdin = new StringReader(input ?? string.Empty);
         var context = new ToolContext(stdout, stderr, fileSystem, new FixedTime(FixedTime.Default), OpaquePayloadFormatter.Instance)
         {
             SegmentSize = SegmentSize,
+            Input = stdin,
+            InputIsTerminal = input is not null,
         };
         var exitCode = Program.Run(args, context);
         return new ToolResult(exitCode, stdout.ToString().ReplaceLineEndings("\n"), stderr.ToString().ReplaceLineEndings("\n"));

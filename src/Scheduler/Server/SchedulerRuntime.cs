@@ -307,7 +307,7 @@ internal sealed partial class SchedulerRuntime : IAsyncDisposable
 
         var stagedLog = Path.Combine(staging, logInside);
         Directory.CreateDirectory(stagedLog);
-        new ReplicaMetadataStore(PhysicalFileSystem.Instance, stagedLog).Save(ReplicaMetadataStore.NewVoting(_time.GetUtcNow()));
+        new ReplicaMetadataStore(PhysicalFileSystem.Instance, stagedLog).Save(ReplicaMetadataStore.NewVoting(_time.GetUtcNow(), _options.ClusterName));
         Directory.Move(staging, devDirectory);
         PhysicalFileSystem.Instance.SyncDirectory(parent);
         ServerMessages.DevLogInitialized(_logger, _options.LogDirectory);

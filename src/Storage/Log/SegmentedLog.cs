@@ -24,7 +24,7 @@ namespace Aurora.Storage.Log;
 public sealed partial class SegmentedLog : IDisposable
 {
     /// <summary>The file in the log directory that the replica writing the log holds flock(2)'d.</summary>
-    internal const string LockFileName = "LOCK";
+    public const string LockFileName = "LOCK";
 
     private readonly LogOptions _options;
     private readonly IFileSystem _fs;

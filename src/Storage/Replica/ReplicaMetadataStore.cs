@@ -24,13 +24,19 @@ public sealed class ReplicaMetadataStore(IFileSystem fileSystem, string director
     public string Path { get; } = System.IO.Path.Combine(directory, FileName);
 
     /// <summary>What initializing a replica records: VOTING, no term promised, a fresh random log id.</summary>
-    public static ReplicaMetadata NewVoting(DateTimeOffset initializedAt) => new()
+    /// <param name="initializedAt">When it is initialized.</param>
+    /// <param name="clusterId">The cluster it belongs to (the scheduler's <c>-cluster_name</c>); empty when unknown.</param>
+    public static ReplicaMetadata NewVoting(DateTimeOffset initializedAt, string clusterId = "") => new()
     {
         Status = ReplicaStatus.Voting,
         PromisedTerm = 0,
-        LogId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)),
+        LogId = NewLogId(),
         InitializedMicros = Snapshots.SnapshotFileFormat.ToMicros(initializedAt),
+        ClusterId = clusterId ?? throw new ArgumentNullException(nameof(clusterId)),
     };
+
+    /// <summary>A fresh random log id: 32 lower-case hex digits.</summary>
+    public static string NewLogId() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
 
     /// <summary>
     /// What an operator does about damaged metadata. Without it the replica cannot know which terms
