@@ -180,6 +180,7 @@ public sealed class SchedulerStore : IDisposable
         await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         byte[] blob;
         ulong position;
+        ulong term;
         try
         {
             ThrowIfFailed();
@@ -189,6 +190,11 @@ public sealed class SchedulerStore : IDisposable
                 return null;
             }
 
+            // The term of the entry the snapshot ends at, not the one this store appends with: a
+            // follower installing the snapshot continues its log after that entry. Asked while the
+            // gate holds, before a later snapshot's prefix truncation could remove the entry.
+            term = _log.TermAt(position);
+
             // Serialized while writers wait; the file is written after they may go on.
             blob = _state.ToSnapshot().ToByteArray();
         }
@@ -197,7 +203,7 @@ public sealed class SchedulerStore : IDisposable
             _writeGate.Release();
         }
 
-        var info = Snapshots.Write(position, _options.Term, SchedulerState.SnapshotBlobType, blob);
+        var info = Snapshots.Write(position, term, SchedulerState.SnapshotBlobType, blob);
         var hash = SchedulerState.HashOf(blob);
         PersistenceMessages.SnapshotWritten(_logger, position, blob.Length, SchedulerState.FormatHash(hash));
         var marker = await CommitAsync(new RecordSnapshot(position, hash), Principals.Scheduler, cancellationToken).ConfigureAwait(false);

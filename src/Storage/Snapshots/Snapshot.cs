@@ -2,7 +2,7 @@ namespace Aurora.Storage.Snapshots;
 
 /// <summary>
 /// What a snapshot file's header says: the state folded in up to and including <paramref name="Position"/>,
-/// written by the leader of <paramref name="Term"/>; <paramref name="BlobType"/> names the blob's schema.
+/// where the log's entry had <paramref name="Term"/>; <paramref name="BlobType"/> names the blob's schema.
 /// </summary>
 public sealed record SnapshotInfo(
     string Path,

@@ -60,7 +60,8 @@ public sealed class SnapshotStore
     public string PathFor(ulong position) => Path.Combine(Directory, FileName(position));
 
     /// <summary>
-    /// Durably writes the state folded in up to and including <paramref name="position"/>, replacing
+    /// Durably writes the state folded in up to and including <paramref name="position"/>, whose log
+    /// entry has <paramref name="term"/> (<see cref="Log.SegmentedLog.TermAt"/>), replacing
     /// any snapshot at the same position, then removes all but the newest
     /// <see cref="SnapshotOptions.RetainCount"/> snapshots (by position; the one just written is never removed).
     /// </summary>

@@ -102,6 +102,32 @@ public class SchedulerStoreTests
     }
 
     [Fact]
+    public async Task A_snapshot_carries_the_term_of_the_entry_at_its_position_not_the_term_the_store_appends_with()
+    {
+        using var fixture = new StoreFixture();
+        using (var store = fixture.Open(fixture.Options() with { Term = 2 }))
+        {
+            await store.ExecuteAsync(new SetQuota("www-data", Configs.Quota(10, 10240, 10240)), "admin");
+        }
+
+        // A later term appends, but the applied position is still the entry of term 2.
+        using (var store = fixture.Open(fixture.Options() with { Term = 7 }))
+        {
+            var older = await store.TakeSnapshotAsync();
+            Assert.NotNull(older);
+            Assert.Equal((1ul, 2ul), (older.Position, older.Term));
+            Assert.Equal(2ul, store.Snapshots.LoadNewest().Newest!.Info.Term);
+
+            // The marker of that snapshot and a job are entries of term 7.
+            await store.ExecuteAsync(new CreateJob(Configs.Job(instances: 1)), "alice");
+            var newer = await store.TakeSnapshotAsync();
+            Assert.NotNull(newer);
+            Assert.Equal((3ul, 7ul), (newer.Position, newer.Term));
+            Assert.Equal(store.Log.TermAt(newer.Position), newer.Term);
+        }
+    }
+
+    [Fact]
     public async Task A_snapshot_is_marked_in_the_log_with_its_state_hash_and_not_repeated_when_nothing_changed()
     {
         using var fixture = new StoreFixture();

@@ -245,6 +245,14 @@ public class ResetTests
         Assert.Contains("reset-00000000000000000071.log", files);
         Assert.Contains("segment-00000000000000000001.log", files);
         Assert.Empty(LogVerifier.Verify(Options(fs)).Problems);
+        Assert.Empty(LogDirectoryLayout.FindUnaccounted(fs, LogKit.SimDirectory));
+        using (var lookalike = fs.OpenFile(Path.Combine(LogKit.SimDirectory, "log", "reset-12x.log"), FileOpenMode.CreateNew))
+        {
+            var unaccounted = Assert.Single(LogDirectoryLayout.FindUnaccounted(fs, LogKit.SimDirectory));
+            Assert.Equal("a regular file named like a reset's segment, but not as reset-<first position>.log, so the log never reads it", unaccounted.Reason);
+        }
+
+        fs.DeleteFile(Path.Combine(LogKit.SimDirectory, "log", "reset-12x.log"));
         using (var log = SegmentedLog.Open(Options(fs)))
         {
             AssertReset(log, 70, 6, [], "after the restart");
