@@ -644,20 +644,35 @@ public sealed class ConsensusCore
         return request;
     }
 
+    /// <summary>
+    /// What a follower's response tells a leader first: a higher term deposes it (invariant 3); a
+    /// response of another term, or to a replica that no longer leads, is stale and ignored.
+    /// Returns the follower's progress, with its status, when the response is current.
+    /// </summary>
+    private PeerProgress? CurrentFollower(string from, ulong term, ReplicaStatus status)
+    {
+        if (term > Term)
+        {
+            AdoptTerm(term, leader: null);
+            return null;
+        }
+
+        if (Role != ConsensusRole.Leader || term != Term || !_progress.TryGetValue(from, out var progress))
+        {
+            return null;
+        }
+
+        progress.Status = status;
+        return progress;
+    }
+
     private void OnAppendResponse(string from, AppendResponse response)
     {
-        if (response.Term > Term)
-        {
-            AdoptTerm(response.Term, leader: null);
-            return;
-        }
-
-        if (Role != ConsensusRole.Leader || response.Term != Term || !_progress.TryGetValue(from, out var progress))
+        if (CurrentFollower(from, response.Term, response.Status) is not { } progress)
         {
             return;
         }
 
-        progress.Status = response.Status;
         if (response.Round > progress.AckedRound)
         {
             progress.AckedRound = response.Round;
@@ -837,18 +852,11 @@ public sealed class ConsensusCore
 
     private void OnSnapshotResponse(string from, SnapshotResponse response)
     {
-        if (response.Term > Term)
-        {
-            AdoptTerm(response.Term, leader: null);
-            return;
-        }
-
-        if (Role != ConsensusRole.Leader || response.Term != Term || !_progress.TryGetValue(from, out var progress))
+        if (CurrentFollower(from, response.Term, response.Status) is not { } progress)
         {
             return;
         }
 
-        progress.Status = response.Status;
         progress.SnapshotChunkInFlight = false;
         if (response.Installed)
         {

@@ -79,7 +79,7 @@ public sealed class LogReplicaStorage(SegmentedLog log, SnapshotStore snapshots,
         // The snapshot first: a crash before the log is reset leaves a snapshot ahead of the log,
         // which a restart loads and continues after.
         snapshots.Write(snapshot.Position, snapshot.Term, snapshot.BlobType, blob);
-        if (snapshot.Position >= log.FirstRetainedPosition && snapshot.Position <= log.LastDurablePosition && log.TermAt(snapshot.Position) == snapshot.Term)
+        if (snapshot.Position >= log.FirstRetainedPosition - 1 && snapshot.Position <= log.LastDurablePosition && log.TermAt(snapshot.Position) == snapshot.Term)
         {
             log.TruncatePrefix(snapshot.Position + 1);
             return;

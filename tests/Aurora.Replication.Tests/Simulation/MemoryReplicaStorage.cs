@@ -105,7 +105,7 @@ internal sealed class MemoryReplicaStorage : IReplicaStorage
     public void InstallSnapshot(ReplicaSnapshot snapshot, byte[] blob)
     {
         WriteSnapshot(snapshot, blob);
-        if (snapshot.Position > _base && snapshot.Position <= LastPosition && TermAt(snapshot.Position) == snapshot.Term)
+        if (snapshot.Position >= _base && snapshot.Position <= LastPosition && TermAt(snapshot.Position) == snapshot.Term)
         {
             TruncatePrefix(snapshot.Position + 1);
             return;

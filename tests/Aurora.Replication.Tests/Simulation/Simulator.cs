@@ -558,27 +558,10 @@ internal sealed class Simulator
         public void Crash()
         {
             Core = null;
-            foreach (var done in _appends.Values.ToList())
-            {
-                done(null);
-            }
-
-            foreach (var done in _reads.Values.ToList())
-            {
-                done(null);
-            }
-
-            foreach (var (_, done) in _waitingToApply.ToList())
-            {
-                done(null);
-            }
-
-            _appends.Clear();
-            _reads.Clear();
-            _waitingToApply.Clear();
+            Abandon();
         }
 
-        /// <summary>The client gave up: whatever it waited for now has an unknown outcome.</summary>
+        /// <summary>The client gave up (or the replica crashed): whatever it waited for now has an unknown outcome.</summary>
         public void Abandon()
         {
             foreach (var done in _appends.Values.ToList())
