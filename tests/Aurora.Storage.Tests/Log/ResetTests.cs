@@ -118,6 +118,33 @@ public class ResetTests
     }
 
     [Fact]
+    public async Task A_truncation_queued_after_a_reset_cannot_keep_what_the_reset_discards()
+    {
+        var fs = new SimulatedFileSystem(seed: 6);
+        var fatal = new FatalErrors();
+        using var log = SegmentedLog.Open(Options(fs, fatal));
+        await log.AppendAsync(Enumerable.Range(0, 10).Select(i => LogKit.Entry($"d{i}", 300, term: 1)).ToList());
+        var reset = log.ResetAsync(100, 7);
+        var below = Assert.Throws<ArgumentOutOfRangeException>(() => { _ = log.TruncateSuffixAsync(50); });
+        Assert.Contains("a reset queued before this call leaves it starting after position 100", below.Message, StringComparison.Ordinal);
+
+        // Just below the reset's position gets past the first check, and fails when its turn comes,
+        // with everything queued behind it; the log stays as the reset left it.
+        var truncation = log.TruncateSuffixAsync(99);
+        var behind = log.AppendAsync(LogKit.Entry("behind", 10, term: 7));
+        await reset;
+        var refused = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => truncation);
+        Assert.Contains("the first retained position is 101", refused.Message, StringComparison.Ordinal);
+        var failed = await Assert.ThrowsAsync<IOException>(() => behind);
+        Assert.Contains("truncating it to position 99, queued before it, failed", failed.Message, StringComparison.Ordinal);
+        Assert.Empty(fatal.Errors);
+        AssertReset(log, 100, 7, [], "after the refused truncation");
+        var next = LogKit.Entry("next", 10, term: 7);
+        Assert.Equal(101UL, await log.AppendAsync(next));
+        AssertReset(log, 100, 7, [next], "appended after the refused truncation");
+    }
+
+    [Fact]
     public async Task A_reset_of_position_0_to_another_term_is_refused_and_to_term_0_empties_the_log()
     {
         var (fs, _) = await SuffixTruncationTests.BuildAsync();
