@@ -61,18 +61,39 @@ internal static class NativeMethods
         return OpenRegularFile(path, flags | (symlinks == SymlinkPolicy.Refuse ? OpenFlags.NoFollow : 0));
     }
 
-    /// <summary>Opens (creating, never truncating) a lock file the same way, then takes flock(LOCK_EX | LOCK_NB) on it.</summary>
+    /// <summary>
+    /// Opens (creating, never truncating) a lock file the same way, then takes flock(LOCK_EX | LOCK_NB)
+    /// on it, trying again for a quarter of a second before calling it held by someone else.
+    /// </summary>
+    /// <remarks>
+    /// Why the retry: a child process this process is starting holds, between fork and exec, a copy
+    /// of every descriptor (close-on-exec ones too, until the exec), and a flock belongs to the open
+    /// file description, so a lock this process has just released can stay held by that copy for
+    /// a moment. Reopening a log while another thread starts a process failed that way
+    /// (intermittently, in the storage tests, which start crash children).
+    /// </remarks>
     public static SafeFileHandle LockFile(string path)
     {
         var handle = OpenRegularFile(path, OpenFlags.ReadWrite | OpenFlags.Create | OpenFlags.NoFollow);
         try
         {
-            if (Syscalls.LockExclusiveNonBlocking(handle) != 0)
+            var deadline = Environment.TickCount64 + 250;
+            var pause = 1;
+            while (Syscalls.LockExclusiveNonBlocking(handle) != 0)
             {
                 var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
-                throw errno == Errno.TryAgain
-                    ? new IOException($"{path} is locked: another process has this log open", errno)
-                    : ErrnoException("flock", path, errno);
+                if (errno != Errno.TryAgain)
+                {
+                    throw ErrnoException("flock", path, errno);
+                }
+
+                if (Environment.TickCount64 >= deadline)
+                {
+                    throw new IOException($"{path} is locked: another process has this log open", errno);
+                }
+
+                Thread.Sleep(pause);
+                pause = Math.Min(pause * 2, 50);
             }
 
             return handle;

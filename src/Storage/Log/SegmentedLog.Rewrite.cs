@@ -50,8 +50,9 @@ public sealed partial class SegmentedLog
     /// <exception cref="ArgumentOutOfRangeException">
     /// <paramref name="lastKept"/> is below <see cref="FirstRetainedPosition"/> - 1 (what the log no
     /// longer holds cannot be kept), or beyond <see cref="LastAssignedPosition"/> (there is no such
-    /// entry). Thrown at once; the task also fails with it if prefix truncation removed
-    /// <paramref name="lastKept"/> before the writer came to it.
+    /// entry), or below where a reset queued before it leaves the log. Thrown at once; the task
+    /// also fails with it if prefix truncation (or a queued reset) removed <paramref name="lastKept"/>
+    /// before the writer came to it, and so does everything queued after it.
     /// </exception>
     public Task TruncateSuffixAsync(ulong lastKept, CancellationToken cancellationToken = default)
     {
@@ -65,6 +66,12 @@ public sealed partial class SegmentedLog
             {
                 throw new ArgumentOutOfRangeException(nameof(lastKept), lastKept,
                     $"cannot truncate the log at {_options.Directory} to position {lastKept}: it retains positions from {_firstRetainedPosition} on, so the lowest it can keep up to is {_firstRetainedPosition - 1}");
+            }
+
+            if (lastKept + 1 < _assignedTerms.Start)
+            {
+                throw new ArgumentOutOfRangeException(nameof(lastKept), lastKept,
+                    $"cannot truncate the log at {_options.Directory} to position {lastKept}: a reset queued before this call leaves it starting after position {_assignedTerms.Start}");
             }
 
             if (lastKept > _lastAssignedPosition)
@@ -196,7 +203,7 @@ public sealed partial class SegmentedLog
             if (lastKept + 1 < _firstRetainedPosition)
             {
                 throw new ArgumentOutOfRangeException(nameof(lastKept), lastKept,
-                    $"cannot truncate the log at {_options.Directory} to position {lastKept}: prefix truncation removed it meanwhile (the first retained position is {_firstRetainedPosition})");
+                    $"cannot truncate the log at {_options.Directory} to position {lastKept}: a prefix truncation or a reset removed it meanwhile (the first retained position is {_firstRetainedPosition})");
             }
 
             Debug.Assert(lastKept <= _lastDurablePosition, "everything queued before the truncation was written");

@@ -275,8 +275,9 @@ public sealed partial class SegmentedLog : IDisposable
             _firstRetainedPosition = _segments.Count > 0 ? _segments[0].FirstPosition : _lastDurablePosition + 1;
 
             // The term of FirstRetained - 1 stays known: the first retained segment's header says it too.
+            // (_assignedTerms is left whole: with a reset queued it may describe other positions;
+            // it is a run per term change, and is replaced by a copy of this one after a failure.)
             _durableTerms.TruncateBefore(_firstRetainedPosition - 1);
-            _assignedTerms.TruncateBefore(_firstRetainedPosition - 1);
         }
 
         // Oldest first, so that a crash part-way still leaves a contiguous run of segments.

@@ -118,6 +118,61 @@ public class ResetTests
     }
 
     [Fact]
+    public async Task A_truncation_queued_after_a_reset_cannot_keep_what_the_reset_discards()
+    {
+        var fs = new SimulatedFileSystem(seed: 6);
+        var fatal = new FatalErrors();
+        using var log = SegmentedLog.Open(Options(fs, fatal));
+        await log.AppendAsync(Enumerable.Range(0, 10).Select(i => LogKit.Entry($"d{i}", 300, term: 1)).ToList());
+        var reset = log.ResetAsync(100, 7);
+
+        // Refused at once, whether the writer has run the reset yet or not.
+        var below = Assert.Throws<ArgumentOutOfRangeException>(() => { _ = log.TruncateSuffixAsync(50); });
+        Assert.Matches("a reset queued before this call leaves it starting after position 100|it retains positions from 101 on", below.Message);
+
+        // Just below the reset's position gets past that check while the reset is still queued,
+        // and then fails when its turn comes, with everything queued behind it.
+        Task? truncation = null;
+        try
+        {
+            truncation = log.TruncateSuffixAsync(99);
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            Assert.Contains("it retains positions from 101 on", e.Message, StringComparison.Ordinal);
+        }
+
+        var behindEntry = LogKit.Entry("behind", 10, term: 7);
+        var behind = log.AppendAsync(behindEntry);
+        await reset;
+        if (truncation is not null)
+        {
+            var refused = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => truncation);
+            Assert.Contains("the first retained position is 101", refused.Message, StringComparison.Ordinal);
+        }
+
+        // Queued behind the refused truncation it fails too; queued after the writer refused it
+        // (or with no truncation queued) it lands after the reset.
+        var expected = new List<LogEntry>();
+        try
+        {
+            Assert.Equal(101UL, await behind);
+            expected.Add(behindEntry);
+        }
+        catch (IOException failed)
+        {
+            Assert.NotNull(truncation);
+            Assert.Contains("truncating it to position 99, queued before it, failed", failed.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Empty(fatal.Errors);
+        AssertReset(log, 100, 7, expected, "after the truncation");
+        var next = LogKit.Entry("next", 10, term: 7);
+        Assert.Equal(101UL + (ulong)expected.Count, await log.AppendAsync(next));
+        AssertReset(log, 100, 7, [.. expected, next], "appended after the truncation");
+    }
+
+    [Fact]
     public async Task A_reset_of_position_0_to_another_term_is_refused_and_to_term_0_empties_the_log()
     {
         var (fs, _) = await SuffixTruncationTests.BuildAsync();
