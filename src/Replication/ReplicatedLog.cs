@@ -84,7 +84,9 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
         _leadership = new Leadership(_core.Term, null, false, _leadershipLost.Token);
         _loop = new Thread(RunLoop) { IsBackground = true, Name = $"replication {options.SelfId}" };
         _loop.Start();
-        _ticker = _time.CreateTimer(_ => Post(() => _core.Tick(Now)), null, TickEvery, TickEvery);
+        // The status is refreshed with each tick, not after every message: it is for operators and
+        // tests, and copying the peers' progress on the hot path would cost every append.
+        _ticker = _time.CreateTimer(_ => Post(Tick), null, TickEvery, TickEvery);
     }
 
     /// <summary>Committed entries in position order, and snapshots installed from the leader.</summary>
@@ -104,6 +106,7 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
         }
     }
 
+    /// <summary>The replica's status as of its last tick (at most a few milliseconds old) or leadership change.</summary>
     public ReplicationStatus Status
     {
         get
@@ -203,10 +206,6 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
                 Run(() => _core.Propose(batch));
             }
 
-            lock (_statusLock)
-            {
-                _status = Snapshot();
-            }
         }
     }
 
@@ -223,6 +222,20 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
             _stopping = true;
             _work.Writer.TryComplete();
             throw;
+        }
+    }
+
+    private void Tick()
+    {
+        _core.Tick(Now);
+        RefreshStatus();
+    }
+
+    private void RefreshStatus()
+    {
+        lock (_statusLock)
+        {
+            _status = Snapshot();
         }
     }
 
@@ -268,6 +281,7 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
             _leadership = next = new Leadership(change.Term, change.LeaderId, change.IsSelf, _leadershipLost.Token);
         }
 
+        RefreshStatus();
         LeadershipChanged?.Invoke(next);
     }
 }
