@@ -84,12 +84,16 @@ public class ProcessTests
         return new ToolResult(exitCode, process.StandardOutput, process.StandardError);
     }
 
-    internal static async Task<ToolResult> RunAsync(params string[] args)
+    internal static Task<ToolResult> RunAsync(params string[] args) => RunAsync(args, closedStdin: false);
+
+    /// <summary>Runs the tool's dll; with <paramref name="closedStdin"/> its standard input is a closed pipe (no terminal, no answers).</summary>
+    internal static async Task<ToolResult> RunAsync(IReadOnlyList<string> args, bool closedStdin)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "aurora-log.dll");
         Assert.True(File.Exists(dll), $"{dll} is missing: the test project must reference the tool's project");
         var start = new ProcessStartInfo(ChildProcess.DotnetHost())
         {
+            RedirectStandardInput = closedStdin,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -101,6 +105,11 @@ public class ProcessTests
         }
 
         using var process = Process.Start(start)!;
+        if (closedStdin)
+        {
+            process.StandardInput.Close();
+        }
+
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         // A generous guard so a hung child fails the test instead of hanging the run; not a timing assertion.

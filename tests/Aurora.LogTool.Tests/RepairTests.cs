@@ -547,39 +547,7 @@ public class RepairTests
         return $"127.0.0.1:{((IPEndPoint)reserved.LocalEndPoint!).Port}";
     }
 
-    private static async Task<ToolResult> RunWithClosedStdinAsync(params string[] args)
-    {
-        var dll = Path.Combine(AppContext.BaseDirectory, "aurora-log.dll");
-        var start = new ProcessStartInfo(ChildProcess.DotnetHost())
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(dll);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return new ToolResult(process.ExitCode, (await stdout).ReplaceLineEndings("\n"), (await stderr).ReplaceLineEndings("\n"));
-    }
+    private static Task<ToolResult> RunWithClosedStdinAsync(params string[] args) => ProcessTests.RunAsync(args, closedStdin: true);
 
     /// <summary>
     /// A peer on the real replication transport that answers every StatusProbe with a StatusReply
