@@ -602,7 +602,6 @@ public sealed class ConsensusCore
         {
             var entries = ReadForSend(progress.Next);
             var prev = progress.Next - 1;
-            _logger.LogDebug("to {Peer}: positions {First}-{Last} after {Prev} (log from {Retained})", peer, entries[0].Position, entries[^1].Position, prev, _storage.FirstPosition);
             var request = NewAppend(prev, entries);
             progress.Next = entries[^1].Position + 1;
             progress.SentSinceAck = true;
@@ -688,10 +687,8 @@ public sealed class ConsensusCore
 
             progress.Next = Math.Max(progress.Next, progress.Match + 1);
         }
-        else
+        else if (response.RetryFrom > 0)
         {
-            _logger.LogDebug("{Peer} refused the append of round {Round}: retry from {Retry} (matched {Match})", from, response.Round, response.RetryFrom, progress.Match);
-
             // Rewind to where the follower says its log agrees. Below what it had matched only if
             // it lost its disk (a follower never drops entries that match its leader's log): then
             // what it matched is gone, and it recovers as EMPTY.
@@ -714,14 +711,11 @@ public sealed class ConsensusCore
     private void UpdateLease()
     {
         // The newest round that a quorum (this replica included) acknowledged.
-        var acked = _progress.Values.Where(p => p.Status == ReplicaStatus.Voting).Select(p => p.AckedRound).Append(_round)
-            .OrderDescending().ToList();
-        if (acked.Count < _options.Quorum)
+        if (QuorumReached(p => p.AckedRound, _round) is not { } quorumRound)
         {
             return;
         }
 
-        var quorumRound = acked[_options.Quorum - 1];
         if (quorumRound > 0 && _roundSentAt.TryGetValue(quorumRound, out var sentAt) && sentAt > _leaseStart)
         {
             _leaseStart = sentAt;
@@ -743,6 +737,34 @@ public sealed class ConsensusCore
         }
     }
 
+    /// <summary>
+    /// The highest value that a quorum of VOTING replicas (this one, the leader, with
+    /// <paramref name="own"/>) have reached, or null when fewer than a quorum are VOTING. Runs on
+    /// every follower response, so it sorts on the stack.
+    /// </summary>
+    private ulong? QuorumReached(Func<PeerProgress, ulong> value, ulong own)
+    {
+        Span<ulong> values = stackalloc ulong[_progress.Count + 1];
+        var count = 0;
+        values[count++] = own;
+        foreach (var progress in _progress.Values)
+        {
+            if (progress.Status == ReplicaStatus.Voting)
+            {
+                values[count++] = value(progress);
+            }
+        }
+
+        if (count < _options.Quorum)
+        {
+            return null;
+        }
+
+        values = values[..count];
+        values.Sort();
+        return values[count - _options.Quorum];
+    }
+
     /// <summary>Invariant 1: commits only entries of the leader's term that a quorum of VOTING replicas hold.</summary>
     private void AdvanceCommit()
     {
@@ -751,14 +773,11 @@ public sealed class ConsensusCore
             return;
         }
 
-        var matches = _progress.Values.Where(p => p.Status == ReplicaStatus.Voting).Select(p => p.Match)
-            .Append(_storage.LastPosition).OrderDescending().ToList();
-        if (matches.Count < _options.Quorum)
+        if (QuorumReached(p => p.Match, _storage.LastPosition) is not { } candidate)
         {
             return;
         }
 
-        var candidate = matches[_options.Quorum - 1];
         if (candidate > _commitPosition && _storage.TermAt(candidate) == Term)
         {
             _commitPosition = candidate;
@@ -972,8 +991,13 @@ public sealed class ConsensusCore
     {
         if (!AcceptLeaderMessage(from, request.Term))
         {
-            // Fenced (invariant 3): the promise of a higher term refuses the deposed leader.
-            _host.Send(from, new PeerMessage { AppendResponse = new AppendResponse { Term = Term, Success = false, Status = _meta.Status, Round = request.Round } });
+            // Fenced (invariant 3): the promise of a higher term refuses the deposed leader. The
+            // refusal carries this replica's term, which the sender may since have been elected
+            // in: so it also carries a true retry position, as any refusal in that term would.
+            _host.Send(from, new PeerMessage
+            {
+                AppendResponse = new AppendResponse { Term = Term, Success = false, RetryFrom = _storage.LastPosition + 1, Status = _meta.Status, Round = request.Round },
+            });
             return;
         }
         if (_meta.Status == ReplicaStatus.Empty)

@@ -14,6 +14,11 @@ public sealed class SimulationTests(ITestOutputHelper output)
     public static TheoryData<int, string> FoundBugs => new()
     {
         { 810, "pre-vote deadlock: a pre-candidate behind in term asked for a term the other voter had already promised, and never learned the higher term" },
+        {
+            982999673,
+            "invariant 1 broken: a refusal of a term-1 append, answered in term 2 (the follower's term) without a retry position, reached the sender after it was elected in term 2; "
+            + "read as \"retry from 0\", it wrapped the follower's match position to 2^64-1 and the leader committed what that follower lacked"
+        },
     };
 
     [Fact]

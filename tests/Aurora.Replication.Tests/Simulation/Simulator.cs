@@ -552,7 +552,7 @@ internal sealed class Simulator
 
             _lastSnapshot = appliedPosition;
             var options = new ConsensusOptions { SelfId = Id, Members = members, Quorum = sim.Quorum };
-            Core = new ConsensusCore(options, Storage, this, appliedPosition, seed: sim._seed * 31 + index * 7 + _runs, NullLogger.Instance, sim._now, () => 1_700_000_000_000_000 + Micros(sim._now));
+            Core = new ConsensusCore(options, Storage, this, appliedPosition, seed: sim._seed * 31 + index * 7 + _runs, new TraceLogger(sim, Id), sim._now, () => 1_700_000_000_000_000 + Micros(sim._now));
         }
 
         public void Crash()
@@ -729,6 +729,23 @@ internal sealed class Simulator
             if (DiskLost && Core?.Status == ReplicaStatus.Voting)
             {
                 DiskLost = false;
+            }
+        }
+    }
+
+    /// <summary>The core's log lines go into the run's trace, which a failure prints.</summary>
+    private sealed class TraceLogger(Simulator sim, string id) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                sim.Trace($"{id}: {formatter(state, exception)}");
             }
         }
     }
