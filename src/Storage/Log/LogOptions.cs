@@ -32,6 +32,19 @@ public sealed record LogOptions
 
     public IFileSystem FileSystem { get; init; } = PhysicalFileSystem.Instance;
 
+    /// <summary>
+    /// Off (the default), a writer thread runs the appends, truncations and resets, gathering the
+    /// appends queued together into one write and one fdatasync, and the next segment is
+    /// zero-filled in the background while the current one fills. On, there is no thread of the
+    /// log's own: each call writes (and syncs) on the thread that makes it, before it returns, and
+    /// the next segment is zero-filled when the log rolls; concurrent callers take turns, so there
+    /// is no group commit. Every file operation then happens in the order of the calls that cause
+    /// it, which is what a deterministic simulation on a <see cref="FileSystem"/> with seeded
+    /// faults needs (and it saves the two thread switches per call that a simulation would spend
+    /// most of its time on).
+    /// </summary>
+    public bool WriteOnCallingThread { get; init; }
+
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
     public ILogger Logger { get; init; } = NullLogger.Instance;
@@ -40,7 +53,9 @@ public sealed record LogOptions
     /// Called once when a write error leaves the log untrustworthy (a failed fdatasync). The default
     /// ends the process: after a failed fsync the kernel may have dropped the dirty pages, and a
     /// retry on the same descriptor can report success for data that is gone. A supervisor restarts
-    /// the replica, which recovers from what is really on disk. Tests substitute their own.
+    /// the replica. It recovers from what is really on disk only if the machine was rebooted in
+    /// between: Linux keeps the pages it failed to write in its cache, marked clean, and a new
+    /// process reads them back as if they were durable (docs/replication.md). Tests substitute their own.
     /// </summary>
     public Action<Exception> OnFatalError { get; init; } = FailFast;
 

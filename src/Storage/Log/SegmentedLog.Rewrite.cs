@@ -86,6 +86,7 @@ public sealed partial class SegmentedLog
             Enqueue(request);
         }
 
+        RunQueuedOnCallingThread();
         return request.Completion.Task;
     }
 
@@ -137,6 +138,7 @@ public sealed partial class SegmentedLog
             Enqueue(request);
         }
 
+        RunQueuedOnCallingThread();
         return request.Completion.Task;
     }
 

@@ -19,6 +19,7 @@ public sealed partial class SegmentedLog
     private long _lastGroupTicks;  // writer thread only: how long the last group's write + fdatasync took
     private readonly ArrayBufferWriter<byte> _groupBuffer = new(1 << 20);
     private Thread? _writerThread;
+    private readonly Lock _callingThreadWriter = new();
     private bool _stopping;
     private Exception? _failure;
     private IStorageFile? _activeFile;
@@ -93,6 +94,7 @@ public sealed partial class SegmentedLog
         // parallel and the writer thread only copies and syncs; it waits for the encoding (see
         // AppendRequest.WaitEncoded), which takes a microsecond or so.
         request.Encode(_codec);
+        RunQueuedOnCallingThread();
         return request.Completion.Task;
     }
 
@@ -136,8 +138,38 @@ public sealed partial class SegmentedLog
         var active = _segments[^1];
         _activeFile = _fs.OpenFile(active.Path, FileOpenMode.ReadWriteExisting);
         _nextSegment = PrepareNextSegmentAsync();
+        if (_options.WriteOnCallingThread)
+        {
+            return;
+        }
+
         _writerThread = new Thread(WriterLoop) { IsBackground = true, Name = "aurora-log-writer" };
         _writerThread.Start();
+    }
+
+    /// <summary>
+    /// With <see cref="LogOptions.WriteOnCallingThread"/>: runs what is queued (the caller's request)
+    /// on the calling thread, as the writer thread would, one caller at a time.
+    /// </summary>
+    private void RunQueuedOnCallingThread()
+    {
+        if (!_options.WriteOnCallingThread)
+        {
+            return;
+        }
+
+        lock (_callingThreadWriter)
+        {
+            var group = new List<WriteRequest>();
+            lock (_lock)
+            {
+                group.AddRange(_queue);
+                _queue.Clear();
+                _queuedCount = 0;
+            }
+
+            RunGroup(group);
+        }
     }
 
     private void WriterLoop()
@@ -427,22 +459,38 @@ public sealed partial class SegmentedLog
     /// <summary>The zero-filled next segment, once its preparation finished (retried once if it had failed).</summary>
     private string TakePreparedSegment()
     {
+        if (_nextSegment is null)
+        {
+            // Not prepared in the background (LogOptions.WriteOnCallingThread): now, here.
+            var path = Path.Combine(_options.SegmentDirectory, NextSegmentFileName);
+            WriteZeroFilledFile(path);
+            return path;
+        }
+
         try
         {
-            return _nextSegment!.GetAwaiter().GetResult();
+            return _nextSegment.GetAwaiter().GetResult();
         }
         catch (IOException)
         {
             // It failed in the background, maybe long ago (the disk was full then): the space may
             // be back, so try once more now rather than fail this request for a stale reason.
             _nextSegment = PrepareNextSegmentAsync();
-            return _nextSegment.GetAwaiter().GetResult();
+            return _nextSegment!.GetAwaiter().GetResult();
         }
     }
 
-    /// <summary>Zero-fills the next segment in the background so a roll costs a rename, not 64 MiB of writes.</summary>
-    private Task<string> PrepareNextSegmentAsync()
+    /// <summary>
+    /// Zero-fills the next segment in the background so a roll costs a rename, not 64 MiB of writes;
+    /// null with <see cref="LogOptions.WriteOnCallingThread"/> (the roll prepares it).
+    /// </summary>
+    private Task<string>? PrepareNextSegmentAsync()
     {
+        if (_options.WriteOnCallingThread)
+        {
+            return null;
+        }
+
         var path = Path.Combine(_options.SegmentDirectory, NextSegmentFileName);
         return Task.Run(() =>
         {

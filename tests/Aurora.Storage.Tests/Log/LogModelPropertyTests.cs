@@ -35,9 +35,11 @@ public class LogModelPropertyTests
         public override string ToString() => $"{Kind}({A}, {B}){(CrashAt > 0 ? $" crash@{CrashAt}" : string.Empty)}";
     }
 
-    public sealed record Scenario(Step[] Steps, CompressionCodec Compression, int Seed)
+    /// <param name="OnCallingThread">Whether the log writes on the calling thread (<see cref="LogOptions.WriteOnCallingThread"/>) rather than its writer thread.</param>
+    public sealed record Scenario(Step[] Steps, CompressionCodec Compression, int Seed, bool OnCallingThread)
     {
-        public override string ToString() => $"seed {Seed}, {Compression}: {string.Join(", ", Steps.Select(s => s.ToString()))}";
+        public override string ToString() =>
+            $"seed {Seed}, {Compression}{(OnCallingThread ? ", on the calling thread" : string.Empty)}: {string.Join(", ", Steps.Select(s => s.ToString()))}";
     }
 
     /// <summary>What the log holds: entries from <see cref="First"/> on, and the term of <c>First - 1</c>.</summary>
@@ -82,7 +84,8 @@ public class LogModelPropertyTests
         from steps in Gen.ArrayOf(StepGen(crashes), count)
         from compression in Gen.Elements(CompressionCodec.None, CompressionCodec.Deflate)
         from seed in Gen.Choose(0, int.MaxValue)
-        select new Scenario(steps, compression, seed);
+        from onCallingThread in Gen.Elements(false, true)
+        select new Scenario(steps, compression, seed, onCallingThread);
 
     [Fact]
     public void Any_sequence_of_operations_with_crashes_anywhere_keeps_what_was_acknowledged_and_nothing_that_was_removed()
@@ -102,14 +105,15 @@ public class LogModelPropertyTests
         }).Check(Config.QuickThrowOnFailure.WithMaxTest(12).WithQuietOnSuccess(true));
     }
 
-    private static LogOptions Options(IFileSystem fs, string directory, CompressionCodec compression) => new()
+    private static LogOptions Options(IFileSystem fs, string directory, Scenario scenario) => new()
     {
         Directory = directory,
         FileSystem = fs,
         SegmentSize = 4 << 10,
         MaxEntrySize = 1024,
-        Compression = compression,
+        Compression = scenario.Compression,
         CompressionMinBytes = 64,
+        WriteOnCallingThread = scenario.OnCallingThread,
         OnFatalError = new FatalErrors().Record,
     };
 
@@ -117,7 +121,7 @@ public class LogModelPropertyTests
     private static async Task RunAsync(Scenario scenario, SimulatedFileSystem? sim, string directory)
     {
         var fs = (IFileSystem?)sim ?? PhysicalFileSystem.Instance;
-        var options = Options(fs, directory, scenario.Compression);
+        var options = Options(fs, directory, scenario);
         var model = new Model(1, 0, []);
         var log = SegmentedLog.Open(options);
         var ids = 0;
