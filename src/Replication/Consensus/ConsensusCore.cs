@@ -702,7 +702,7 @@ public sealed class ConsensusCore
 
         UpdateLease();
         AdvanceCommit();
-        if (Role == ConsensusRole.Leader && progress.Next <= _storage.LastPosition)
+        if (Role == ConsensusRole.Leader && progress.Next <= _storage.LastPosition && !response.WriteFailed)
         {
             SendEntries(from, progress, heartbeat: false);
         }
@@ -1066,6 +1066,7 @@ public sealed class ConsensusCore
             {
                 _logger.LogError(e, "appending positions {First}-{Last} from the leader failed", toAppend[0].Position, toAppend[^1].Position);
                 response.RetryFrom = _storage.LastPosition + 1;
+                response.WriteFailed = true;
                 _host.Send(from, new PeerMessage { AppendResponse = response });
                 return;
             }

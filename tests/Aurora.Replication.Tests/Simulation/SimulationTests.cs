@@ -10,7 +10,7 @@ namespace Aurora.Replication.Tests.Simulation;
 /// </summary>
 public sealed class SimulationTests(ITestOutputHelper output)
 {
-    /// <summary>Seeds that found bugs, kept as regression tests (with what they found).</summary>
+    /// <summary>Seeds that found bugs, kept as regression tests (with what they found); both ran on disks in memory.</summary>
     public static TheoryData<int, string> FoundBugs => new()
     {
         { 810, "pre-vote deadlock: a pre-candidate behind in term asked for a term the other voter had already promised, and never learned the higher term" },
@@ -29,16 +29,30 @@ public sealed class SimulationTests(ITestOutputHelper output)
         var events = 0L;
         var operations = 0L;
         var installs = 0L;
+        var diskFailures = 0L;
+        var repairs = 0L;
+        var diskRuns = 0L;
+        var diskMillis = 0L;
+        var memoryMillis = 0L;
         Parallel.For(0, settings.Cases, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, (i, loop) =>
         {
             var seed = unchecked(settings.Seed + i);
-            var sim = new Simulator(seed, SimulationConfig.ForSeed(seed));
+            var config = SimulationConfig.ForSeed(seed);
+            var sim = new Simulator(seed, config);
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
                 sim.Run();
                 Interlocked.Add(ref events, sim.Events);
                 Interlocked.Add(ref operations, sim.History.Count);
                 Interlocked.Add(ref installs, sim.SnapshotsInstalled);
+                Interlocked.Add(ref diskFailures, sim.DiskFailures);
+                Interlocked.Add(ref repairs, sim.Repairs);
+                Interlocked.Add(ref config.Disks ? ref diskMillis : ref memoryMillis, (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                if (config.Disks)
+                {
+                    Interlocked.Increment(ref diskRuns);
+                }
             }
             catch (SimulationFailure e)
             {
@@ -46,11 +60,14 @@ public sealed class SimulationTests(ITestOutputHelper output)
                 loop.Stop();
             }
         });
-        output.WriteLine($"{settings.Replay}: {events} events, {operations} client operations, {installs} snapshots installed");
+        output.WriteLine(
+            $"{settings.Replay}: {events} events, {operations} client operations, {installs} snapshots installed; "
+            + $"{diskRuns} runs on simulated disks ({diskMillis / 1000} s) with {diskFailures} disk failures and {repairs} repairs, the rest in memory ({memoryMillis / 1000} s)");
         Assert.True(failures.IsEmpty, string.Join("\n\n", failures.Take(1)));
         if (settings.Cases >= 1000)
         {
             Assert.True(installs > 0, "no run installed a snapshot: the catch-up path past a truncated log went untested");
+            Assert.True(diskFailures > 0 && repairs > 0, "no disk failed, or no damage was found and repaired: the disk faults went untested");
         }
     }
 
@@ -79,6 +96,6 @@ public sealed class SimulationTests(ITestOutputHelper output)
     public void Seeds_that_found_bugs_stay_fixed(int seed, string found)
     {
         Assert.NotEmpty(found);
-        new Simulator(seed, SimulationConfig.ForSeed(seed)).Run();
+        new Simulator(seed, SimulationConfig.ForSeed(seed) with { Disks = false }).Run();
     }
 }

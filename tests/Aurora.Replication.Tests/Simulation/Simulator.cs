@@ -34,6 +34,14 @@ internal sealed record SimulationConfig
     /// </summary>
     public bool StaleReads { get; init; }
 
+    /// <summary>
+    /// Whether each replica runs the real storage (<see cref="FileDisk"/>) on a simulated file system
+    /// of its own, with disk faults: power failures in the middle of writes (torn or not), full
+    /// disks, writes that fail part-way, failing fdatasyncs, and bit flips. Otherwise each keeps
+    /// its log in memory (<see cref="MemoryDisk"/>), which never fails.
+    /// </summary>
+    public bool Disks { get; init; }
+
     /// <summary>A configuration drawn from the seed: 3 or 5 replicas (sometimes 1), 1–4 clients, some starting EMPTY.</summary>
     public static SimulationConfig ForSeed(int seed)
     {
@@ -45,10 +53,11 @@ internal sealed record SimulationConfig
             Clients = random.Next(1, 5),
             StartEmpty = random.Next(4) == 0 ? random.Next(0, ((replicas - 1) / 2) + 1) : 0,
             Wipes = replicas > 1,
+            Disks = random.Next(2) == 0,
         };
     }
 
-    public override string ToString() => $"{Replicas} replicas, {Clients} clients, {StartEmpty} starting EMPTY";
+    public override string ToString() => $"{Replicas} replicas, {Clients} clients, {StartEmpty} starting EMPTY, {(Disks ? "simulated disks with faults" : "disks in memory")}";
 }
 
 /// <summary>What went wrong in a run, with the seed that replays it.</summary>
@@ -63,6 +72,27 @@ internal sealed record ClientOperation(int Client, bool IsRead, string Value, lo
 /// delays, reordering, duplication, partitions, one-way links), crashes and lost disks, and
 /// clients writing and reading throughout. The same seed replays the same run, event for event.
 /// </summary>
+/// <remarks>
+/// <para>With <see cref="SimulationConfig.Disks"/>, each replica's disk is a
+/// <see cref="SimulatedFileSystem"/> under the real storage, and the faults include the disk's:</para>
+/// <list type="bullet">
+/// <item>a power failure in the middle of a write (armed at a random later file operation), losing
+/// what was not durable or keeping a torn part of it; crashes also lose power at random;</item>
+/// <item>a full disk for a while, and a write that fails with ENOSPC after writing part of itself;</item>
+/// <item>a failing fdatasync: the log reports it fatal and the process exits. The machine is then
+/// rebooted (what was not durable is gone): after EIO Linux marks the unwritten pages clean, so a
+/// process restarted without a reboot could read back, as durable, entries the disk never got;</item>
+/// <item>a bit flip in a file of a replica whose disk may be lost (at most a minority at a time,
+/// counted with wiped disks). Storage must find it (at open, or on the read that meets it; the
+/// process then exits) and refuse to go on; the simulator then does what the operator does, an
+/// <c>aurora-log repair</c>, and the replica comes back RECOVERING with its promises forgotten.
+/// Flips that turn a byte into zero are left out: a zeroed tail is what a torn write leaves, and no
+/// checksum tells the two apart (see <c>SegmentScanner</c>).</item>
+/// </list>
+/// <para>A storage error that escapes the consensus core ends the replica's process, as in the
+/// server; it restarts from its disk a little later. Storage refusing to open a disk that no flip
+/// touched fails the run: that is damage a power failure must never cause.</para>
+/// </remarks>
 internal sealed class Simulator
 {
     private static readonly TimeSpan TickEvery = TimeSpan.FromMilliseconds(5);
@@ -78,6 +108,7 @@ internal sealed class Simulator
     private readonly Dictionary<ulong, string> _leaderOfTerm = [];
     private readonly ulong _snapshotEvery;
     private readonly ulong _snapshotKeep;
+    private readonly SimTime _time;
     private long _sequence;
     private long _nextValue;
     private double _dropRate;
@@ -92,8 +123,15 @@ internal sealed class Simulator
         _random = new Random(seed);
         _snapshotEvery = (ulong)_random.Next(20, 300);
         _snapshotKeep = (ulong)_random.Next(0, 30);
+        _time = new SimTime(this);
+        var segmentSize = config.Disks ? _random.Next(4, 33) * 1024L : 0;
         var ids = Enumerable.Range(0, config.Replicas).Select(i => $"r{i}:700{i}").ToArray();
-        _replicas = [.. ids.Select((id, i) => new SimReplica(this, i, id, ids, i < config.StartEmpty ? ReplicaStatus.Empty : ReplicaStatus.Voting))];
+        _replicas = [.. ids.Select((id, i) =>
+        {
+            var status = i < config.StartEmpty ? ReplicaStatus.Empty : ReplicaStatus.Voting;
+            ISimDisk disk = config.Disks ? new FileDisk(unchecked((seed * 131) + (i * 1000)), status, segmentSize, _time) : new MemoryDisk(status);
+            return new SimReplica(this, i, id, ids, disk, status);
+        })];
     }
 
     public IReadOnlyList<ClientOperation> History => _history;
@@ -106,6 +144,11 @@ internal sealed class Simulator
 
     /// <summary>Snapshots replicas installed from a leader (the catch-up path past a truncated log).</summary>
     public int SnapshotsInstalled { get; private set; }
+
+    /// <summary>Disk faults that went off (a replica's process ended on its disk) and repairs of damage storage found.</summary>
+    public int DiskFailures { get; private set; }
+
+    public int Repairs { get; private set; }
 
     /// <summary>Runs the faults, the healing and the checks; throws <see cref="SimulationFailure"/> on any violation.</summary>
     public void Run()
@@ -148,6 +191,14 @@ internal sealed class Simulator
         catch (Exception e)
         {
             throw Fail($"unexpected {e.GetType().Name}: {e}");
+        }
+        finally
+        {
+            // The logs' writer threads end with the run.
+            foreach (var replica in _replicas.Where(r => r.Up))
+            {
+                replica.Crash();
+            }
         }
     }
 
@@ -217,7 +268,7 @@ internal sealed class Simulator
     private void InjectFault()
     {
         var n = _replicas.Length;
-        switch (_random.Next(0, 7))
+        switch (_random.Next(0, _config.Disks ? 12 : 7))
         {
             case 0:
             case 1:
@@ -225,8 +276,7 @@ internal sealed class Simulator
                     var victim = _replicas[_random.Next(n)];
                     if (victim.Up)
                     {
-                        Trace($"crash {victim.Id}");
-                        victim.Crash();
+                        CrashSomehow(victim, "crash");
                         After(TimeSpan.FromMilliseconds(_random.Next(50, 2000)), () => Restart(victim));
                     }
 
@@ -276,8 +326,7 @@ internal sealed class Simulator
                     var leader = _replicas.FirstOrDefault(r => r.Up && r.Core!.Role == ConsensusRole.Leader);
                     if (leader is not null)
                     {
-                        Trace($"crash leader {leader.Id}");
-                        leader.Crash();
+                        CrashSomehow(leader, "crash leader");
                         After(TimeSpan.FromMilliseconds(_random.Next(50, 1500)), () => Restart(leader));
                     }
 
@@ -293,9 +342,81 @@ internal sealed class Simulator
                     {
                         Trace($"wipe {victim.Id}");
                         victim.Crash();
-                        victim.Storage.Wipe();
+                        victim.Disk.Wipe();
                         victim.DiskLost = true;
                         After(TimeSpan.FromMilliseconds(_random.Next(50, 1000)), () => Restart(victim));
+                    }
+
+                    break;
+                }
+
+            default:
+                InjectDiskFault(_replicas[_random.Next(n)]);
+                break;
+        }
+    }
+
+    /// <summary>The process ends; on simulated disks the machine may lose power too, tearing what it had not synced.</summary>
+    private void CrashSomehow(SimReplica victim, string what)
+    {
+        var powerLoss = _config.Disks && _random.Next(2) == 0;
+        var torn = powerLoss && _random.Next(2) == 0;
+        Trace($"{what} {victim.Id}{(powerLoss ? torn ? " (power lost, torn writes)" : " (power lost)" : string.Empty)}");
+        victim.Crash(powerLoss, torn);
+    }
+
+    private void InjectDiskFault(SimReplica victim)
+    {
+        var disk = (FileDisk)victim.Disk;
+        var fs = disk.Fs;
+        if (!victim.Up)
+        {
+            return;
+        }
+
+        switch (_random.Next(0, 5))
+        {
+            case 0:
+                {
+                    var nth = _random.Next(1, 40);
+                    var torn = _random.Next(2) == 0;
+                    Trace($"{victim.Id}: power fails at its {nth}th file operation from now{(torn ? ", tearing writes" : string.Empty)}");
+                    fs.CrashAtOperation(nth, torn);
+                    break;
+                }
+
+            case 1:
+                Trace($"{victim.Id}: disk full");
+                fs.DiskFull = true;
+                After(TimeSpan.FromMilliseconds(_random.Next(100, 1500)), () => fs.DiskFull = false);
+                break;
+            case 2:
+                {
+                    var nth = _random.Next(1, 10);
+                    Trace($"{victim.Id}: its {nth}th write from now fails with ENOSPC part-way");
+                    fs.FailWrite(nth, length => _random.Next(length + 1));
+                    break;
+                }
+
+            case 3:
+                {
+                    var nth = _random.Next(1, 10);
+                    Trace($"{victim.Id}: its {nth}th fdatasync from now fails with EIO");
+                    fs.FailDataSync(nth);
+                    break;
+                }
+
+            case 4:
+                {
+                    var lost = _replicas.Count(r => r.DiskLost);
+                    if (_config.Wipes && !victim.DiskLost && lost + 1 <= _replicas.Length - Quorum)
+                    {
+                        var where = disk.FlipBit(_random);
+                        Trace($"{victim.Id}: bit flip in {where}; the process restarts");
+                        victim.DiskLost = true;
+                        victim.ExpectIntact = (victim.Storage.LastPosition, victim.Storage.Metadata, where);
+                        victim.Crash();
+                        After(TimeSpan.FromMilliseconds(_random.Next(10, 500)), () => Restart(victim));
                     }
 
                     break;
@@ -308,9 +429,22 @@ internal sealed class Simulator
         if (!replica.Up)
         {
             Trace($"restart {replica.Id}");
-            replica.Start();
+            if (!replica.Start())
+            {
+                After(TimeSpan.FromMilliseconds(_random.Next(50, 500)), () => Restart(replica));
+            }
         }
     }
+
+    /// <summary>A replica's process ended on a disk fault; it restarts a little later.</summary>
+    public void DiskFailed(SimReplica replica)
+    {
+        DiskFailures++;
+        After(TimeSpan.FromMilliseconds(_random.Next(50, 1000)), () => Restart(replica));
+    }
+
+    /// <summary>An operator repaired a replica whose damage storage found.</summary>
+    public void Repaired() => Repairs++;
 
     private void HealLinks() => _blocked.Clear();
 
@@ -322,6 +456,7 @@ internal sealed class Simulator
         _dropRate = _duplicateRate = 0;
         foreach (var replica in _replicas)
         {
+            (replica.Disk as FileDisk)?.Fs.DisarmFaults();
             Restart(replica);
         }
     }
@@ -456,12 +591,17 @@ internal sealed class Simulator
                 throw Fail($"{replica.Id} applied {replica.Core.AppliedPosition} < the leader's commit {commit} after healing");
             }
 
-            for (var p = replica.Storage.FirstPosition; p <= commit; p++)
+            var stored = replica.Storage.FirstPosition <= commit ? replica.Storage.Read(replica.Storage.FirstPosition, commit, int.MaxValue) : [];
+            if (stored.Count != (int)(commit + 1 - Math.Min(commit + 1, replica.Storage.FirstPosition)))
             {
-                var entry = replica.Storage.Stored[(int)(p - replica.Storage.FirstPosition)];
-                if (!_committed.TryGetValue(p, out var known) || known.Term != entry.Term || known.Value != MemoryReplicaStorage.ValueOf(entry))
+                throw Fail($"{replica.Id} holds {stored.Count} entries from {replica.Storage.FirstPosition} to the commit position {commit}");
+            }
+
+            foreach (var entry in stored)
+            {
+                if (!_committed.TryGetValue(entry.Position, out var known) || known.Term != entry.Term || known.Value != MemoryReplicaStorage.ValueOf(entry))
                 {
-                    throw Fail($"{replica.Id} holds term {entry.Term} at position {p}, not the committed entry");
+                    throw Fail($"{replica.Id} holds term {entry.Term} at position {entry.Position}, not the committed entry");
                 }
             }
         }
@@ -517,7 +657,7 @@ internal sealed class Simulator
     }
 
     /// <summary>One simulated replica: its disk survives crashes; its core and state machine do not.</summary>
-    internal sealed class SimReplica(Simulator sim, int index, string id, string[] members, ReplicaStatus initial) : IConsensusHost
+    internal sealed class SimReplica(Simulator sim, int index, string id, string[] members, ISimDisk disk, ReplicaStatus initial) : IConsensusHost
     {
         private readonly Dictionary<long, Action<ProposalOutcome?>> _appends = [];
         private readonly Dictionary<long, Action<IReadOnlyList<string>?>> _reads = [];
@@ -529,7 +669,10 @@ internal sealed class Simulator
 
         public string Id { get; } = id;
 
-        public MemoryReplicaStorage Storage { get; } = new(initial);
+        public ISimDisk Disk { get; } = disk;
+
+        /// <summary>The storage of the current run.</summary>
+        public IReplicaStorage Storage => Disk.Storage;
 
         public ConsensusCore? Core { get; private set; }
 
@@ -538,27 +681,124 @@ internal sealed class Simulator
         /// <summary>True while this replica has no disk a quorum can count on: it started EMPTY or was wiped, and is not VOTING again yet.</summary>
         public bool DiskLost { get; set; } = initial == ReplicaStatus.Empty;
 
-        public void Start()
+        /// <summary>
+        /// After a bit flip: what the disk held durably before it. If storage opens the disk without
+        /// finding damage, it must still hold all of it: a flip must never cost durable data silently.
+        /// </summary>
+        public (ulong LastPosition, ReplicaMetadata Metadata, string Flip)? ExpectIntact { get; set; }
+
+        /// <summary>Starts a run on the disk: false when the disk cannot be opened now (it is full or failing).</summary>
+        public bool Start()
         {
-            _runs++;
-            _applied.Clear();
-            var appliedPosition = 0UL;
-            if (Storage.LatestSnapshot is { } snapshot)
+            ulong appliedPosition;
+            List<string> state;
+            try
             {
-                // A restart loads the newest snapshot, as the scheduler will.
-                _applied.AddRange(SnapshotValues(Storage.ReadSnapshot(snapshot)));
-                appliedPosition = snapshot.Position;
+                (appliedPosition, state) = Load();
+            }
+            catch (DiskDamagedException e) when (Disk is FileDisk { Flipped: true } files)
+            {
+                // What the operator does about damage storage found: aurora-log repair.
+                sim.Trace($"{Id}: {e.Message}; repaired, RECOVERING");
+                files.Repair(promisedTerm: 0);
+                sim.Repaired();
+                DiskLost = true;
+                (appliedPosition, state) = Load();
+            }
+            catch (DiskDamagedException e)
+            {
+                throw sim.Fail($"{Id}: storage found damage that only power failures, full disks and failed writes could have caused: {e}");
+            }
+            catch (IOException e) when (Disk is FileDisk)
+            {
+                sim.Trace($"{Id}: cannot start: {e.Message}");
+                Disk.Close(powerLoss: false, torn: false);
+                return false;
             }
 
+            if (ExpectIntact is { } before && Disk is FileDisk { Flipped: true })
+            {
+                if (Storage.LastPosition != before.LastPosition || !Storage.Metadata.Equals(before.Metadata))
+                {
+                    throw sim.Fail(
+                        $"{Id}: after a bit flip ({before.Flip}) storage opened without finding damage, but holds {Storage.LastPosition} entries "
+                        + $"(before: {before.LastPosition}) and metadata {Storage.Metadata} (before: {before.Metadata})");
+                }
+            }
+
+            ExpectIntact = null;
+            _runs++;
+            _applied.Clear();
+            _applied.AddRange(state);
             _lastSnapshot = appliedPosition;
             var options = new ConsensusOptions { SelfId = Id, Members = members, Quorum = sim.Quorum };
-            Core = new ConsensusCore(options, Storage, this, appliedPosition, seed: sim._seed * 31 + index * 7 + _runs, new TraceLogger(sim, Id), sim._now, () => 1_700_000_000_000_000 + Micros(sim._now));
+            Guard(() => Core = new ConsensusCore(options, Storage, this, appliedPosition, seed: sim._seed * 31 + index * 7 + _runs, new TraceLogger(sim, Id), sim._now, () => 1_700_000_000_000_000 + Micros(sim._now)));
+            return true;
         }
 
-        public void Crash()
+        /// <summary>Opens the disk and loads the newest snapshot, as the scheduler will.</summary>
+        private (ulong Applied, List<string> State) Load()
+        {
+            var storage = Disk.Open();
+            try
+            {
+                if (storage.LatestSnapshot is not { } snapshot)
+                {
+                    return storage.FirstPosition == 1 ? (0, []) : throw new DiskDamagedException($"the log starts at {storage.FirstPosition} and there is no snapshot", new InvalidDataException());
+                }
+
+                var state = SnapshotValues(storage.ReadSnapshot(snapshot));
+                return snapshot.Position + 1 >= storage.FirstPosition
+                    ? (snapshot.Position, state)
+                    : throw new DiskDamagedException($"the newest snapshot is at {snapshot.Position} and the log starts at {storage.FirstPosition}", new InvalidDataException());
+            }
+            catch (InvalidDataException e)
+            {
+                Disk.Close(powerLoss: false, torn: false);
+                throw new DiskDamagedException($"the newest snapshot does not load: {e.Message}", e);
+            }
+            catch
+            {
+                Disk.Close(powerLoss: false, torn: false);
+                throw;
+            }
+        }
+
+        public void Crash(bool powerLoss = false, bool torn = false)
         {
             Core = null;
+            Disk.Close(powerLoss, torn);
             Abandon();
+        }
+
+        /// <summary>
+        /// Runs a call into the core. A storage error that escapes it, or a disk that failed under it,
+        /// ends the process (as the server's replication loop does), to restart from the disk.
+        /// </summary>
+        private void Guard(Action action)
+        {
+            try
+            {
+                action();
+            }
+            catch (Exception e) when (Disk is FileDisk && e is IOException or InvalidDataException)
+            {
+                sim.Trace($"{Id}: storage failed under the core ({e.GetType().Name}: {e.Message}); the process exits");
+                EndOnDiskFailure();
+                return;
+            }
+
+            if (Up && Disk.Failed)
+            {
+                sim.Trace($"{Id}: {((FileDisk)Disk).FailureReason}; the process exits");
+                EndOnDiskFailure();
+            }
+        }
+
+        private void EndOnDiskFailure()
+        {
+            Crash();
+            sim.DiskFailed(this);
         }
 
         /// <summary>The client gave up (or the replica crashed): whatever it waited for now has an unknown outcome.</summary>
@@ -586,20 +826,31 @@ internal sealed class Simulator
 
         public void Tick()
         {
-            Core?.Tick(sim._now);
+            if (Core is { } core)
+            {
+                Guard(() => core.Tick(sim._now));
+            }
+
             if (DiskLost && Core?.Status == ReplicaStatus.Voting)
             {
                 DiskLost = false;
             }
         }
 
-        public void Receive(string from, PeerMessage message) => Core?.Receive(from, message, sim._now);
+        public void Receive(string from, PeerMessage message)
+        {
+            if (Core is { } core)
+            {
+                Guard(() => core.Receive(from, message, sim._now));
+            }
+        }
 
         public void Append(string value, Action<ProposalOutcome?> done)
         {
             var id = _nextRequest++;
             _appends[id] = done;
-            Core!.Propose(id, [new LogEntry { Principal = "sim", Payload = MemoryReplicaStorage.Payload(value) }]);
+            var core = Core!;
+            Guard(() => core.Propose(id, [new LogEntry { Principal = "sim", Payload = MemoryReplicaStorage.Payload(value) }]));
         }
 
         public void Read(Action<IReadOnlyList<string>?> done)
@@ -612,10 +863,18 @@ internal sealed class Simulator
 
             var id = _nextRequest++;
             _reads[id] = done;
-            Core!.ReadBarrier(id);
+            var core = Core!;
+            Guard(() => core.ReadBarrier(id));
         }
 
-        public void Send(string to, PeerMessage message) => sim.Send(index, to, message);
+        public void Send(string to, PeerMessage message)
+        {
+            // A process whose machine lost power, or whose log failed fatally, is already gone.
+            if (!Disk.Failed)
+            {
+                sim.Send(index, to, message);
+            }
+        }
 
         public void Deliver(LogEntry entry)
         {
@@ -626,7 +885,7 @@ internal sealed class Simulator
 
             sim.Committed(this, entry);
             _applied.Add(MemoryReplicaStorage.ValueOf(entry));
-            sim.After(TimeSpan.Zero, MaybeSnapshot);
+            sim.After(TimeSpan.Zero, () => Guard(MaybeSnapshot));
             if (DiskLost && Core!.Status == ReplicaStatus.Voting)
             {
                 DiskLost = false;
@@ -677,8 +936,17 @@ internal sealed class Simulator
 
             var blob = System.Text.Encoding.UTF8.GetBytes(string.Join("\n", _applied.Prepend(applied.ToString(System.Globalization.CultureInfo.InvariantCulture))));
             var snapshot = new ReplicaSnapshot(applied, Storage.TermAt(applied), "sim", 0, (ulong)blob.Length, Aurora.Storage.Crc32C.Compute(blob));
-            Storage.WriteSnapshot(snapshot, blob);
-            Storage.TruncatePrefix(applied + 1 - Math.Min(applied, sim._snapshotKeep));
+            try
+            {
+                Disk.WriteSnapshot(snapshot, blob, applied + 1 - Math.Min(applied, sim._snapshotKeep));
+            }
+            catch (IOException e) when (!Disk.Failed)
+            {
+                // As the scheduler does: a snapshot that cannot be written now is tried again later.
+                sim.Trace($"{Id}: the snapshot at {applied} failed: {e.Message}");
+                return;
+            }
+
             _lastSnapshot = applied;
         }
 
@@ -731,6 +999,14 @@ internal sealed class Simulator
                 DiskLost = false;
             }
         }
+    }
+
+    /// <summary>The simulated clock as the storage's time: stamps in snapshots and logs replay with the seed.</summary>
+    private sealed class SimTime(Simulator sim) : TimeProvider
+    {
+        private static readonly DateTimeOffset Epoch = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+        public override DateTimeOffset GetUtcNow() => Epoch + sim._now;
     }
 
     /// <summary>The core's log lines go into the run's trace, which a failure prints.</summary>

@@ -288,6 +288,24 @@ public sealed class SimulatedFileSystem : IFileSystem
         }
     }
 
+    /// <summary>
+    /// Withdraws every armed fault (crash, failing writes, fdatasyncs and directory fsyncs) and frees
+    /// the disk (<see cref="DiskFull"/> off, no <see cref="CapacityBytes"/>): the faults heal.
+    /// What they did already stays done.
+    /// </summary>
+    public void DisarmFaults()
+    {
+        lock (_gate)
+        {
+            _crash = null;
+            _writeFaults.Clear();
+            _syncFaults.Clear();
+            _directorySyncFaults.Clear();
+            _diskFull = false;
+            _capacityBytes = null;
+        }
+    }
+
     /// <summary>Creates a file that is not a regular file, as mkfifo(1) or mknod(1) would (durably, at once).</summary>
     public void CreateSpecialFile(string path, FileKind kind)
     {
