@@ -20,7 +20,7 @@ public class RecoveringStartTests
     [InlineData(3)]
     public void A_replica_repaired_to_RECOVERING_catches_up_turns_VOTING_and_never_votes_twice_in_its_promised_term(int seed)
     {
-        var cluster = new Cluster(seed);
+        var cluster = new StepCluster(seed, Members);
         var a = cluster.Start("a:1", new MemoryReplicaStorage(ReplicaStatus.Voting));
         var b = cluster.Start("b:1", new MemoryReplicaStorage(ReplicaStatus.Voting));
         var leader = cluster.RunUntil("a leader serves", () => new[] { a, b }.FirstOrDefault(n => n.Core.IsServing));
@@ -53,94 +53,5 @@ public class RecoveringStartTests
         var now = cluster.RunUntil("a leader serves", () => cluster.Nodes.FirstOrDefault(n => n.Core.IsServing));
         now.Core.Propose(100, [new LogEntry { Principal = "test", Payload = MemoryReplicaStorage.Payload("after") }]);
         cluster.RunUntil("c applies the next entry", () => c.Delivered.Any(e => MemoryReplicaStorage.ValueOf(e) == "after") ? c : null);
-    }
-
-    /// <summary>Replicas on a perfect network: every message is delivered on the next step, in order; time advances 5 ms a step.</summary>
-    private sealed class Cluster(int seed)
-    {
-        private readonly Queue<(string From, string To, PeerMessage Message)> _inFlight = new();
-        private TimeSpan _now;
-
-        public List<Node> Nodes { get; } = [];
-
-        public List<(string From, string To, PeerMessage Message)> Sent { get; } = [];
-
-        public Node Start(string id, MemoryReplicaStorage storage)
-        {
-            var node = new Node(id, storage, this);
-            node.Core = new ConsensusCore(
-                new ConsensusOptions { SelfId = id, Members = Members, Quorum = 2 },
-                storage,
-                node,
-                appliedPosition: 0,
-                seed: (seed * 31) + Nodes.Count,
-                NullLogger.Instance,
-                _now,
-                () => 1_700_000_000_000_000 + (long)_now.TotalMicroseconds);
-            Nodes.Add(node);
-            return node;
-        }
-
-        public void Send(string from, string to, PeerMessage message)
-        {
-            Sent.Add((from, to, message));
-            _inFlight.Enqueue((from, to, message));
-        }
-
-        /// <summary>Steps until <paramref name="until"/> returns a node; fails after 60 simulated seconds.</summary>
-        public Node RunUntil(string what, Func<Node?> until)
-        {
-            var deadline = _now + TimeSpan.FromSeconds(60);
-            Node? done;
-            while ((done = until()) is null)
-            {
-                Assert.True(_now < deadline, $"seed {seed}: no {what} after 60 simulated seconds; statuses: "
-                    + string.Join(", ", Nodes.Select(n => $"{n.Id} {n.Core.Status} {n.Core.Role} term {n.Core.Term} last {n.Storage.LastPosition}")));
-                _now += TimeSpan.FromMilliseconds(5);
-                for (var count = _inFlight.Count; count > 0; count--)
-                {
-                    var (from, to, message) = _inFlight.Dequeue();
-                    Nodes.FirstOrDefault(n => n.Id == to)?.Core.Receive(from, message, _now);
-                }
-
-                foreach (var node in Nodes)
-                {
-                    node.Core.Tick(_now);
-                }
-            }
-
-            return done;
-        }
-    }
-
-    private sealed class Node(string id, MemoryReplicaStorage storage, Cluster cluster) : IConsensusHost
-    {
-        public string Id { get; } = id;
-
-        public MemoryReplicaStorage Storage { get; } = storage;
-
-        public ConsensusCore Core { get; set; } = null!;
-
-        public List<LogEntry> Delivered { get; } = [];
-
-        public List<ProposalOutcome> Resolved { get; } = [];
-
-        public void Send(string to, PeerMessage message) => cluster.Send(Id, to, message);
-
-        public void Deliver(LogEntry entry) => Delivered.Add(entry);
-
-        public void SnapshotInstalled(ReplicaSnapshot snapshot, byte[] blob)
-        {
-        }
-
-        public void ProposalResolved(long proposalId, ProposalOutcome outcome) => Resolved.Add(outcome);
-
-        public void ReadResolved(long readId, ReadOutcome outcome)
-        {
-        }
-
-        public void LeadershipChanged(LeadershipChange change)
-        {
-        }
     }
 }

@@ -176,12 +176,29 @@ internal sealed class FileDisk : ISimDisk
         Flipped = false;
     }
 
-    /// <summary>What <c>aurora-log repair</c> leaves: the damaged files moved aside, replica.meta RECOVERING with the cluster id (and the promised term, if it was readable).</summary>
-    public void Repair(ulong promisedTerm)
+    /// <summary>
+    /// What <c>aurora-log repair</c> leaves: the damaged files moved aside, and replica.meta
+    /// RECOVERING with the cluster id and, if the old metadata was readable, its promised term with
+    /// a vote for no one in it ("?"); if it was not, no term at all. Returns what it wrote.
+    /// </summary>
+    public ReplicaMetadata Repair()
     {
+        ReplicaMetadata? old;
+        try
+        {
+            old = new ReplicaMetadataStore(Fs, Directory).Load();
+        }
+        catch (InvalidDataException)
+        {
+            old = null;
+        }
+
+        var promised = old?.PromisedTerm ?? 0;
+        var repaired = new ReplicaMetadata { Status = ReplicaStatus.Recovering, ClusterId = "sim", PromisedTerm = promised, VotedFor = promised > 0 ? "?" : string.Empty };
         Fs = new SimulatedFileSystem(Fs.Seed + 1);
         Flipped = false;
-        new ReplicaMetadataStore(Fs, Directory).Save(new ReplicaMetadata { Status = ReplicaStatus.Recovering, ClusterId = "sim", PromisedTerm = promisedTerm });
+        new ReplicaMetadataStore(Fs, Directory).Save(repaired);
+        return repaired;
     }
 
     public void WriteSnapshot(ReplicaSnapshot snapshot, byte[] blob, ulong keepFrom)

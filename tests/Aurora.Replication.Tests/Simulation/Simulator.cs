@@ -85,7 +85,8 @@ internal sealed record ClientOperation(int Client, bool IsRead, string Value, lo
 /// <item>a bit flip in a file of a replica whose disk may be lost (at most a minority at a time,
 /// counted with wiped disks). Storage must find it (at open, or on the read that meets it; the
 /// process then exits) and refuse to go on; the simulator then does what the operator does, an
-/// <c>aurora-log repair</c>, and the replica comes back RECOVERING with its promises forgotten.
+/// <c>aurora-log repair</c>, and the replica comes back RECOVERING (its promised term kept when
+/// replica.meta was readable, as the tool does, none when the flip damaged it).
 /// Flips that turn a byte into zero are left out: a zeroed tail is what a torn write leaves, and no
 /// checksum tells the two apart (see <c>SegmentScanner</c>).</item>
 /// </list>
@@ -699,8 +700,7 @@ internal sealed class Simulator
             catch (DiskDamagedException e) when (Disk is FileDisk { Flipped: true } files)
             {
                 // What the operator does about damage storage found: aurora-log repair.
-                sim.Trace($"{Id}: {e.Message}; repaired, RECOVERING");
-                files.Repair(promisedTerm: 0);
+                sim.Trace($"{Id}: {e.Message}; repaired: {files.Repair()}");
                 sim.Repaired();
                 DiskLost = true;
                 (appliedPosition, state) = Load();
