@@ -28,7 +28,7 @@ internal static class AppendHarness
         {
             // Unrecorded: JIT, thread pool growth, and the first background segment preparation.
             raw.Run(1, TimeSpan.Zero, TimeSpan.FromSeconds(0.3), 1000, scratch.Interrupted);
-            await LogLoad.RunAsync(log, files, 64, payload, TimeSpan.Zero, TimeSpan.FromSeconds(0.5), 100_000, scratch.Interrupted);
+            await RunLogLoadAsync(log, files, 64, payload, TimeSpan.Zero, TimeSpan.FromSeconds(0.5), 100_000, scratch.Interrupted);
             for (var rep = 1; rep <= settings.Reps; rep++)
             {
                 for (var i = 0; i < Concurrency.Length; i++)
@@ -68,13 +68,30 @@ internal static class AppendHarness
     private static async Task<Measurement> MeasureLogAsync(SegmentedLog log, CountingFileSystem files, int writers, Google.Protobuf.WellKnownTypes.Any payload, Settings settings, int rep, CancellationToken cancellationToken)
     {
         Machine.Settle();
-        var result = await LogLoad.RunAsync(log, files, writers, payload, settings.Warmup, settings.Duration, settings.MaxCount, cancellationToken);
+        var result = await RunLogLoadAsync(log, files, writers, payload, settings.Warmup, settings.Duration, settings.MaxCount, cancellationToken);
         Console.WriteLine(result.ToLine(rep));
 
         // Keep the disk footprint to about one segment; deleting segments is outside the window.
         log.TruncatePrefix(log.LastDurablePosition + 1);
         return result;
     }
+
+    /// <summary>N writers, each appending one entry, awaiting its acknowledgement (durable), and appending the next.</summary>
+    private static Task<Measurement> RunLogLoadAsync(SegmentedLog log, CountingFileSystem files, int writers, Google.Protobuf.WellKnownTypes.Any payload, TimeSpan warmup, TimeSpan duration, long maxEntries, CancellationToken cancellationToken) =>
+        ClosedLoop.RunAsync(
+            $"log_{writers}w",
+            writers,
+            async () =>
+            {
+                await log.AppendAsync(Payloads.Entry(payload));
+                return true;
+            },
+            Payloads.RecordBytes(payload),
+            () => files.WriterSyncs,
+            warmup,
+            duration,
+            maxEntries,
+            cancellationToken);
 
     private static string Summarize(List<(int Rep, Measurement Result)> results, Settings settings, string directory, string loadBefore, string loadAfter, out bool allPass)
     {

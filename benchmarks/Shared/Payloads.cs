@@ -3,7 +3,7 @@ using Aurora.Storage.Protos;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 
-namespace Aurora.Storage.Benchmarks.Harness;
+namespace Aurora.Benchmarks.Shared;
 
 /// <summary>The entries the harness appends: 1 KiB of opaque payload, like a small scheduler transaction.</summary>
 internal static class Payloads

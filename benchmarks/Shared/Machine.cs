@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 
-namespace Aurora.Storage.Benchmarks.Harness;
+namespace Aurora.Benchmarks.Shared;
 
 /// <summary>What a result depends on besides the code: cores, disk, file system, and how busy the box was.</summary>
 internal static partial class Machine

@@ -1,6 +1,6 @@
 using Aurora.Storage.IO;
 
-namespace Aurora.Storage.Benchmarks.Harness;
+namespace Aurora.Benchmarks.Shared;
 
 /// <summary>
 /// The real file system, counting the fdatasyncs the log's writer thread issues, so the harness
