@@ -20,19 +20,21 @@ internal static class ClosedLoop
     /// <param name="operation">One operation; true when it succeeded. Exceptions end the run.</param>
     /// <param name="bytesPerOperation">Bytes one operation writes, for the MiB/s figure.</param>
     /// <param name="syncs">Reads a running count of fdatasyncs, taken at the start and the end of the window.</param>
+    /// <param name="window">The warm-up, the window, and the most operations it counts.</param>
     public static async Task<Measurement> RunAsync(
-        string name, int workers, Func<Task<bool>> operation, long bytesPerOperation, Func<long> syncs,
-        TimeSpan warmup, TimeSpan duration, long maxOperations, CancellationToken cancellationToken)
+        string name, int workers, Func<Task<bool>> operation, long bytesPerOperation, Func<long> syncs, WindowOptions window, CancellationToken cancellationToken)
     {
-        var measureFrom = Stopwatch.GetTimestamp() + Ticks(warmup);
-        var measureUntil = measureFrom + Ticks(duration);
+        var maxOperations = window.MaxCount;
+        var measureFrom = Stopwatch.GetTimestamp() + Ticks(window.Warmup);
+        var measureUntil = measureFrom + Ticks(window.Duration);
         long started = 0;
         long failures = 0;
         var latencies = new List<long>[workers];
         var tasks = new Task[workers];
         for (var i = 0; i < workers; i++)
         {
-            var mine = latencies[i] = new List<long>(1 << 16);
+            // Small enough to stay off the large object heap (it grows as needed).
+            var mine = latencies[i] = new List<long>(1 << 12);
             tasks[i] = Task.Run(async () =>
             {
                 while (true)

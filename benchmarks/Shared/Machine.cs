@@ -15,6 +15,16 @@ internal static partial class Machine
             $"dir {directory} on {FileSystemOf(directory)}");
     }
 
+    /// <summary>Prints the lines a harness run starts with (machine, load, settings); returns the load average.</summary>
+    public static string Announce(string directory, string settings)
+    {
+        var load = LoadAverage();
+        Console.WriteLine($"# machine: {Describe(directory)}");
+        Console.WriteLine($"# load average at start: {load}");
+        Console.WriteLine($"# {settings}");
+        return load;
+    }
+
     /// <summary>The 1/5/15-minute load averages: above ~0.5 on 2 cores, other processes shared the machine.</summary>
     public static string LoadAverage()
     {

@@ -45,28 +45,30 @@ internal sealed record Measurement(string Case, long Records, long Bytes, double
 
 /// <summary>
 /// What this process spent during a window: CPU (100% = one core busy; on 2 cores, near 200% means
-/// the run was CPU-bound rather than disk-bound) and garbage collections per generation.
+/// the run was CPU-bound rather than disk-bound), garbage collections per generation, and the time
+/// the collections paused the process.
 /// </summary>
-internal readonly record struct Usage(double CpuPercent, int Gen0, int Gen1, int Gen2)
+internal readonly record struct Usage(double CpuPercent, int Gen0, int Gen1, int Gen2, double GcPauseMillis)
 {
     public override string ToString() =>
-        string.Create(CultureInfo.InvariantCulture, $"cpu_pct={CpuPercent:F0} gc={Gen0}/{Gen1}/{Gen2}");
+        string.Create(CultureInfo.InvariantCulture, $"cpu_pct={CpuPercent:F0} gc={Gen0}/{Gen1}/{Gen2} gc_pause_ms={GcPauseMillis:F1}");
 }
 
 /// <summary>A reading of the process's CPU time and GC counts; two of them make a <see cref="Usage"/>.</summary>
-internal readonly record struct UsageMark(long Timestamp, TimeSpan Cpu, int Gen0, int Gen1, int Gen2)
+internal readonly record struct UsageMark(long Timestamp, TimeSpan Cpu, int Gen0, int Gen1, int Gen2, TimeSpan GcPause)
 {
     public static UsageMark Now() => new(
         Stopwatch.GetTimestamp(),
         Process.GetCurrentProcess().TotalProcessorTime,
         GC.CollectionCount(0),
         GC.CollectionCount(1),
-        GC.CollectionCount(2));
+        GC.CollectionCount(2),
+        GC.GetTotalPauseDuration());
 
     public Usage Since(UsageMark start)
     {
         var wall = (Timestamp - start.Timestamp) / (double)Stopwatch.Frequency;
-        return new Usage((Cpu - start.Cpu).TotalSeconds / wall * 100, Gen0 - start.Gen0, Gen1 - start.Gen1, Gen2 - start.Gen2);
+        return new Usage((Cpu - start.Cpu).TotalSeconds / wall * 100, Gen0 - start.Gen0, Gen1 - start.Gen1, Gen2 - start.Gen2, (GcPause - start.GcPause).TotalMilliseconds);
     }
 }
 
