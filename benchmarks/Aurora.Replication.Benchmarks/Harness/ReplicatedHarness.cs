@@ -28,7 +28,9 @@ internal static class ReplicatedHarness
         var loadBefore = Machine.Announce(scratch.Path, $"{settings}; {Payloads.Describe(payload)}");
 
         var results = new List<(int Rep, Measurement Result)>();
-        using (var raw = new RawDisk(scratch.Sub("raw.bin"), settings.RawFileBytes))
+        // Three files: one for fsync, all three at once for fsync_3 (what three replicas do to one disk).
+        var raws = Enumerable.Range(0, 3).Select(i => new RawDisk(scratch.Sub($"raw-{i}.bin"), settings.RawFileBytes)).ToArray();
+        try
         {
             var one = await Cluster.StartAsync("one", 1, scratch.Path, settings.Timings, StderrLogger.Factory, OnFatal, interrupted);
             await using (one.ConfigureAwait(false))
@@ -40,7 +42,7 @@ internal static class ReplicatedHarness
                     Console.WriteLine($"# three: {three.Describe()}");
 
                     // Unrecorded: JIT, thread pool growth, connections, the first background segment preparation.
-                    raw.Run(1, TimeSpan.Zero, TimeSpan.FromSeconds(0.3), 1000, interrupted);
+                    raws[0].Run(1, TimeSpan.Zero, TimeSpan.FromSeconds(0.3), 1000, interrupted);
                     foreach (var cluster in new[] { one, three })
                     {
                         await ProposeAsync(cluster, 64, payload, WindowOptions.FirstRun, interrupted);
@@ -49,7 +51,8 @@ internal static class ReplicatedHarness
 
                     for (var rep = 1; rep <= settings.Window.Reps; rep++)
                     {
-                        results.Add((rep, MeasureFsync(raw, settings, rep, interrupted)));
+                        results.Add((rep, MeasureFsync(raws[0], settings, rep, interrupted)));
+                        results.Add((rep, MeasureConcurrentFsyncs(raws, settings, rep, interrupted)));
                         for (var i = 0; i < Concurrency.Length; i++)
                         {
                             // Alternate which of the pair goes first so neither always gets the fresher disk.
@@ -63,6 +66,13 @@ internal static class ReplicatedHarness
                 }
             }
         }
+        finally
+        {
+            foreach (var raw in raws)
+            {
+                raw.Dispose();
+            }
+        }
 
         var summary = Summarize(results, settings, scratch.Path, loadBefore, Machine.LoadAverage(), out var allPass);
         Console.WriteLine();
@@ -74,6 +84,30 @@ internal static class ReplicatedHarness
     {
         Machine.Settle();
         var result = raw.Run(1, settings.Window.Warmup, settings.Window.Duration, settings.Window.MaxCount, cancellationToken) with { Case = "fsync" };
+        Console.WriteLine(result.ToLine(rep));
+        return result;
+    }
+
+    /// <summary>
+    /// <c>fsync_3</c>: the same pwrite + fdatasync from three threads at once, each on its own file:
+    /// what the three replicas' writers do to the one disk they share here. Latencies of all three.
+    /// </summary>
+    private static Measurement MeasureConcurrentFsyncs(RawDisk[] raws, Settings settings, int rep, CancellationToken cancellationToken)
+    {
+        Machine.Settle();
+        var window = settings.Window;
+        var runs = raws.Select(raw => Task.Factory.StartNew(
+            () => raw.Run(1, window.Warmup, window.Duration, window.MaxCount, cancellationToken),
+            cancellationToken,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default)).ToArray();
+        Task.WaitAll(runs, CancellationToken.None);
+        var each = runs.Select(r => r.Result).ToList();
+        var latencies = each.SelectMany(m => m.LatenciesMicros).ToArray();
+        Array.Sort(latencies);
+
+        // Every thread's window spans about the same time, and its CPU figure is the whole process's.
+        var result = new Measurement("fsync_3", each.Sum(m => m.Records), each.Sum(m => m.Bytes), each.Max(m => m.Seconds), latencies, each.Sum(m => m.Syncs), each[0].Usage);
         Console.WriteLine(result.ToLine(rep));
         return result;
     }
@@ -141,7 +175,7 @@ internal static class ReplicatedHarness
         Line($"load average: start {loadBefore}, end {loadAfter}");
         Line($"{settings}");
         Line($"{"case",-9} {"entries/s",10} {"min..max",15} {"p50_ms",7} {"p99_ms",7} {"max_ms",7} {"ent/sync",8} {"cpu%",5} {"failed",6}");
-        var cases = new List<(string Name, int Replicas)> { ("fsync", 1) };
+        var cases = new List<(string Name, int Replicas)> { ("fsync", 1), ("fsync_3", 1) };
         foreach (var n in Concurrency)
         {
             cases.Add(($"one_{n}", 1));
@@ -151,7 +185,7 @@ internal static class ReplicatedHarness
         foreach (var (name, replicas) in cases)
         {
             var runs = results.Where(r => r.Result.Case == name).Select(r => r.Result).ToList();
-            var perSync = name == "fsync" ? 1 : Stats.Median(runs.Select(r => EntriesPerSync(r, replicas)));
+            var perSync = name.StartsWith("fsync", StringComparison.Ordinal) ? 1 : Stats.Median(runs.Select(r => EntriesPerSync(r, replicas)));
             Line($"{name,-9} {Stats.Median(runs.Select(r => r.RecordsPerSecond)),10:F0} {$"{runs.Min(r => r.RecordsPerSecond):F0}..{runs.Max(r => r.RecordsPerSecond):F0}",15} {Stats.Median(runs.Select(r => r.P50)) / 1000,7:F3} {Stats.Median(runs.Select(r => r.P99)) / 1000,7:F3} {runs.Max(r => r.Max) / 1000,7:F3} {perSync,8:F1} {Stats.Median(runs.Select(r => r.Usage.CpuPercent)),5:F0} {runs.Sum(r => r.Failures),6}");
         }
 
@@ -187,6 +221,13 @@ internal static class ReplicatedHarness
             Invariant($"three_1 p50 {MedianOf(rep => Get(rep, "three_1").P50) / 1000:F3} ms, 2 x fsync p50 + 0.1 ms = {MedianOf(rep => (2 * FsyncP50(rep)) + SlackMicros) / 1000:F3} ms (fsync p50 {MedianOf(FsyncP50) / 1000:F3} ms)"),
             "<= 1",
             r => r <= 1,
+            "three_1");
+        Goal(
+            "p50 three_1 / (fsync_3 p50 + 0.1 ms)",
+            rep => Get(rep, "three_1").P50 / (Get(rep, "fsync_3").P50 + SlackMicros),
+            Invariant($"three_1 p50 {MedianOf(rep => Get(rep, "three_1").P50) / 1000:F3} ms, fsync_3 p50 + 0.1 ms = {MedianOf(rep => Get(rep, "fsync_3").P50 + SlackMicros) / 1000:F3} ms: against three fdatasyncs at once on this disk"),
+            "-",
+            null,
             "three_1");
         Goal(
             "p50 one_1 / (1 x fsync p50 + 0.1 ms)",
