@@ -52,36 +52,13 @@ internal static class Program
         The log and snapshots are written under a fresh scratch directory deleted at the end.
         """;
 
-    public static async Task<int> Main(string[] args)
+    public static Task<int> Main(string[] args) => HarnessMain.RunAsync(args, Usage, async (mode, options) => mode switch
     {
-        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
-        {
-            Console.WriteLine(Usage);
-            return args.Length == 0 ? 2 : 0;
-        }
-
-        try
-        {
-            return args[0] switch
-            {
-                "replay" or "snapshot" or "memory" or "all" => await SchedulerHarness.RunAsync(args[0], SchedulerHarness.Settings.Parse(args[1..])),
-                "micro" => MicroBenchmarks.Run(args[1..]),
-                "api" => await ApiBench.RunAsync(args[1..]),
-                "placement" => await PlacementBench.RunAsync(args[1..]),
-                "status" => await StatusBench.RunAsync(args[1..]),
-                _ => throw new ArgumentException($"unknown mode '{args[0]}'"),
-            };
-        }
-        catch (OperationCanceledException)
-        {
-            // A signal stopped the run; the scratch directory was deleted on the way out.
-            return 130;
-        }
-        catch (ArgumentException e)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            Console.Error.WriteLine(Usage);
-            return 2;
-        }
-    }
+        "replay" or "snapshot" or "memory" or "all" => await SchedulerHarness.RunAsync(mode, SchedulerHarness.Settings.Parse(options)),
+        "micro" => MicroBenchmarks.Run(options),
+        "api" => await ApiBench.RunAsync(options),
+        "placement" => await PlacementBench.RunAsync(options),
+        "status" => await StatusBench.RunAsync(options),
+        _ => throw HarnessMain.UnknownMode(mode),
+    });
 }

@@ -26,34 +26,11 @@ internal static class Program
         Everything is written under a fresh scratch directory that is deleted at the end.
         """;
 
-    public static async Task<int> Main(string[] args)
+    public static Task<int> Main(string[] args) => HarnessMain.RunAsync(args, Usage, async (mode, options) => mode switch
     {
-        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
-        {
-            Console.WriteLine(Usage);
-            return args.Length == 0 ? 2 : 0;
-        }
-
-        try
-        {
-            return args[0] switch
-            {
-                "append" => await AppendHarness.RunAsync(AppendHarness.Settings.Parse(args[1..])),
-                "replay" => await ReplayHarness.RunAsync(ReplayHarness.Settings.Parse(args[1..])),
-                "micro" => MicroBenchmarks.Run(args[1..]),
-                _ => throw new ArgumentException($"unknown mode '{args[0]}'"),
-            };
-        }
-        catch (OperationCanceledException)
-        {
-            // A signal stopped the run; the scratch directory was deleted on the way out.
-            return 130;
-        }
-        catch (ArgumentException e)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            Console.Error.WriteLine(Usage);
-            return 2;
-        }
-    }
+        "append" => await AppendHarness.RunAsync(AppendHarness.Settings.Parse(options)),
+        "replay" => await ReplayHarness.RunAsync(ReplayHarness.Settings.Parse(options)),
+        "micro" => MicroBenchmarks.Run(options),
+        _ => throw HarnessMain.UnknownMode(mode),
+    });
 }

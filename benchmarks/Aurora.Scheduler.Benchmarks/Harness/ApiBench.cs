@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Aurora.Storage.Benchmarks.Harness;
 
 namespace Aurora.Scheduler.Benchmarks.Harness;
 

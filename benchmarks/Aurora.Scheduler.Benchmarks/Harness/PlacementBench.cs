@@ -5,7 +5,6 @@ using Aurora.Scheduler.Model;
 using Aurora.Scheduler.Persistence;
 using Aurora.Scheduler.Placement;
 using Aurora.Scheduler.Protos;
-using Aurora.Storage.Benchmarks.Harness;
 using Aurora.Storage.IO;
 using Aurora.Storage.Replica;
 

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using Aurora.Scheduler.Benchmarks.Generation;
-using Aurora.Storage.Benchmarks.Harness;
 
 namespace Aurora.Scheduler.Benchmarks.Harness;
 

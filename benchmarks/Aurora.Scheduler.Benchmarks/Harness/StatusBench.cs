@@ -3,7 +3,6 @@ using System.Globalization;
 using Aurora.Scheduler.Commands;
 using Aurora.Scheduler.Persistence;
 using Aurora.Scheduler.Protos;
-using Aurora.Storage.Benchmarks.Harness;
 using Aurora.Storage.IO;
 using Aurora.Storage.Replica;
 

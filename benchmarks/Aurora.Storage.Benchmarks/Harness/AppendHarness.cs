@@ -14,12 +14,9 @@ internal static class AppendHarness
 
     public static async Task<int> RunAsync(Settings settings)
     {
-        using var scratch = new ScratchDirectory(settings.Directory);
-        var loadBefore = Machine.LoadAverage();
+        using var scratch = new ScratchDirectory(settings.Window.Directory);
         var payload = Payloads.Blob(Payloads.DefaultPayloadBytes);
-        Console.WriteLine($"# machine: {Machine.Describe(scratch.Path)}");
-        Console.WriteLine($"# load average at start: {loadBefore}");
-        Console.WriteLine($"# {settings}; log entry on disk: {Payloads.RecordBytes(payload)} B (1 KiB payload + protobuf + record header)");
+        var loadBefore = Machine.Announce(scratch.Path, $"{settings}; {Payloads.Describe(payload)}");
 
         var results = new List<(int Rep, Measurement Result)>();
         var files = new CountingFileSystem(Storage.IO.PhysicalFileSystem.Instance);
@@ -28,8 +25,8 @@ internal static class AppendHarness
         {
             // Unrecorded: JIT, thread pool growth, and the first background segment preparation.
             raw.Run(1, TimeSpan.Zero, TimeSpan.FromSeconds(0.3), 1000, scratch.Interrupted);
-            await LogLoad.RunAsync(log, files, 64, payload, TimeSpan.Zero, TimeSpan.FromSeconds(0.5), 100_000, scratch.Interrupted);
-            for (var rep = 1; rep <= settings.Reps; rep++)
+            await RunLogLoadAsync(log, files, 64, payload, WindowOptions.FirstRun, scratch.Interrupted);
+            for (var rep = 1; rep <= settings.Window.Reps; rep++)
             {
                 for (var i = 0; i < Concurrency.Length; i++)
                 {
@@ -60,7 +57,7 @@ internal static class AppendHarness
     private static Measurement MeasureRaw(RawDisk raw, int recordsPerSync, Settings settings, int rep, CancellationToken cancellationToken)
     {
         Machine.Settle();
-        var result = raw.Run(recordsPerSync, settings.Warmup, settings.Duration, settings.MaxCount, cancellationToken);
+        var result = raw.Run(recordsPerSync, settings.Window.Warmup, settings.Window.Duration, settings.Window.MaxCount, cancellationToken);
         Console.WriteLine(result.ToLine(rep));
         return result;
     }
@@ -68,13 +65,28 @@ internal static class AppendHarness
     private static async Task<Measurement> MeasureLogAsync(SegmentedLog log, CountingFileSystem files, int writers, Google.Protobuf.WellKnownTypes.Any payload, Settings settings, int rep, CancellationToken cancellationToken)
     {
         Machine.Settle();
-        var result = await LogLoad.RunAsync(log, files, writers, payload, settings.Warmup, settings.Duration, settings.MaxCount, cancellationToken);
+        var result = await RunLogLoadAsync(log, files, writers, payload, settings.Window, cancellationToken);
         Console.WriteLine(result.ToLine(rep));
 
         // Keep the disk footprint to about one segment; deleting segments is outside the window.
         log.TruncatePrefix(log.LastDurablePosition + 1);
         return result;
     }
+
+    /// <summary>N writers, each appending one entry, awaiting its acknowledgement (durable), and appending the next.</summary>
+    private static Task<Measurement> RunLogLoadAsync(SegmentedLog log, CountingFileSystem files, int writers, Google.Protobuf.WellKnownTypes.Any payload, WindowOptions window, CancellationToken cancellationToken) =>
+        ClosedLoop.RunAsync(
+            $"log_{writers}w",
+            writers,
+            async () =>
+            {
+                await log.AppendAsync(Payloads.Entry(payload));
+                return true;
+            },
+            Payloads.RecordBytes(payload),
+            () => files.WriterSyncs,
+            window,
+            cancellationToken);
 
     private static string Summarize(List<(int Rep, Measurement Result)> results, Settings settings, string directory, string loadBefore, string loadAfter, out bool allPass)
     {
@@ -130,28 +142,15 @@ internal static class AppendHarness
         Environment.Exit(70);
     }
 
-    internal sealed record Settings(double Seconds, double WarmupSeconds, int Reps, long MaxCount, string? Directory)
+    internal sealed record Settings(WindowOptions Window)
     {
         /// <summary>The raw file wraps around at this size; big enough that a wrap is rare.</summary>
         public long RawFileBytes { get; init; } = 256L << 20;
 
-        public TimeSpan Duration => TimeSpan.FromSeconds(Seconds);
-
-        public TimeSpan Warmup => TimeSpan.FromSeconds(WarmupSeconds);
-
-        public static Settings Parse(string[] args)
-        {
-            var a = new Arguments(args, "seconds", "warmup", "reps", "count", "dir");
-            return new Settings(
-                a.Double("seconds", 5, 0.1),
-                a.Double("warmup", 1, 0),
-                (int)a.Long("reps", 3, 1),
-                a.Long("count", 1_000_000, 64),
-                a.String("dir"));
-        }
+        public static Settings Parse(string[] args) => new(WindowOptions.From(new Arguments(args, WindowOptions.Names)));
 
         public override string ToString() => string.Create(
             CultureInfo.InvariantCulture,
-            $"settings: reps={Reps} seconds={Seconds} warmup={WarmupSeconds} count={MaxCount} record=1024 B, raw file {RawFileBytes >> 20} MiB zero-filled, log segments {LogOptions.DefaultSegmentSize >> 20} MiB, no compression");
+            $"settings: {Window} record=1024 B, raw file {RawFileBytes >> 20} MiB zero-filled, log segments {LogOptions.DefaultSegmentSize >> 20} MiB, no compression");
     }
 }

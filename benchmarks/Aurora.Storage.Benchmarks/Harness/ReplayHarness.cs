@@ -21,12 +21,9 @@ internal static class ReplayHarness
     public static async Task<int> RunAsync(Settings settings)
     {
         using var scratch = new ScratchDirectory(settings.Directory);
-        var loadBefore = Machine.LoadAverage();
+        var loadBefore = Machine.Announce(scratch.Path, settings.ToString());
         var payload = Payloads.Blob(Payloads.DefaultPayloadBytes);
         var options = new LogOptions { Directory = scratch.Sub("log"), OnFatalError = OnFatal };
-        Console.WriteLine($"# machine: {Machine.Describe(scratch.Path)}");
-        Console.WriteLine($"# load average at start: {loadBefore}");
-        Console.WriteLine($"# {settings}");
 
         var interrupted = scratch.Interrupted;
         var writeSeconds = await WriteAsync(options, settings.Entries, payload, interrupted);

@@ -18,6 +18,18 @@ namespace Aurora.Replication.Storage;
 /// </remarks>
 public sealed class LogReplicaStorage(SegmentedLog log, SnapshotStore snapshots, ReplicaMetadataStore metadata) : IReplicaStorage
 {
+    /// <summary>About how many bytes of the newest entries <see cref="_tail"/> keeps.</summary>
+    private const int TailBytes = 256 << 10;
+
+    /// <summary>
+    /// Copies of the newest entries appended (durable), at consecutive positions ending at
+    /// <see cref="LastPosition"/>: the core reads the log's tail after every commit (to deliver what
+    /// just committed) and for every follower a little behind, and a read of the segment allocates
+    /// and checks a buffer from the nearest index point to the segment's end (often 100 KB or more,
+    /// on the large object heap) to decode entries this replica held a moment ago.
+    /// </summary>
+    private readonly List<LogEntry> _tail = [];
+    private long _tailBytes;
     private ReplicaMetadata _metadata = metadata.Load();
 
     public SegmentedLog Log => log;
@@ -47,6 +59,28 @@ public sealed class LogReplicaStorage(SegmentedLog log, SnapshotStore snapshots,
     {
         var entries = new List<LogEntry>();
         var bytes = 0;
+        if (_tail.Count > 0 && from >= _tail[0].Position && from >= log.FirstRetainedPosition)
+        {
+            if (from > _tail[^1].Position)
+            {
+                return entries;
+            }
+
+            for (var i = (int)(from - _tail[0].Position); i < _tail.Count && _tail[i].Position <= to; i++)
+            {
+                var size = _tail[i].CalculateSize();
+                if (entries.Count > 0 && bytes + size > maxBytes)
+                {
+                    break;
+                }
+
+                entries.Add(_tail[i].Clone());
+                bytes += size;
+            }
+
+            return entries;
+        }
+
         foreach (var entry in log.Read(from, Math.Min(to, log.LastDurablePosition)))
         {
             var size = entry.CalculateSize();
@@ -62,9 +96,43 @@ public sealed class LogReplicaStorage(SegmentedLog log, SnapshotStore snapshots,
         return entries;
     }
 
-    public void Append(IReadOnlyList<LogEntry> entries) => log.AppendAsync(entries).GetAwaiter().GetResult();
+    public void Append(IReadOnlyList<LogEntry> entries)
+    {
+        log.AppendAsync(entries).GetAwaiter().GetResult();
+        if (_tail.Count > 0 && entries[0].Position != _tail[^1].Position + 1)
+        {
+            _tail.Clear();
+            _tailBytes = 0;
+        }
 
-    public void TruncateSuffix(ulong lastKept) => log.TruncateSuffixAsync(lastKept).GetAwaiter().GetResult();
+        foreach (var entry in entries)
+        {
+            _tail.Add(entry.Clone());
+            _tailBytes += entry.CalculateSize();
+        }
+
+        if (_tailBytes > 2 * TailBytes)
+        {
+            // Dropped in bulk, down to the budget: one shift of the list per TailBytes appended.
+            var drop = 0;
+            while (_tailBytes > TailBytes)
+            {
+                _tailBytes -= _tail[drop++].CalculateSize();
+            }
+
+            _tail.RemoveRange(0, drop);
+        }
+    }
+
+    public void TruncateSuffix(ulong lastKept)
+    {
+        log.TruncateSuffixAsync(lastKept).GetAwaiter().GetResult();
+        while (_tail.Count > 0 && _tail[^1].Position > lastKept)
+        {
+            _tailBytes -= _tail[^1].CalculateSize();
+            _tail.RemoveAt(_tail.Count - 1);
+        }
+    }
 
     public byte[] ReadSnapshot(ReplicaSnapshot snapshot)
     {
@@ -76,6 +144,8 @@ public sealed class LogReplicaStorage(SegmentedLog log, SnapshotStore snapshots,
 
     public void InstallSnapshot(ReplicaSnapshot snapshot, byte[] blob)
     {
+        _tail.Clear();
+        _tailBytes = 0;
         // The snapshot first: a crash before the log is reset leaves a snapshot ahead of the log,
         // which a restart loads and continues after.
         snapshots.Write(snapshot.Position, snapshot.Term, snapshot.BlobType, blob);

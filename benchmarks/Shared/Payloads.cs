@@ -3,7 +3,7 @@ using Aurora.Storage.Protos;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 
-namespace Aurora.Storage.Benchmarks.Harness;
+namespace Aurora.Benchmarks.Shared;
 
 /// <summary>The entries the harness appends: 1 KiB of opaque payload, like a small scheduler transaction.</summary>
 internal static class Payloads
@@ -20,6 +20,9 @@ internal static class Payloads
 
     /// <summary>A new entry per append: the log takes ownership and fills in position and timestamp.</summary>
     public static LogEntry Entry(Any payload) => new() { Term = 1, Principal = "bench", Payload = payload };
+
+    /// <summary>What an entry of <paramref name="payload"/> is on disk, for a harness's settings line.</summary>
+    public static string Describe(Any payload) => $"log entry on disk: {RecordBytes(payload)} B (1 KiB payload + protobuf + record header)";
 
     /// <summary>Bytes one such entry occupies in a segment (record header + protobuf), at a typical position.</summary>
     public static int RecordBytes(Any payload)

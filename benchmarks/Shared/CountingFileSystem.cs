@@ -1,6 +1,7 @@
+using System.Diagnostics;
 using Aurora.Storage.IO;
 
-namespace Aurora.Storage.Benchmarks.Harness;
+namespace Aurora.Benchmarks.Shared;
 
 /// <summary>
 /// The real file system, counting the fdatasyncs the log's writer thread issues, so the harness
@@ -16,8 +17,13 @@ internal sealed class CountingFileSystem(IFileSystem inner) : IFileSystem
     public const string WriterThreadName = "aurora-log-writer";
 
     private long _writerSyncs;
+    private long _slowestWriterSyncTicks;
 
     public long WriterSyncs => Interlocked.Read(ref _writerSyncs);
+
+    /// <summary>The longest fdatasync of the writer thread since the last call, in milliseconds; and starts over.</summary>
+    public double TakeSlowestWriterSyncMillis() =>
+        Interlocked.Exchange(ref _slowestWriterSyncTicks, 0) * 1000.0 / Stopwatch.Frequency;
 
     public bool DirectoryExists(string path) => inner.DirectoryExists(path);
 
@@ -50,10 +56,23 @@ internal sealed class CountingFileSystem(IFileSystem inner) : IFileSystem
 
         public void DataSync()
         {
+            var before = Stopwatch.GetTimestamp();
             file.DataSync();
             if (Thread.CurrentThread.Name == WriterThreadName)
             {
                 Interlocked.Increment(ref owner._writerSyncs);
+                var took = Stopwatch.GetTimestamp() - before;
+                var slowest = Interlocked.Read(ref owner._slowestWriterSyncTicks);
+                while (took > slowest)
+                {
+                    var seen = Interlocked.CompareExchange(ref owner._slowestWriterSyncTicks, took, slowest);
+                    if (seen == slowest)
+                    {
+                        break;
+                    }
+
+                    slowest = seen;
+                }
             }
         }
 

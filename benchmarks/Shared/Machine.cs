@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 
-namespace Aurora.Storage.Benchmarks.Harness;
+namespace Aurora.Benchmarks.Shared;
 
 /// <summary>What a result depends on besides the code: cores, disk, file system, and how busy the box was.</summary>
 internal static partial class Machine
@@ -13,6 +13,16 @@ internal static partial class Machine
             CultureInfo.InvariantCulture,
             $"{Environment.ProcessorCount} cores ({cpu}), {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}, " +
             $"dir {directory} on {FileSystemOf(directory)}");
+    }
+
+    /// <summary>Prints the lines a harness run starts with (machine, load, settings); returns the load average.</summary>
+    public static string Announce(string directory, string settings)
+    {
+        var load = LoadAverage();
+        Console.WriteLine($"# machine: {Describe(directory)}");
+        Console.WriteLine($"# load average at start: {load}");
+        Console.WriteLine($"# {settings}");
+        return load;
     }
 
     /// <summary>The 1/5/15-minute load averages: above ~0.5 on 2 cores, other processes shared the machine.</summary>

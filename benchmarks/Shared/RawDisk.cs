@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Aurora.Storage.IO;
 
-namespace Aurora.Storage.Benchmarks.Harness;
+namespace Aurora.Benchmarks.Shared;
 
 /// <summary>
 /// The reference the log is held against: what the disk itself does for pwrite + fdatasync of fixed

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Aurora.Storage.Benchmarks.Harness;
+namespace Aurora.Benchmarks.Shared;
 
 /// <summary>
 /// A fresh directory for one harness run, deleted on dispose. SIGINT and SIGTERM cancel

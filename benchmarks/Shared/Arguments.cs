@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Aurora.Storage.Benchmarks.Harness;
+namespace Aurora.Benchmarks.Shared;
 
 /// <summary><c>--name value</c> / <c>--name=value</c> options of a harness mode; unknown names are errors.</summary>
 internal sealed class Arguments
