@@ -59,7 +59,9 @@ public sealed class LogReplicaStorage(SegmentedLog log, SnapshotStore snapshots,
     {
         var entries = new List<LogEntry>();
         var bytes = 0;
-        if (_tail.Count > 0 && from >= _tail[0].Position && from >= log.FirstRetainedPosition)
+        // The tail serves only while it ends where the log's durable entries end: a failed append
+        // that kept part of its entries, or a change made to the log directly, makes it stale.
+        if (_tail.Count > 0 && _tail[^1].Position == log.LastDurablePosition && from >= _tail[0].Position && from >= log.FirstRetainedPosition)
         {
             if (from > _tail[^1].Position)
             {

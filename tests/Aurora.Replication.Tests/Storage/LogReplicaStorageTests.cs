@@ -63,6 +63,21 @@ public sealed class LogReplicaStorageTests : IDisposable
     }
 
     [Fact]
+    public async Task Entries_the_memory_lacks_are_read_from_the_log()
+    {
+        var random = new Random(3);
+        AppendEntries(100, 1, random);
+
+        // Written to the log without the storage (as a failed append that kept part of its
+        // entries would leave it): the memory no longer ends where the log does.
+        await _log.AppendAsync([NewEntry(101, 1, 100), NewEntry(102, 1, 100)]);
+        Assert.Equal([101UL, 102UL], _storage.Read(101, 102, 1 << 20).Select(e => e.Position));
+        AssertReadsMatchTheLog(random);
+        AppendEntries(10, 1, random);
+        AssertReadsMatchTheLog(random);
+    }
+
+    [Fact]
     public void Entries_read_are_copies_of_what_was_appended()
     {
         var entry = NewEntry(1, 1, 100);
