@@ -707,7 +707,8 @@ internal sealed class Simulator
             }
             catch (DiskDamagedException e)
             {
-                throw sim.Fail($"{Id}: storage found damage that only power failures, full disks and failed writes could have caused: {e}");
+                var history = Disk is FileDisk files ? string.Join("\n", files.Fs.History.TakeLast(40)) : string.Empty;
+                throw sim.Fail($"{Id}: storage found damage that only power failures, full disks and failed writes could have caused: {e}\nthe disk's last file operations:\n{history}");
             }
             catch (IOException e) when (Disk is FileDisk)
             {

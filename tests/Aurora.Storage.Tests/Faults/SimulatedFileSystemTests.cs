@@ -118,24 +118,31 @@ public class SimulatedFileSystemTests
     }
 
     [Fact]
-    public void The_nth_matching_write_fails_with_enospc_after_writing_part_of_the_data()
+    public void The_nth_matching_write_fails_with_enospc_after_writing_part_of_the_data_up_to_a_sector_boundary()
     {
         var fs = NewFs();
         Write(fs, "other", [1], sync: false, syncDirectory: false);
         fs.FailWrite(2, len => len / 2, p => p.EndsWith("/f", StringComparison.Ordinal));
         using var file = fs.OpenFile($"{Dir}/f", FileOpenMode.CreateOrTruncate);
-        file.Write(0, [1, 2]);
+        var start = Enumerable.Repeat((byte)1, 510).ToArray();
+        file.Write(0, start);
         using (var other = fs.OpenFile($"{Dir}/other", FileOpenMode.ReadWriteExisting))
         {
             other.Write(0, [9, 9, 9]);
         }
 
-        var e = Assert.Throws<IOException>(() => file.Write(2, [3, 4, 5, 6]));
+        // Asked to stop after 3 of 6 bytes, it stops at the sector boundary at 512: after 2.
+        var e = Assert.Throws<IOException>(() => file.Write(510, [3, 4, 5, 6, 7, 8]));
         Assert.Equal(SimulatedFileSystem.Enospc, e.HResult);
         Assert.Contains("No space left on device", e.Message, StringComparison.Ordinal);
-        Assert.Equal([1, 2, 3, 4], fs.ReadAll($"{Dir}/f"));
+        Assert.Equal([.. start, 3, 4], fs.ReadAll($"{Dir}/f"));
         Assert.Same(e, Assert.Single(fs.InjectedFaults));
-        file.Write(6, [7]);
+
+        // A short write that does not reach a sector boundary writes nothing.
+        fs.FailWrite(1, _ => 100, p => p.EndsWith("/f", StringComparison.Ordinal));
+        Assert.Throws<IOException>(() => file.Write(520, new byte[300]));
+        Assert.Equal(512, fs.ReadAll($"{Dir}/f").Length);
+        file.Write(512, [7]);
     }
 
     [Fact]

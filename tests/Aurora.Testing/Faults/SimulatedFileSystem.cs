@@ -62,7 +62,9 @@ public readonly record struct FsOperation(FsOperationKind Kind, string Path, lon
 /// change) fails with ENOSPC and writes nothing; with <see cref="CapacityBytes"/> set, a write that
 /// would make the files' total length exceed it writes what fits, then fails with ENOSPC (space is
 /// counted over the files the namespace holds; a deleted file still open is not counted);
-/// <see cref="FailWrite"/> fails the nth matching write with ENOSPC after writing a chosen part.</item>
+/// <see cref="FailWrite"/> fails the nth matching write with ENOSPC after writing a chosen part, cut
+/// back to the last 512-byte sector boundary of the file it reaches (a short write ends where the
+/// file system could not allocate the next block).</item>
 /// <item><b>Bit flips</b>: <see cref="FlipBit"/> and the seeded <see cref="FlipRandomBits"/> flip
 /// bits in place and durably, even in open files, as media damage would; nothing reports them.</item>
 /// </list>
@@ -207,7 +209,8 @@ public sealed class SimulatedFileSystem : IFileSystem
 
     /// <summary>
     /// The <paramref name="nth"/> write (1-based, counted from now) to a file whose name matches
-    /// <paramref name="where"/> writes <paramref name="bytesWritten"/>(length) bytes, then fails with ENOSPC.
+    /// <paramref name="where"/> writes <paramref name="bytesWritten"/>(length) bytes, cut back to a
+    /// sector boundary of the file, then fails with ENOSPC.
     /// </summary>
     public void FailWrite(int nth, Func<int, int>? bytesWritten = null, Func<string, bool>? where = null)
     {
@@ -777,7 +780,10 @@ public sealed class SimulatedFileSystem : IFileSystem
 
             if (Fires(_writeFaults, inode.Name) is { } fault)
             {
-                var written = Math.Clamp(fault.BytesWritten?.Invoke(data.Length) ?? 0, 0, Math.Max(0, data.Length - 1));
+                // A short write ends at a sector boundary of the file: a file system runs out of
+                // space at the first block it cannot allocate, and writes whole blocks before it.
+                var asked = Math.Clamp(fault.BytesWritten?.Invoke(data.Length) ?? 0, 0, Math.Max(0, data.Length - 1));
+                var written = (int)Math.Max(0, ((offset + asked) / SectorSize * SectorSize) - offset);
                 WriteLocked(inode, offset, data[..written]);
                 throw Inject(NoSpace(inode.Name));
             }
