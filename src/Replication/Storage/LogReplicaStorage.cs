@@ -57,33 +57,15 @@ public sealed class LogReplicaStorage(SegmentedLog log, SnapshotStore snapshots,
 
     public IReadOnlyList<LogEntry> Read(ulong from, ulong to, int maxBytes)
     {
-        var entries = new List<LogEntry>();
-        var bytes = 0;
         // The tail serves only while it ends where the log's durable entries end: a failed append
         // that kept part of its entries, or a change made to the log directly, makes it stale.
-        if (_tail.Count > 0 && _tail[^1].Position == log.LastDurablePosition && from >= _tail[0].Position && from >= log.FirstRetainedPosition)
-        {
-            if (from > _tail[^1].Position)
-            {
-                return entries;
-            }
-
-            for (var i = (int)(from - _tail[0].Position); i < _tail.Count && _tail[i].Position <= to; i++)
-            {
-                var size = _tail[i].CalculateSize();
-                if (entries.Count > 0 && bytes + size > maxBytes)
-                {
-                    break;
-                }
-
-                entries.Add(_tail[i].Clone());
-                bytes += size;
-            }
-
-            return entries;
-        }
-
-        foreach (var entry in log.Read(from, Math.Min(to, log.LastDurablePosition)))
+        var fromMemory = _tail.Count > 0 && _tail[^1].Position == log.LastDurablePosition && from >= _tail[0].Position && from >= log.FirstRetainedPosition;
+        var source = fromMemory
+            ? _tail.Skip((int)Math.Min(from - _tail[0].Position, (ulong)_tail.Count)).TakeWhile(e => e.Position <= to)
+            : log.Read(from, Math.Min(to, log.LastDurablePosition));
+        var entries = new List<LogEntry>();
+        var bytes = 0;
+        foreach (var entry in source)
         {
             var size = entry.CalculateSize();
             if (entries.Count > 0 && bytes + size > maxBytes)
@@ -91,7 +73,8 @@ public sealed class LogReplicaStorage(SegmentedLog log, SnapshotStore snapshots,
                 break;
             }
 
-            entries.Add(entry);
+            // What the memory holds stays as it was appended: readers get copies, as from the log.
+            entries.Add(fromMemory ? entry.Clone() : entry);
             bytes += size;
         }
 

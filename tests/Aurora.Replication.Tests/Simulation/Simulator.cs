@@ -796,6 +796,15 @@ internal sealed class Simulator
             }
         }
 
+        /// <summary>A replica whose disk was lost counts toward the quorum's disks again once it is VOTING.</summary>
+        private void CountDiskAgainOnceVoting()
+        {
+            if (DiskLost && Core?.Status == ReplicaStatus.Voting)
+            {
+                DiskLost = false;
+            }
+        }
+
         private void EndOnDiskFailure()
         {
             Crash();
@@ -832,10 +841,7 @@ internal sealed class Simulator
                 Guard(() => core.Tick(sim._now));
             }
 
-            if (DiskLost && Core?.Status == ReplicaStatus.Voting)
-            {
-                DiskLost = false;
-            }
+            CountDiskAgainOnceVoting();
         }
 
         public void Receive(string from, PeerMessage message)
@@ -887,10 +893,7 @@ internal sealed class Simulator
             sim.Committed(this, entry);
             _applied.Add(MemoryReplicaStorage.ValueOf(entry));
             sim.After(TimeSpan.Zero, () => Guard(MaybeSnapshot));
-            if (DiskLost && Core!.Status == ReplicaStatus.Voting)
-            {
-                DiskLost = false;
-            }
+            CountDiskAgainOnceVoting();
 
             for (var i = _waitingToApply.Count - 1; i >= 0; i--)
             {
@@ -995,10 +998,7 @@ internal sealed class Simulator
                 sim.Elected(this, change.Term);
             }
 
-            if (DiskLost && Core?.Status == ReplicaStatus.Voting)
-            {
-                DiskLost = false;
-            }
+            CountDiskAgainOnceVoting();
         }
     }
 
