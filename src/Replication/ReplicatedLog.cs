@@ -45,8 +45,12 @@ public sealed record Leadership(ulong Term, string? LeaderId, bool IsSelf, Cance
 /// </summary>
 /// <remarks>
 /// <para>Threading: every call into the core runs on one loop thread, in arrival order. Proposals
-/// queued while the loop is busy (typically in a local fdatasync) are proposed together, in one
-/// append and one message per follower: group commit across the replicas.</para>
+/// queued while the loop is busy are proposed together, in one append and one message per
+/// follower: group commit across the replicas. The leader's own appends run on the log's writer
+/// thread while the loop goes on (their completions are posted back to it), and a follower takes
+/// the appends queued for it while it was writing as one append and one fdatasync
+/// (<see cref="ConsensusCore.ReceiveAll"/>), so a follower that falls behind catches up in one
+/// step instead of one fdatasync per message, and answers heartbeats without a backlog.</para>
 /// <para>Committed entries appear on <see cref="Committed"/> in position order, each once per run.
 /// A leader's term-start entries (no payload) appear too; the state machine skips them.</para>
 /// </remarks>
@@ -57,14 +61,19 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly long _started;
-    private readonly Channel<Action> _work = Channel.CreateUnbounded<Action>(new UnboundedChannelOptions { SingleReader = true });
+    // The loop's queue: a monitor, not a channel, so that waking the loop and its ticks need no
+    // thread-pool thread (a pool busy with blocking work would otherwise delay heartbeats past the lease).
+    private readonly object _queueGate = new();
+    private List<Work> _queued = [];
+    private List<Work> _drained = [];
+    private bool _queueClosed;
+    private readonly List<(string From, PeerMessage Message)> _messages = [];
     private readonly Channel<CommittedItem> _committed = Channel.CreateUnbounded<CommittedItem>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly Dictionary<long, TaskCompletionSource<ProposalOutcome>> _proposals = [];
     private readonly Dictionary<long, TaskCompletionSource<ReadOutcome>> _reads = [];
     private readonly List<Proposal> _batch = [];
     private readonly ConsensusCore _core;
     private readonly Thread _loop;
-    private readonly ITimer _ticker;
     private readonly Lock _statusLock = new();
     private ReplicationStatus _status;
     private Leadership _leadership;
@@ -84,9 +93,6 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
         _leadership = new Leadership(_core.Term, null, false, _leadershipLost.Token);
         _loop = new Thread(RunLoop) { IsBackground = true, Name = $"replication {options.SelfId}" };
         _loop.Start();
-        // The status is refreshed with each tick, not after every message: it is for operators and
-        // tests, and copying the peers' progress on the hot path would cost every append.
-        _ticker = _time.CreateTimer(_ => Post(Tick), null, TickEvery, TickEvery);
     }
 
     /// <summary>Committed entries in position order, and snapshots installed from the leader.</summary>
@@ -119,7 +125,10 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
     }
 
     /// <summary>Hands a message from a peer to the core (called by the transport, any thread).</summary>
-    public void OnMessage(string from, PeerMessage message) => Post(() => _core.Receive(from, message, Now));
+    public void OnMessage(string from, PeerMessage message)
+    {
+        Enqueue(new Work(null, from, message));
+    }
 
     /// <summary>
     /// Proposes entries to commit together. Completes with their positions once a quorum holds them,
@@ -157,9 +166,8 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
             return;
         }
 
-        await _ticker.DisposeAsync().ConfigureAwait(false);
         _stopping = true;
-        _work.Writer.TryComplete();
+        CloseQueue();
         await Task.Run(_loop.Join).ConfigureAwait(false);
         foreach (var proposal in _proposals.Values)
         {
@@ -180,23 +188,87 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
 
     private long WallClockMicros() => (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks / TimeSpan.TicksPerMicrosecond;
 
-    private void Post(Action action)
+    private void Post(Action action) => Enqueue(new Work(action, null, null));
+
+    private void Enqueue(Work work)
     {
-        if (!_stopping)
+        lock (_queueGate)
         {
-            _work.Writer.TryWrite(action);
+            if (_stopping || _queueClosed)
+            {
+                return;
+            }
+
+            _queued.Add(work);
+            if (_queued.Count == 1)
+            {
+                Monitor.Pulse(_queueGate);
+            }
+        }
+    }
+
+    private void CloseQueue()
+    {
+        lock (_queueGate)
+        {
+            _queueClosed = true;
+            Monitor.Pulse(_queueGate);
+        }
+    }
+
+    /// <summary>Waits for work or the next tick; swaps what is queued into <see cref="_drained"/>. False once closed and empty.</summary>
+    private bool TakeQueued(TimeSpan nextTick)
+    {
+        lock (_queueGate)
+        {
+            while (_queued.Count == 0 && !_queueClosed)
+            {
+                var wait = nextTick - Now;
+                if (wait <= TimeSpan.Zero)
+                {
+                    break;
+                }
+
+                Monitor.Wait(_queueGate, wait);
+            }
+
+            if (_queueClosed && _queued.Count == 0)
+            {
+                return false;
+            }
+
+            (_queued, _drained) = (_drained, _queued);
+            return true;
         }
     }
 
     private void RunLoop()
     {
-        var reader = _work.Reader;
-        while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+        // The loop keeps its own time: it ticks the core (elections, heartbeats, the lease) every
+        // TickEvery, between batches of work. The status is refreshed with each tick, not after
+        // every message: it is for operators and tests, and copying the peers' progress on the hot
+        // path would cost every append.
+        var nextTick = Now + TickEvery;
+        while (TakeQueued(nextTick))
         {
-            while (reader.TryRead(out var action))
+            // Everything queued is taken at once: messages that arrived together go to the core
+            // together (in order, between the actions queued among them), so that appends the
+            // leader sent while this replica was busy are written as one.
+            foreach (var work in _drained)
             {
-                Run(action);
+                if (work.Action is { } action)
+                {
+                    ReceiveMessages();
+                    Run(action);
+                }
+                else
+                {
+                    _messages.Add((work.From!, work.Message!));
+                }
             }
+
+            ReceiveMessages();
+            _drained.Clear();
 
             // Everything queued has been read: what proposals it carried go out as one append.
             if (_batch.Count > 0)
@@ -206,6 +278,20 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
                 Run(() => _core.Propose(batch));
             }
 
+            if (Now >= nextTick)
+            {
+                Run(Tick);
+                nextTick = Now + TickEvery;
+            }
+        }
+    }
+
+    private void ReceiveMessages()
+    {
+        if (_messages.Count > 0)
+        {
+            Run(() => _core.ReceiveAll(_messages, Now));
+            _messages.Clear();
         }
     }
 
@@ -220,7 +306,7 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
             // A broken invariant or a failed disk: this replica must not go on as if nothing happened.
             _logger.LogCritical(e, "the replication loop failed; this replica stops taking part");
             _stopping = true;
-            _work.Writer.TryComplete();
+            CloseQueue();
             throw;
         }
     }
@@ -265,6 +351,9 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
         }
     }
 
+    void IConsensusHost.WhenWritten(Task write, Action continuation) =>
+        write.ContinueWith(_ => Post(continuation), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
     void IConsensusHost.LeadershipChanged(LeadershipChange change)
     {
         Leadership next;
@@ -285,3 +374,6 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
         LeadershipChanged?.Invoke(next);
     }
 }
+
+/// <summary>An action for the loop, or a message from a peer.</summary>
+internal readonly record struct Work(Action? Action, string? From, PeerMessage? Message);

@@ -9,7 +9,9 @@ namespace Aurora.Replication.Benchmarks.Harness;
 /// <c>replicated</c>: proposals of one 1 KiB entry from 1, 16 and 64 concurrent proposers, on one
 /// replica and on three over loopback TCP, held against the disk's own pwrite + fdatasync measured
 /// in the same run; the repetitions of every case are interleaved, because the disk drifts between
-/// runs.
+/// runs. <c>shared_64</c> runs three lone replicas side by side, 64 proposers each: what one
+/// replica gets from this machine when it shares the cores and the disk with two others doing the
+/// same writes, which is what each replica of <c>three_64</c> has here.
 /// </summary>
 internal static class ReplicatedHarness
 {
@@ -38,12 +40,17 @@ internal static class ReplicatedHarness
                 var three = await Cluster.StartAsync("three", 3, scratch.Path, settings.Timings, StderrLogger.Factory, OnFatal, interrupted);
                 await using (three.ConfigureAwait(false))
                 {
+                    var second = await Cluster.StartAsync("one-b", 1, scratch.Path, settings.Timings, StderrLogger.Factory, OnFatal, interrupted);
+                    await using var secondDisposal = second.ConfigureAwait(false);
+                    var third = await Cluster.StartAsync("one-c", 1, scratch.Path, settings.Timings, StderrLogger.Factory, OnFatal, interrupted);
+                    await using var thirdDisposal = third.ConfigureAwait(false);
+                    Cluster[] lones = [one, second, third];
                     Console.WriteLine($"# one: {one.Describe()}");
                     Console.WriteLine($"# three: {three.Describe()}");
 
                     // Unrecorded: JIT, thread pool growth, connections, the first background segment preparation.
                     raws[0].Run(1, TimeSpan.Zero, TimeSpan.FromSeconds(0.3), 1000, interrupted);
-                    foreach (var cluster in new[] { one, three })
+                    foreach (var cluster in new[] { one, three, second, third })
                     {
                         await ProposeAsync(cluster, 64, payload, WindowOptions.FirstRun, interrupted);
                         await cluster.ConvergeAndTruncateAsync(interrupted);
@@ -62,6 +69,8 @@ internal static class ReplicatedHarness
                                 results.Add((rep, await MeasureClusterAsync(cluster, Concurrency[i], payload, settings, rep, interrupted)));
                             }
                         }
+
+                        results.Add((rep, await MeasureSharedAsync(lones, 64, payload, settings, rep, interrupted)));
                     }
                 }
             }
@@ -132,6 +141,40 @@ internal static class ReplicatedHarness
     }
 
     /// <summary>
+    /// <c>shared_N</c>: three lone replicas at once, N proposers each. Entries/s, bytes and syncs per
+    /// replica (the three summed, divided by three); the latencies of all.
+    /// </summary>
+    private static async Task<Measurement> MeasureSharedAsync(Cluster[] lones, int proposers, Any payload, Settings settings, int rep, CancellationToken cancellationToken)
+    {
+        Machine.Settle();
+        foreach (var lone in lones)
+        {
+            await lone.FindLeaderAsync(cancellationToken);
+        }
+
+        var each = await Task.WhenAll(lones.Select(lone => ProposeAsync(lone, proposers, payload, settings.Window, cancellationToken)));
+        var latencies = each.SelectMany(m => m.LatenciesMicros).ToArray();
+        Array.Sort(latencies);
+        var n = each.Length;
+        var result = new Measurement($"shared_{proposers}", each.Sum(m => m.Records) / n, each.Sum(m => m.Bytes) / n, each.Max(m => m.Seconds), latencies, each.Sum(m => m.Syncs) / n, each[0].Usage)
+        {
+            Failures = each.Sum(m => m.Failures),
+        };
+        Console.WriteLine(Invariant($"{result.ToLine(rep)} replicas=1x{n} entries_per_sync={result.RecordsPerSync:F1} entries_per_s_each={string.Join('/', each.Select(m => m.RecordsPerSecond.ToString("F0", CultureInfo.InvariantCulture)))}"));
+        foreach (var lone in lones)
+        {
+            if (lone.TakeFailures() is { } failures)
+            {
+                Console.Error.WriteLine($"{lone.Name}_{proposers} (shared) rep {rep}: {failures}");
+            }
+
+            await lone.ConvergeAndTruncateAsync(cancellationToken);
+        }
+
+        return result;
+    }
+
+    /// <summary>
     /// N proposers, each proposing one entry to the leader, awaiting the outcome (committed: held
     /// durably by a quorum), and proposing the next. A proposal that fails is counted, and the
     /// proposer looks for the leader again.
@@ -181,6 +224,8 @@ internal static class ReplicatedHarness
             cases.Add(($"one_{n}", 1));
             cases.Add(($"three_{n}", 3));
         }
+
+        cases.Add(("shared_64", 1));
 
         foreach (var (name, replicas) in cases)
         {
@@ -236,6 +281,14 @@ internal static class ReplicatedHarness
             "-",
             null,
             "one_1");
+        Goal(
+            "throughput three_64 / shared_64",
+            rep => Throughput(rep, "three_64") / Throughput(rep, "shared_64"),
+            Invariant($"three_64 {MedianOf(rep => Throughput(rep, "three_64")):F0} entries/s, shared_64 {MedianOf(rep => Throughput(rep, "shared_64")):F0} entries/s per replica: three lone replicas at once on these cores and this disk"),
+            "-",
+            null,
+            "three_64",
+            "shared_64");
         foreach (var n in Concurrency.Where(n => n != 64).Reverse())
         {
             Goal(

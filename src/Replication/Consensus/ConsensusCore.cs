@@ -33,7 +33,9 @@ public enum ConsensusRole
 /// rather than do it).</item>
 /// <item><b>A committed entry survives any crash pattern that leaves a quorum of replicas with
 /// their disks.</b> Entries, terms and votes are durable before any message that depends on them is
-/// sent: appends return after fdatasync, and the promised term and vote are saved before a vote is
+/// sent: a follower acknowledges entries after its append returns (after fdatasync), a leader
+/// counts its own entries toward a quorum only once its append's task has completed
+/// (<see cref="LocalWritesCompleted"/>), and the promised term and vote are saved before a vote is
 /// granted or a higher term is acted on (<see cref="AdoptTerm"/>). A replica that lost its disk is
 /// EMPTY: it never votes and its acknowledgements never count until it has recovered everything
 /// committed and learned, from a quorum, a term above any vote it may have given
@@ -86,7 +88,7 @@ public sealed class ConsensusCore
     private bool _servingAnnounced;
     private (ReplicaSnapshot Snapshot, byte[] Blob)? _snapshotBlob;  // leader: the snapshot being sent, read once
     private IncomingSnapshot? _incoming;                              // follower: the snapshot being received
-    private IReadOnlyList<LogEntry> _unwritten = [];  // leader: entries being appended, sent before they are written
+    private readonly Queue<LocalAppend> _localAppends = new();  // leader: its own appends in flight, oldest first
 
     /// <param name="options">The replica's settings.</param>
     /// <param name="storage">Its disk.</param>
@@ -148,6 +150,15 @@ public sealed class ConsensusCore
     /// <summary>The highest position in this replica's log, durable here (not necessarily committed).</summary>
     public ulong LastPosition => _storage.LastPosition;
 
+    /// <summary>
+    /// The highest position this core knows to be durable here: on a leader, what precedes its
+    /// oldest append in flight (storage may be further along before the core hears of it).
+    /// </summary>
+    private ulong DurablePosition => _localAppends.TryPeek(out var oldest) ? oldest.Entries[0].Position - 1 : _storage.LastPosition;
+
+    /// <summary>The leader's log as it will be once its appends in flight are written.</summary>
+    private ulong LeaderLastPosition => _localAppends.Count > 0 ? _localAppends.Last().Entries[^1].Position : _storage.LastPosition;
+
     /// <summary>True on a leader that has committed its term's first entry and holds its lease: it takes proposals and reads.</summary>
     public bool IsServing => Role == ConsensusRole.Leader && _commitPosition >= _termStartPosition && LeaseHeld;
 
@@ -166,8 +177,9 @@ public sealed class ConsensusCore
             if (!LeaseHeld && _peers.Length > 0)
             {
                 _logger.LogWarning(
-                    "term {Term}: no quorum acknowledged a heartbeat within the {Lease} ms lease; stepping down",
-                    Term, _options.Lease.TotalMilliseconds);
+                    "term {Term}: no quorum acknowledged a heartbeat within the {Lease} ms lease (the newest acknowledged was sent {Ago} ms ago; rounds acknowledged of {Round}: {Acked}); stepping down",
+                    Term, _options.Lease.TotalMilliseconds, (long)(_now - _leaseStart).TotalMilliseconds, _round,
+                    string.Join(", ", _progress.Select(p => $"{p.Key} {p.Value.AckedRound} ({p.Value.Status})")));
                 BecomeFollower(Term, null);
                 return;
             }
@@ -223,7 +235,7 @@ public sealed class ConsensusCore
         }
 
         var all = new List<LogEntry>();
-        var next = _storage.LastPosition + 1;
+        var next = LeaderLastPosition + 1;
         foreach (var proposal in proposals)
         {
             if (proposal.Entries.Count == 0)
@@ -314,6 +326,69 @@ public sealed class ConsensusCore
                 break;
         }
     }
+
+    /// <summary>
+    /// Handles messages that arrived together, in order, except that a leader's appends that
+    /// continue one another are taken as one: one local append (one fdatasync) and one response
+    /// for all of them. The response acknowledges the newest round and the end of the whole run,
+    /// which is what the leader would have learned from the last of separate responses.
+    /// </summary>
+    /// <remarks>
+    /// An append merged with an earlier one is handled before messages from other replicas that
+    /// arrived between them: the network may reorder messages between different senders anyway.
+    /// Appends from one sender are merged only while each continues exactly where the previous
+    /// ended (same term, its previous position and term the previous one's last entry), so the
+    /// merged append is the one the leader would have sent had it sent them at once.
+    /// </remarks>
+    public void ReceiveAll(IReadOnlyList<(string From, PeerMessage Message)> messages, TimeSpan now)
+    {
+        Span<bool> merged = messages.Count <= 256 ? stackalloc bool[messages.Count] : new bool[messages.Count];
+        for (var i = 0; i < messages.Count; i++)
+        {
+            if (merged[i])
+            {
+                continue;
+            }
+
+            var (from, message) = messages[i];
+            if (message.BodyCase == PeerMessage.BodyOneofCase.AppendRequest)
+            {
+                AppendRequest? run = null;
+                for (var j = i + 1; j < messages.Count; j++)
+                {
+                    if (messages[j].From != from)
+                    {
+                        continue;
+                    }
+
+                    if (messages[j].Message.AppendRequest is not { } next || !Continues(run ?? message.AppendRequest, next))
+                    {
+                        break;
+                    }
+
+                    run ??= message.AppendRequest.Clone();
+                    run.Entries.AddRange(next.Entries);
+                    run.LeaderCommit = Math.Max(run.LeaderCommit, next.LeaderCommit);
+                    run.CommitCoversEarlierTerms |= next.CommitCoversEarlierTerms;
+                    run.Round = Math.Max(run.Round, next.Round);
+                    merged[j] = true;
+                }
+
+                if (run is not null)
+                {
+                    message = new PeerMessage { AppendRequest = run };
+                }
+            }
+
+            Receive(from, message, now);
+        }
+    }
+
+    private bool Continues(AppendRequest earlier, AppendRequest later) =>
+        later.Term == earlier.Term
+        && later.PrevPosition == earlier.PrevPosition + (ulong)earlier.Entries.Count
+        && later.PrevTerm == (earlier.Entries.Count > 0 ? earlier.Entries[^1].Term : earlier.PrevTerm)
+        && earlier.Entries.Count + later.Entries.Count <= _options.MaxInflightEntries;
 
     private string NotServingReason() => Role switch
     {
@@ -476,6 +551,7 @@ public sealed class ConsensusCore
     {
         var wasLeader = Role == ConsensusRole.Leader;
         Role = ConsensusRole.Follower;
+        FlushLocalAppends();
         _progress.Clear();
         _roundSentAt.Clear();
         var changed = wasLeader || leader != LeaderId;
@@ -519,46 +595,92 @@ public sealed class ConsensusCore
 
     private void AppendAsLeader(IReadOnlyList<LogEntry> entries)
     {
-        // Sent before the local write, so that the followers' fdatasyncs overlap the leader's.
-        _unwritten = entries;
-        try
+        // Sent before the local write starts, so that the followers' fdatasyncs overlap the
+        // leader's; the loop goes on while it syncs, and the next proposals start their own appends
+        // behind it (the log groups them into its next fdatasync).
+        var local = new LocalAppend(entries);
+        _localAppends.Enqueue(local);
+        foreach (var peer in _peers)
         {
-            foreach (var peer in _peers)
-            {
-                SendEntries(peer, _progress[peer], heartbeat: false);
-            }
-        }
-        finally
-        {
-            _unwritten = [];
+            SendEntries(peer, _progress[peer], heartbeat: false);
         }
 
         try
         {
-            _storage.Append(entries);
+            local.Write = _storage.AppendAsync(entries);
         }
-        catch (Exception e) when (e is IOException or InvalidOperationException)
+        catch (Exception e) when (e is IOException or InvalidOperationException or ArgumentException)
         {
-            _logger.LogError(e, "term {Term}: appending positions {First}-{Last} failed; stepping down", Term, entries[0].Position, entries[^1].Position);
-            BecomeFollower(Term, null);
-            return;
+            local.Write = Task.FromException(e);
+        }
+
+        _host.WhenWritten(local.Write, LocalWritesCompleted);
+    }
+
+    /// <summary>
+    /// Some of the leader's own appends completed: those now durable count toward the quorum
+    /// (invariant 2: never before), which may commit entries and deliver them. A failed append ends
+    /// the leadership: what it held is in doubt here, and the entries were sent to the followers.
+    /// </summary>
+    private void LocalWritesCompleted()
+    {
+        while (Role == ConsensusRole.Leader && _localAppends.TryPeek(out var oldest) && oldest.Write is { IsCompleted: true } write)
+        {
+            if (!write.IsCompletedSuccessfully)
+            {
+                var error = write.Exception?.GetBaseException();
+                _logger.LogError(error, "term {Term}: appending positions {First}-{Last} failed; stepping down", Term, oldest.Entries[0].Position, oldest.Entries[^1].Position);
+                BecomeFollower(Term, null);
+                return;
+            }
+
+            _localAppends.Dequeue();
         }
 
         AdvanceCommit();
+        DeliverCommitted();
     }
 
-    /// <summary>The leader's log as it will be once the entries being appended are written.</summary>
-    private ulong LeaderLastPosition => _storage.LastPosition + (ulong)_unwritten.Count;
+    /// <summary>
+    /// Before a replica that led writes its log any other way: waits for the appends it started
+    /// (successful or not, storage then holds the truth) and forgets them. Their completions,
+    /// when they arrive, find nothing to count.
+    /// </summary>
+    private void FlushLocalAppends()
+    {
+        if (_localAppends.Count > 0)
+        {
+            _storage.FlushAppends();
+            _localAppends.Clear();
+        }
+    }
+
+    /// <summary>The term of an entry of the leader's log: durable, or in an append in flight.</summary>
+    private ulong LeaderTermAt(ulong position)
+    {
+        if (position > DurablePosition)
+        {
+            foreach (var local in _localAppends)
+            {
+                if (position <= local.Entries[^1].Position)
+                {
+                    return local.Entries[(int)(position - local.Entries[0].Position)].Term;
+                }
+            }
+        }
+
+        return _storage.TermAt(position);
+    }
 
     private IReadOnlyList<LogEntry> ReadForSend(ulong from)
     {
-        var stored = _storage.LastPosition;
-        var entries = from <= stored ? new List<LogEntry>(_storage.Read(from, stored, _options.MaxAppendBytes)) : [];
+        var durable = DurablePosition;
+        var entries = from <= durable ? new List<LogEntry>(_storage.Read(from, durable, _options.MaxAppendBytes)) : [];
         var bytes = entries.Sum(e => e.CalculateSize());
         var next = entries.Count > 0 ? entries[^1].Position + 1 : from;
-        if (next > stored)
+        if (next > durable)
         {
-            foreach (var entry in _unwritten)
+            foreach (var entry in _localAppends.SelectMany(a => a.Entries))
             {
                 if (entry.Position < next)
                 {
@@ -623,7 +745,7 @@ public sealed class ConsensusCore
 
         if (heartbeat)
         {
-            var prev = Math.Clamp(progress.Next - 1, _storage.FirstPosition - 1, _storage.LastPosition);
+            var prev = Math.Clamp(progress.Next - 1, _storage.FirstPosition - 1, LeaderLastPosition);
             _host.Send(peer, new PeerMessage { AppendRequest = NewAppend(prev, []) });
         }
     }
@@ -634,7 +756,7 @@ public sealed class ConsensusCore
         {
             Term = Term,
             PrevPosition = prev,
-            PrevTerm = _storage.TermAt(prev),
+            PrevTerm = LeaderTermAt(prev),
             LeaderCommit = _commitPosition,
             CommitCoversEarlierTerms = _commitPosition >= _termStartPosition,
             Round = _round,
@@ -697,12 +819,12 @@ public sealed class ConsensusCore
                 progress.Match = response.RetryFrom - 1;
             }
 
-            progress.Next = Math.Clamp(response.RetryFrom, progress.Match + 1, _storage.LastPosition + 1);
+            progress.Next = Math.Clamp(response.RetryFrom, progress.Match + 1, LeaderLastPosition + 1);
         }
 
         UpdateLease();
         AdvanceCommit();
-        if (Role == ConsensusRole.Leader && progress.Next <= _storage.LastPosition && !response.WriteFailed)
+        if (Role == ConsensusRole.Leader && progress.Next <= LeaderLastPosition && !response.WriteFailed)
         {
             SendEntries(from, progress, heartbeat: false);
         }
@@ -773,12 +895,14 @@ public sealed class ConsensusCore
             return;
         }
 
-        if (QuorumReached(p => p.Match, _storage.LastPosition) is not { } candidate)
+        // The leader's own entries count once durable here; followers' may be further along, and a
+        // quorum of them commits without it.
+        if (QuorumReached(p => p.Match, DurablePosition) is not { } candidate)
         {
             return;
         }
 
-        if (candidate > _commitPosition && _storage.TermAt(candidate) == Term)
+        if (candidate > _commitPosition && LeaderTermAt(candidate) == Term)
         {
             _commitPosition = candidate;
             DeliverCommitted();
@@ -803,7 +927,7 @@ public sealed class ConsensusCore
             }
 
             _pendingProposals.Remove(last);
-            var outcome = _storage.TermAt(last) == proposal.Term
+            var outcome = LeaderTermAt(last) == proposal.Term
                 ? new ProposalOutcome(true, proposal.First, proposal.Last, proposal.Term, null, MayHaveCommitted: true)
                 : ProposalOutcome.Failed(proposal.Term, "the proposal's entries were replaced by a later leader's", mayHaveCommitted: false);
             _host.ProposalResolved(proposal.Id, outcome);
@@ -1196,7 +1320,7 @@ public sealed class ConsensusCore
     /// <summary>Invariant 5: the one place entries reach the state machine, in order, once each.</summary>
     private void DeliverCommitted()
     {
-        var upTo = Math.Min(_commitPosition, _storage.LastPosition);
+        var upTo = Math.Min(_commitPosition, DurablePosition);
         while (_appliedPosition < upTo)
         {
             var batch = _storage.Read(_appliedPosition + 1, upTo, _options.MaxAppendBytes);
@@ -1240,6 +1364,14 @@ public sealed class ConsensusCore
         public byte[] Blob { get; } = blob;
 
         public ulong Received { get; set; }
+    }
+
+    /// <summary>One of the leader's own appends: its entries, and the write once started.</summary>
+    private sealed class LocalAppend(IReadOnlyList<LogEntry> entries)
+    {
+        public IReadOnlyList<LogEntry> Entries { get; } = entries;
+
+        public Task? Write { get; set; }
     }
 
     private sealed record PendingProposal(long Id, ulong First, ulong Last, ulong Term);

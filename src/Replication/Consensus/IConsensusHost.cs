@@ -31,6 +31,13 @@ public interface IConsensusHost
     /// <summary>A read barrier is passed (the state at its position may be read) or failed.</summary>
     void ReadResolved(long readId, ReadOutcome outcome);
 
+    /// <summary>
+    /// Calls <paramref name="continuation"/> on the core's thread once <paramref name="write"/> (a
+    /// local append the leader started) has completed, durably or not. Never inline from this call:
+    /// the core is in the middle of the append.
+    /// </summary>
+    void WhenWritten(Task write, Action continuation);
+
     /// <summary>Leadership changed: a new leader is known or serving, or this replica lost leadership.</summary>
     void LeadershipChanged(LeadershipChange change);
 }

@@ -7,12 +7,15 @@ namespace Aurora.Replication.Consensus;
 /// vote) and its log. Every write is durable when the call returns.
 /// </summary>
 /// <remarks>
-/// The core calls these from its one thread, so an implementation needs no locking of its own
-/// against the core. Calls are synchronous on purpose: the core sends a leader's entries to the
-/// followers before it writes them locally, so the leader's fdatasync overlaps the followers', and
-/// proposals that arrive during a write are batched into the next one. A write that throws leaves
-/// the log as it was before the call or with a prefix of the appended entries (never a gap); the
-/// core then refuses to acknowledge anything it wrote and rereads <see cref="LastPosition"/>.
+/// <para>The core calls these from its one thread, so an implementation needs no locking of its own
+/// against the core. A write that throws (or whose task fails) leaves the log as it was before the
+/// call or with a prefix of the appended entries (never a gap); the core then refuses to
+/// acknowledge anything it wrote and rereads <see cref="LastPosition"/>.</para>
+/// <para>A leader appends with <see cref="AppendAsync"/>: its loop goes on taking acknowledgements,
+/// sending heartbeats and starting the next proposals' appends while the disk syncs, and counts its
+/// own entries toward a quorum only once their task completes. Every other write is synchronous
+/// and is made only when no append is in flight (the core calls <see cref="FlushAppends"/> first
+/// when it stops leading).</para>
 /// </remarks>
 public interface IReplicaStorage
 {
@@ -36,6 +39,31 @@ public interface IReplicaStorage
 
     /// <summary>Appends entries whose positions are exactly the next ones; durable on return.</summary>
     void Append(IReadOnlyList<LogEntry> entries);
+
+    /// <summary>
+    /// Starts appending entries whose positions follow those of every append started before, and
+    /// returns at once: the task completes when they are durable, or fails when the write did (and
+    /// then so do the appends started after it). Appends complete in the order they were started;
+    /// <see cref="LastPosition"/> covers an append once it is durable. Storage without a write
+    /// queue of its own appends synchronously here.
+    /// </summary>
+    Task AppendAsync(IReadOnlyList<LogEntry> entries)
+    {
+        try
+        {
+            Append(entries);
+            return Task.CompletedTask;
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException)
+        {
+            return Task.FromException(e);
+        }
+    }
+
+    /// <summary>Waits until every append started by <see cref="AppendAsync"/> has completed, durably or not; never throws for them.</summary>
+    void FlushAppends()
+    {
+    }
 
     /// <summary>Removes every entry after <paramref name="lastKept"/>, durably.</summary>
     void TruncateSuffix(ulong lastKept);

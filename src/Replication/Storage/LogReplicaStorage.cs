@@ -11,8 +11,10 @@ namespace Aurora.Replication.Storage;
 /// <c>replica.meta</c> in one log directory.
 /// </summary>
 /// <remarks>
-/// Every write is durable on return: appends and suffix truncations go through the log's writer
-/// thread and its fdatasync, metadata and snapshots through atomic file replacement. The core calls
+/// Every synchronous write is durable on return: appends and suffix truncations go through the
+/// log's writer thread and its fdatasync, metadata and snapshots through atomic file replacement.
+/// <see cref="AppendAsync"/> queues on the same writer, which runs everything in the order it was
+/// called and groups queued appends into one fdatasync. The core calls
 /// from its one thread; the host may take snapshots and truncate the log's prefix from another
 /// (<see cref="SegmentedLog.TruncatePrefix"/> and <see cref="SnapshotStore.Write"/> are thread-safe).
 /// </remarks>
@@ -22,14 +24,15 @@ public sealed class LogReplicaStorage(SegmentedLog log, SnapshotStore snapshots,
     private const int TailBytes = 256 << 10;
 
     /// <summary>
-    /// Copies of the newest entries appended (durable), at consecutive positions ending at
-    /// <see cref="LastPosition"/>: the core reads the log's tail after every commit (to deliver what
+    /// Copies of the newest entries appended (durable, or queued on the log's writer), at
+    /// consecutive positions: the core reads the log's tail after every commit (to deliver what
     /// just committed) and for every follower a little behind, and a read of the segment allocates
     /// and checks a buffer from the nearest index point to the segment's end (often 100 KB or more,
     /// on the large object heap) to decode entries this replica held a moment ago.
     /// </summary>
     private readonly List<LogEntry> _tail = [];
     private long _tailBytes;
+    private Task _lastAppend = Task.CompletedTask;
     private ReplicaMetadata _metadata = metadata.Load();
 
     public SegmentedLog Log => log;
@@ -57,12 +60,15 @@ public sealed class LogReplicaStorage(SegmentedLog log, SnapshotStore snapshots,
 
     public IReadOnlyList<LogEntry> Read(ulong from, ulong to, int maxBytes)
     {
-        // The tail serves only while it ends where the log's durable entries end: a failed append
-        // that kept part of its entries, or a change made to the log directly, makes it stale.
-        var fromMemory = _tail.Count > 0 && _tail[^1].Position == log.LastDurablePosition && from >= _tail[0].Position && from >= log.FirstRetainedPosition;
+        // Only durable entries are read. The tail serves them only while it reaches the log's
+        // durable end: a change made to the log directly makes it stale. Entries it holds past
+        // the durable end are queued, or were lost with a failed append (the next append then
+        // starts over at the durable end, and the tail with it).
+        to = Math.Min(to, log.LastDurablePosition);
+        var fromMemory = _tail.Count > 0 && _tail[^1].Position >= log.LastDurablePosition && from >= _tail[0].Position && from >= log.FirstRetainedPosition;
         var source = fromMemory
             ? _tail.Skip((int)Math.Min(from - _tail[0].Position, (ulong)_tail.Count)).TakeWhile(e => e.Position <= to)
-            : log.Read(from, Math.Min(to, log.LastDurablePosition));
+            : log.Read(from, to);
         var entries = new List<LogEntry>();
         var bytes = 0;
         foreach (var entry in source)
@@ -81,9 +87,30 @@ public sealed class LogReplicaStorage(SegmentedLog log, SnapshotStore snapshots,
         return entries;
     }
 
-    public void Append(IReadOnlyList<LogEntry> entries)
+    public void Append(IReadOnlyList<LogEntry> entries) => AppendAsync(entries).GetAwaiter().GetResult();
+
+    public Task AppendAsync(IReadOnlyList<LogEntry> entries)
     {
-        log.AppendAsync(entries).GetAwaiter().GetResult();
+        var write = log.AppendAsync(entries);
+        _lastAppend = write;
+        Remember(entries);
+        return write;
+    }
+
+    public void FlushAppends()
+    {
+        try
+        {
+            _lastAppend.GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException)
+        {
+            // The core learns of it from the append's own task.
+        }
+    }
+
+    private void Remember(IReadOnlyList<LogEntry> entries)
+    {
         if (_tail.Count > 0 && entries[0].Position != _tail[^1].Position + 1)
         {
             _tail.Clear();

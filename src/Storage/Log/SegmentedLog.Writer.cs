@@ -491,21 +491,38 @@ public sealed partial class SegmentedLog
             return null;
         }
 
+        // On a thread of its own: writing and syncing a segment's worth of zeros takes a large
+        // part of a second, and a thread-pool thread blocked that long starves the timers and I/O
+        // completions of everything else in the process (a replica's heartbeats among them).
         var path = Path.Combine(_options.SegmentDirectory, NextSegmentFileName);
-        return Task.Run(() =>
-        {
-            WriteZeroFilledFile(path);
-            return path;
-        });
+        return Task.Factory.StartNew(
+            () =>
+            {
+                WriteZeroFilledFile(path);
+                return path;
+            },
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
     }
 
     /// <summary>Creates (or replaces) a durable, zero-filled file of one segment's size.</summary>
+    /// <remarks>
+    /// Synced every <see cref="ZeroFillSyncBytes"/>: a whole segment of dirty pages flushed by one
+    /// fdatasync keeps the disk busy for a large part of a second, and every appender's fdatasync
+    /// on that disk (other replicas' too, when they share it) waits behind it.
+    /// </remarks>
     private void WriteZeroFilledFile(string path)
     {
         using var file = _fs.OpenFile(path, FileOpenMode.CreateOrTruncate);
-        file.WriteZeros(0, _options.SegmentSize);
-        DataSyncOrFatal(file);
+        for (var offset = 0L; offset < _options.SegmentSize; offset += ZeroFillSyncBytes)
+        {
+            file.WriteZeros(offset, Math.Min(offset + ZeroFillSyncBytes, _options.SegmentSize));
+            DataSyncOrFatal(file);
+        }
     }
+
+    private const long ZeroFillSyncBytes = 4 << 20;
 
     /// <summary>
     /// Turns a prepared zero-filled file into the segment starting at <paramref name="firstPosition"/>

@@ -40,6 +40,9 @@ public sealed class SimulationTests(ITestOutputHelper output)
         var repairs = 0L;
         var diskRuns = 0L;
         var diskMillis = 0L;
+        var committedBeforeLeaderDurable = 0L;
+        var flushedOnStepDown = 0L;
+        var takenTogether = 0L;
         var memoryMillis = 0L;
         // All cores for a long run, which runs alone; otherwise one core is left to the other test
         // projects ./test.sh runs at the same time, some of which keep time with real clocks.
@@ -58,6 +61,9 @@ public sealed class SimulationTests(ITestOutputHelper output)
                 Interlocked.Add(ref installs, sim.SnapshotsInstalled);
                 Interlocked.Add(ref diskFailures, sim.DiskFailures);
                 Interlocked.Add(ref repairs, sim.Repairs);
+                Interlocked.Add(ref committedBeforeLeaderDurable, sim.CommittedBeforeLeaderDurable);
+                Interlocked.Add(ref flushedOnStepDown, sim.AppendsFlushedOnStepDown);
+                Interlocked.Add(ref takenTogether, sim.AppendsTakenTogether);
                 Interlocked.Add(ref config.Disks ? ref diskMillis : ref memoryMillis, (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 if (config.Disks)
                 {
@@ -72,12 +78,15 @@ public sealed class SimulationTests(ITestOutputHelper output)
         });
         output.WriteLine(
             $"{settings.Replay}: {events} events, {operations} client operations, {installs} snapshots installed; "
-            + $"{diskRuns} runs on simulated disks ({diskMillis / 1000} s) with {diskFailures} disk failures and {repairs} repairs, the rest in memory ({memoryMillis / 1000} s)");
+            + $"{diskRuns} runs on simulated disks ({diskMillis / 1000} s) with {diskFailures} disk failures and {repairs} repairs, the rest in memory ({memoryMillis / 1000} s); "
+            + $"{committedBeforeLeaderDurable} proposals committed before the leader's own append was durable, {flushedOnStepDown} step-downs with the leader's appends in flight, "
+            + $"{takenTogether} deliveries of several appends at once");
         Assert.True(failures.IsEmpty, string.Join("\n\n", failures.Take(1)));
         if (settings.Cases >= 1000)
         {
             Assert.True(installs > 0, "no run installed a snapshot: the catch-up path past a truncated log went untested");
             Assert.True(diskFailures > 0 && repairs > 0, "no disk failed, or no damage was found and repaired: the disk faults went untested");
+            Assert.True(committedBeforeLeaderDurable > 0 && flushedOnStepDown > 0 && takenTogether > 0, "the leader's appends in flight, or appends taken together, went untested");
         }
     }
 

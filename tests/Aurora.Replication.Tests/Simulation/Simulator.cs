@@ -151,6 +151,15 @@ internal sealed class Simulator
 
     public int Repairs { get; private set; }
 
+    /// <summary>Proposals a leader saw committed before its own append of them was durable (a quorum of followers had them).</summary>
+    public int CommittedBeforeLeaderDurable { get; private set; }
+
+    /// <summary>Times a leader stopped leading with appends of its own still in flight, and waited for them.</summary>
+    public int AppendsFlushedOnStepDown { get; private set; }
+
+    /// <summary>Times a replica took several appends from one leader at once (the core merges those that continue one another).</summary>
+    public int AppendsTakenTogether { get; private set; }
+
     /// <summary>Runs the faults, the healing and the checks; throws <see cref="SimulationFailure"/> on any violation.</summary>
     public void Run()
     {
@@ -664,6 +673,8 @@ internal sealed class Simulator
         private readonly Dictionary<long, Action<IReadOnlyList<string>?>> _reads = [];
         private readonly List<(ulong Position, Action<IReadOnlyList<string>?> Done)> _waitingToApply = [];
         private readonly List<string> _applied = [];
+        private readonly List<(string From, PeerMessage Message)> _inbox = [];
+        private DeferredAppends? _disk;
         private long _nextRequest;
         private int _runs;
         private ulong _lastSnapshot;
@@ -733,7 +744,9 @@ internal sealed class Simulator
             _applied.AddRange(state);
             _lastSnapshot = appliedPosition;
             var options = new ConsensusOptions { SelfId = Id, Members = members, Quorum = sim.Quorum };
-            Guard(() => Core = new ConsensusCore(options, Storage, this, appliedPosition, seed: sim._seed * 31 + index * 7 + _runs, new TraceLogger(sim, Id), sim._now, () => 1_700_000_000_000_000 + Micros(sim._now)));
+            _inbox.Clear();
+            _disk = new DeferredAppends(Storage, () => sim.AppendsFlushedOnStepDown++);
+            Guard(() => Core = new ConsensusCore(options, _disk, this, appliedPosition, seed: sim._seed * 31 + index * 7 + _runs, new TraceLogger(sim, Id), sim._now, () => 1_700_000_000_000_000 + Micros(sim._now)));
             return true;
         }
 
@@ -768,6 +781,7 @@ internal sealed class Simulator
         public void Crash(bool powerLoss = false, bool torn = false)
         {
             Core = null;
+            _inbox.Clear();
             Disk.Close(powerLoss, torn);
             Abandon();
         }
@@ -844,12 +858,60 @@ internal sealed class Simulator
             CountDiskAgainOnceVoting();
         }
 
+        /// <summary>
+        /// A message arrives. The replica's loop takes it a little later, with whatever else arrived
+        /// by then (as the server's loop takes everything queued while it was busy).
+        /// </summary>
         public void Receive(string from, PeerMessage message)
         {
-            if (Core is { } core)
+            if (Core is null)
             {
-                Guard(() => core.Receive(from, message, sim._now));
+                return;
             }
+
+            _inbox.Add((from, message));
+            if (_inbox.Count == 1)
+            {
+                var run = _runs;
+                sim.After(TimeSpan.FromMicroseconds(sim._random.Next(0, 300)), () =>
+                {
+                    if (Core is { } core && _runs == run)
+                    {
+                        var messages = _inbox.ToList();
+                        _inbox.Clear();
+                        if (messages.Where(m => m.Message.AppendRequest is not null).GroupBy(m => m.From).Any(g => g.Count() > 1))
+                        {
+                            sim.AppendsTakenTogether++;
+                        }
+
+                        Guard(() => core.ReceiveAll(messages, sim._now));
+                    }
+                });
+            }
+        }
+
+        /// <summary>
+        /// The leader's own append reaches the disk a little later (now and then much later, a slow
+        /// fdatasync); a crash before then loses it.
+        /// </summary>
+        public void WhenWritten(Task write, Action continuation)
+        {
+            var run = _runs;
+            var disk = _disk!;
+            var delay = sim._random.Next(20) == 0
+                ? TimeSpan.FromMilliseconds(sim._random.Next(5, 400))
+                : TimeSpan.FromMicroseconds(sim._random.Next(20, 1500));
+            sim.After(delay, () =>
+            {
+                if (Core is not null && _runs == run)
+                {
+                    Guard(() =>
+                    {
+                        disk.CompleteThrough(write);
+                        continuation();
+                    });
+                }
+            });
         }
 
         public void Append(string value, Action<ProposalOutcome?> done)
@@ -963,6 +1025,11 @@ internal sealed class Simulator
 
         public void ProposalResolved(long proposalId, ProposalOutcome outcome)
         {
+            if (outcome.Committed && outcome.LastPosition > Storage.LastPosition)
+            {
+                sim.CommittedBeforeLeaderDurable++;
+            }
+
             if (_appends.Remove(proposalId, out var done))
             {
                 done(outcome);

@@ -17,11 +17,11 @@ internal sealed class StepCluster(int seed, string[] members)
 
     public TimeSpan Now => _now;
 
-    public StepNode Start(string id, IReplicaStorage storage)
+    public StepNode Start(string id, IReplicaStorage storage, int quorum = 2)
     {
         var node = new StepNode(id, storage, this);
         node.Core = new ConsensusCore(
-            new ConsensusOptions { SelfId = id, Members = members, Quorum = 2 },
+            new ConsensusOptions { SelfId = id, Members = members, Quorum = quorum },
             storage,
             node,
             appliedPosition: 0,
@@ -49,6 +49,11 @@ internal sealed class StepCluster(int seed, string[] members)
             Assert.True(_now < deadline, $"seed {seed}: no {what} after 60 simulated seconds; statuses: "
                 + string.Join(", ", Nodes.Select(n => $"{n.Id} {n.Core.Status} {n.Core.Role} term {n.Core.Term} last {n.Storage.LastPosition}")));
             _now += TimeSpan.FromMilliseconds(5);
+            foreach (var node in Nodes)
+            {
+                node.RunWriteContinuations();
+            }
+
             for (var count = _inFlight.Count; count > 0; count--)
             {
                 var (from, to, message) = _inFlight.Dequeue();
@@ -77,7 +82,19 @@ internal sealed class StepNode(string id, IReplicaStorage storage, StepCluster c
 
     public List<ProposalOutcome> Resolved { get; } = [];
 
+    private readonly List<(Task Write, Action Continuation)> _writeContinuations = [];
+
     public void Send(string to, PeerMessage message) => cluster.Send(Id, to, message);
+
+    /// <summary>The core hears of a completed append on the next step after it completes.</summary>
+    public void WhenWritten(Task write, Action continuation) => _writeContinuations.Add((write, continuation));
+
+    public void RunWriteContinuations()
+    {
+        var completed = _writeContinuations.Where(w => w.Write.IsCompleted).ToList();
+        _writeContinuations.RemoveAll(w => w.Write.IsCompleted);
+        completed.ForEach(w => w.Continuation());
+    }
 
     public void Deliver(LogEntry entry) => Delivered.Add(entry);
 

@@ -55,27 +55,13 @@ public class WriteFailureTests
     }
 
     /// <summary>A disk that refuses appends with ENOSPC while <see cref="Full"/>.</summary>
-    private sealed class FullDisk(MemoryReplicaStorage inner) : IReplicaStorage
+    private sealed class FullDisk(MemoryReplicaStorage inner) : DelegatingStorage(inner)
     {
         public bool Full { get; set; }
 
         public int FailedAppends { get; private set; }
 
-        public ReplicaMetadata Metadata => inner.Metadata;
-
-        public ulong FirstPosition => inner.FirstPosition;
-
-        public ulong LastPosition => inner.LastPosition;
-
-        public ReplicaSnapshot? LatestSnapshot => inner.LatestSnapshot;
-
-        public void SaveMetadata(ReplicaMetadata metadata) => inner.SaveMetadata(metadata);
-
-        public ulong TermAt(ulong position) => inner.TermAt(position);
-
-        public IReadOnlyList<LogEntry> Read(ulong from, ulong to, int maxBytes) => inner.Read(from, to, maxBytes);
-
-        public void Append(IReadOnlyList<LogEntry> entries)
+        public override void Append(IReadOnlyList<LogEntry> entries)
         {
             if (Full)
             {
@@ -83,13 +69,7 @@ public class WriteFailureTests
                 throw new IOException("No space left on device") { HResult = 28 };
             }
 
-            inner.Append(entries);
+            Inner.Append(entries);
         }
-
-        public void TruncateSuffix(ulong lastKept) => inner.TruncateSuffix(lastKept);
-
-        public byte[] ReadSnapshot(ReplicaSnapshot snapshot) => inner.ReadSnapshot(snapshot);
-
-        public void InstallSnapshot(ReplicaSnapshot snapshot, byte[] blob) => inner.InstallSnapshot(snapshot, blob);
     }
 }
