@@ -726,7 +726,6 @@ public sealed class ConsensusCore
             var prev = progress.Next - 1;
             var request = NewAppend(prev, entries);
             progress.Next = entries[^1].Position + 1;
-            progress.SentSinceAck = true;
             _host.Send(peer, new PeerMessage { AppendRequest = request });
             return;
         }
@@ -801,11 +800,7 @@ public sealed class ConsensusCore
 
         if (response.Success)
         {
-            if (response.MatchPosition > progress.Match)
-            {
-                progress.Match = response.MatchPosition;
-                progress.SentSinceAck = false;
-            }
+            progress.Match = Math.Max(progress.Match, response.MatchPosition);
 
             progress.Next = Math.Max(progress.Next, progress.Match + 1);
         }
@@ -1350,7 +1345,6 @@ public sealed class ConsensusCore
         public ulong Next;
         public ulong Match;
         public ulong AckedRound;
-        public bool SentSinceAck;
         public bool SnapshotChunkInFlight;
         public ulong SnapshotPosition;
         public ulong SnapshotOffset;
