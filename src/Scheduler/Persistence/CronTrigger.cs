@@ -25,6 +25,7 @@ public sealed class CronTrigger : IAsyncDisposable
     public static readonly TimeSpan DefaultTick = TimeSpan.FromSeconds(5);
 
     private readonly SchedulerStore _store;
+    private readonly ICommandExecutor _executor;
     private readonly TimeProvider _time;
     private readonly TimeZoneInfo _zone;
     private readonly PeriodicWork _work;
@@ -33,10 +34,17 @@ public sealed class CronTrigger : IAsyncDisposable
     private long _fired;
     private long _failed;
 
-    public CronTrigger(SchedulerStore store, TimeProvider time, TimeZoneInfo zone, TimeSpan? tick = null)
+    /// <param name="store">Where the cron jobs are read.</param>
+    /// <param name="executor">Where the triggers go: the server's single entry point for commands.</param>
+    /// <param name="time">The clock schedules are held against.</param>
+    /// <param name="zone">The time zone of the schedules.</param>
+    /// <param name="tick">How often schedules are checked.</param>
+    public CronTrigger(SchedulerStore store, ICommandExecutor executor, TimeProvider time, TimeZoneInfo zone, TimeSpan? tick = null)
     {
         ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(executor);
         _store = store;
+        _executor = executor;
         _time = time;
         _zone = zone;
         _checkedUpTo = time.GetUtcNow();
@@ -67,7 +75,7 @@ public sealed class CronTrigger : IAsyncDisposable
         {
             try
             {
-                await _store.ExecuteAsync(new TriggerCronJob(job), Principals.Cron).ConfigureAwait(false);
+                await _executor.CommitAsync(new TriggerCronJob(job), Principals.Cron).ConfigureAwait(false);
                 Interlocked.Increment(ref _fired);
             }
             catch (Exception e) when (e is CommandRejectedException or IOException)

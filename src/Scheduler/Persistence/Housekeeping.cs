@@ -41,12 +41,16 @@ public sealed class Housekeeping : IAsyncDisposable
         new(store, time, interval, "snapshot", async () => await store.TakeSnapshotAsync().ConfigureAwait(false) is not null);
 
     /// <summary>Task history pruning, by default every minute so the per-job limit holds soon after tasks terminate.</summary>
-    public static Housekeeping TaskHistoryPruner(SchedulerStore store, TimeProvider time, TimeSpan? interval = null) =>
-        Command(store, time, interval ?? TimeSpan.FromMinutes(1), "task history pruning", () => new PruneTaskHistory());
+    /// <param name="store">The store (its logger).</param>
+    /// <param name="executor">Where the pruning commands go: the server's single entry point for commands.</param>
+    public static Housekeeping TaskHistoryPruner(SchedulerStore store, ICommandExecutor executor, TimeProvider time, TimeSpan? interval = null) =>
+        Command(store, executor, time, interval ?? TimeSpan.FromMinutes(1), "task history pruning", () => new PruneTaskHistory());
 
     /// <summary>Job update history pruning, every <c>-job_update_history_pruning_interval</c> (15 minutes by default).</summary>
-    public static Housekeeping JobUpdateHistoryPruner(SchedulerStore store, TimeProvider time, TimeSpan? interval = null) =>
-        Command(store, time, interval ?? TimeSpan.FromMinutes(15), "job update history pruning", () => new PruneJobUpdateHistory());
+    /// <param name="store">The store (its logger).</param>
+    /// <param name="executor">Where the pruning commands go: the server's single entry point for commands.</param>
+    public static Housekeeping JobUpdateHistoryPruner(SchedulerStore store, ICommandExecutor executor, TimeProvider time, TimeSpan? interval = null) =>
+        Command(store, executor, time, interval ?? TimeSpan.FromMinutes(15), "job update history pruning", () => new PruneJobUpdateHistory());
 
     /// <summary>Ticks that changed something (wrote a snapshot, committed events).</summary>
     public long Done => Interlocked.Read(ref _done);
@@ -57,9 +61,12 @@ public sealed class Housekeeping : IAsyncDisposable
 
     public ValueTask DisposeAsync() => _work.DisposeAsync();
 
-    private static Housekeeping Command(SchedulerStore store, TimeProvider time, TimeSpan interval, string name, Func<SchedulerCommand> command) =>
-        new(store, time, interval, name, async () =>
-            (await store.ExecuteAsync(command(), Principals.Scheduler).ConfigureAwait(false)).ChangesState);
+    private static Housekeeping Command(SchedulerStore store, ICommandExecutor executor, TimeProvider time, TimeSpan interval, string name, Func<SchedulerCommand> command)
+    {
+        ArgumentNullException.ThrowIfNull(executor);
+        return new(store, time, interval, name, async () =>
+            (await executor.CommitAsync(command(), Principals.Scheduler).ConfigureAwait(false)).Decision.ChangesState);
+    }
 
     private async Task TickAsync()
     {

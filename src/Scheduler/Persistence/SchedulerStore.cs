@@ -26,7 +26,7 @@ namespace Aurora.Scheduler.Persistence;
 /// transaction. An entry that cannot be applied after it was committed means the log and the state
 /// diverged: the store fails permanently and every later call throws with that cause.</para>
 /// </remarks>
-public sealed class SchedulerStore : IDisposable
+public sealed class SchedulerStore : ICommandExecutor, IDisposable
 {
     /// <summary>The principal of entries the scheduler writes on its own behalf.</summary>
 

@@ -83,8 +83,7 @@ public static class StateReplayer
                     break;
                 }
 
-                var transaction = TransactionCodec.Decode(entry);
-                state.Apply(TransactionCodec.Info(entry), transaction);
+                var transaction = TransactionCodec.ApplyTo(state, entry);
                 position = entry.Position;
                 time = entry.TimestampMicros;
                 entries++;

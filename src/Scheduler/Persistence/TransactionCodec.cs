@@ -46,10 +46,12 @@ public static class TransactionCodec
         }
     }
 
-    /// <summary>Decodes and applies one committed entry: the single path from the log into the projections.</summary>
-    public static void ApplyTo(SchedulerState state, LogEntry entry)
+    /// <summary>Decodes and applies one committed entry read from the log (replay, and the benchmarks that measure it); returns the transaction applied.</summary>
+    public static Transaction ApplyTo(SchedulerState state, LogEntry entry)
     {
         ArgumentNullException.ThrowIfNull(state);
-        state.Apply(Info(entry), Decode(entry));
+        var transaction = Decode(entry);
+        state.Apply(Info(entry), transaction);
+        return transaction;
     }
 }

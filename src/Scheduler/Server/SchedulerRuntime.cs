@@ -33,7 +33,7 @@ internal enum StorageState
 /// commands with timing, and ends the process on fatal storage errors, as Aurora does, so that its
 /// supervisor restarts it.
 /// </summary>
-internal sealed partial class SchedulerRuntime : IAsyncDisposable
+internal sealed partial class SchedulerRuntime : ICommandExecutor, IAsyncDisposable
 {
     /// <summary>How often an EMPTY replica looks again for the initialization the operator must do.</summary>
     private static readonly TimeSpan EmptyRetryInterval = TimeSpan.FromSeconds(2);
@@ -131,6 +131,9 @@ internal sealed partial class SchedulerRuntime : IAsyncDisposable
             throw;
         }
     }
+
+    Task<Committed> ICommandExecutor.CommitAsync(SchedulerCommand command, string principal, CancellationToken cancellationToken) =>
+        ExecuteAsync(command, principal, cancellationToken);
 
     /// <summary>Snapshot now; returns it, or null when nothing changed since the last one.</summary>
     public async Task<SnapshotInfo?> SnapshotAsync(CancellationToken cancellationToken = default)
@@ -245,10 +248,10 @@ internal sealed partial class SchedulerRuntime : IAsyncDisposable
     private void StartBackgroundWork(SchedulerStore store)
     {
         var snapshots = Housekeeping.Snapshots(store, _time, _options.SnapshotInterval);
-        var taskPruner = Housekeeping.TaskHistoryPruner(store, _time, _options.TaskHistoryPruningInterval);
-        var updatePruner = Housekeeping.JobUpdateHistoryPruner(store, _time, _options.JobUpdateHistoryPruningInterval);
+        var taskPruner = Housekeeping.TaskHistoryPruner(store, this, _time, _options.TaskHistoryPruningInterval);
+        var updatePruner = Housekeeping.JobUpdateHistoryPruner(store, this, _time, _options.JobUpdateHistoryPruningInterval);
         var backups = new BackupScheduler(Backups, store.Snapshots, BackupOptions());
-        var cron = new CronTrigger(store, _time, _options.CronTimeZone);
+        var cron = new CronTrigger(store, this, _time, _options.CronTimeZone);
         Metrics.Watch(snapshots, backups, cron);
         var cluster = new ClusterLoop(this, store, Agents, _options.TransientTaskStateTimeout);
         Agents.Pump = new StatusPump(command => ExecuteAsync(command, Principals.Agent));

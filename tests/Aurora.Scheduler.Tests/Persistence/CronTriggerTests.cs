@@ -21,7 +21,8 @@ public sealed class CronTriggerTests
         await store.ExecuteAsync(new SetQuota("www-data", Configs.Quota(100, 1 << 20, 1 << 20)), "admin");
         var job = Configs.Key(name: "nightly");
         await store.ExecuteAsync(new ScheduleCronJob(Configs.Cron(job, schedule: "*/5 * * * *", policy: CronCollisionPolicy.CancelNew)), "alice");
-        await using var trigger = new CronTrigger(store, fixture.Time, TimeZoneInfo.Utc, Tick);
+        var executor = new RecordingExecutor(store);
+        await using var trigger = new CronTrigger(store, executor, fixture.Time, TimeZoneInfo.Utc, Tick);
         trigger.Start();
 
         // 00:04:50: nothing is due yet.
@@ -43,6 +44,37 @@ public sealed class CronTriggerTests
             .ToList();
         Assert.Equal([(Principals.Cron, CronTriggerOutcome.Launched), (Principals.Cron, CronTriggerOutcome.Skipped)], triggered);
         Assert.Single(store.Read(s => s.ActiveInstances(job)));
+
+        // Both went through the executor it was given (in the server, the runtime's one entry point
+        // for commands: its metrics and its fatal handling), not straight to the store.
+        Assert.Equal([(nameof(TriggerCronJob), Principals.Cron), (nameof(TriggerCronJob), Principals.Cron)], executor.Calls);
+    }
+
+    /// <summary>Passes commands to the store, noting each.</summary>
+    private sealed class RecordingExecutor(ICommandExecutor inner) : ICommandExecutor
+    {
+        private readonly List<(string Command, string Principal)> _calls = [];
+
+        public IReadOnlyList<(string Command, string Principal)> Calls
+        {
+            get
+            {
+                lock (_calls)
+                {
+                    return [.. _calls];
+                }
+            }
+        }
+
+        public Task<Committed> CommitAsync(SchedulerCommand command, string principal, CancellationToken cancellationToken = default)
+        {
+            lock (_calls)
+            {
+                _calls.Add((command.GetType().Name, principal));
+            }
+
+            return inner.CommitAsync(command, principal, cancellationToken);
+        }
     }
 
     [Fact]
@@ -56,7 +88,7 @@ public sealed class CronTriggerTests
 
         // The trigger starts at 02:30: the runs at 01:00 and 02:00, while none was running, are not made up.
         fixture.Time.Advance(TimeSpan.FromHours(2.5));
-        await using var trigger = new CronTrigger(store, fixture.Time, TimeZoneInfo.Utc, Tick);
+        await using var trigger = new CronTrigger(store, store, fixture.Time, TimeZoneInfo.Utc, Tick);
         trigger.Start();
         await AdvanceTickByTickAsync(fixture, trigger, Tick);
         Assert.Equal(0, trigger.Fired);

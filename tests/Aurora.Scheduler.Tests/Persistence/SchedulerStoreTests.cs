@@ -235,7 +235,7 @@ public class SchedulerStoreTests
     {
         using var fixture = new StoreFixture();
         using var store = fixture.Open();
-        await using var pruner = Housekeeping.TaskHistoryPruner(store, fixture.Time);
+        await using var pruner = Housekeeping.TaskHistoryPruner(store, store, fixture.Time);
         pruner.Start();
         await store.ExecuteAsync(new CreateJob(Configs.Job(instances: 1, service: false, tier: "preemptible")), "alice");
         var task = store.Read(s => s.ActiveInstances(Configs.Key())[0].TaskId);
