@@ -66,7 +66,6 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
     private readonly object _queueGate = new();
     private List<Work> _queued = [];
     private List<Work> _drained = [];
-    private bool _queueClosed;
     private readonly List<(string From, PeerMessage Message)> _messages = [];
     private readonly Channel<CommittedItem> _committed = Channel.CreateUnbounded<CommittedItem>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly Dictionary<long, TaskCompletionSource<ProposalOutcome>> _proposals = [];
@@ -79,7 +78,7 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
     private Leadership _leadership;
     private CancellationTokenSource _leadershipLost = new();
     private long _nextId;
-    private volatile bool _stopping;
+    private bool _stopping;        // under _queueGate
     private int _disposed;
 
     public ReplicatedLog(ConsensusOptions options, IReplicaStorage storage, IPeerSender sender, ulong appliedPosition, ILogger logger, TimeProvider? time = null)
@@ -125,10 +124,7 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
     }
 
     /// <summary>Hands a message from a peer to the core (called by the transport, any thread).</summary>
-    public void OnMessage(string from, PeerMessage message)
-    {
-        Enqueue(new Work(null, from, message));
-    }
+    public void OnMessage(string from, PeerMessage message) => Enqueue(new Work(null, from, message));
 
     /// <summary>
     /// Proposes entries to commit together. Completes with their positions once a quorum holds them,
@@ -166,8 +162,7 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
             return;
         }
 
-        _stopping = true;
-        CloseQueue();
+        Stop();
         await Task.Run(_loop.Join).ConfigureAwait(false);
         foreach (var proposal in _proposals.Values)
         {
@@ -194,7 +189,7 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
     {
         lock (_queueGate)
         {
-            if (_stopping || _queueClosed)
+            if (_stopping)
             {
                 return;
             }
@@ -207,21 +202,22 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
         }
     }
 
-    private void CloseQueue()
+    /// <summary>Takes no more work; the loop ends once it has run what was queued.</summary>
+    private void Stop()
     {
         lock (_queueGate)
         {
-            _queueClosed = true;
+            _stopping = true;
             Monitor.Pulse(_queueGate);
         }
     }
 
-    /// <summary>Waits for work or the next tick; swaps what is queued into <see cref="_drained"/>. False once closed and empty.</summary>
+    /// <summary>Waits for work or the next tick; swaps what is queued into <see cref="_drained"/>. False once stopped and empty.</summary>
     private bool TakeQueued(TimeSpan nextTick)
     {
         lock (_queueGate)
         {
-            while (_queued.Count == 0 && !_queueClosed)
+            while (_queued.Count == 0 && !_stopping)
             {
                 var wait = nextTick - Now;
                 if (wait <= TimeSpan.Zero)
@@ -232,7 +228,7 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
                 Monitor.Wait(_queueGate, wait);
             }
 
-            if (_queueClosed && _queued.Count == 0)
+            if (_stopping && _queued.Count == 0)
             {
                 return false;
             }
@@ -305,8 +301,7 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
         {
             // A broken invariant or a failed disk: this replica must not go on as if nothing happened.
             _logger.LogCritical(e, "the replication loop failed; this replica stops taking part");
-            _stopping = true;
-            CloseQueue();
+            Stop();
             throw;
         }
     }

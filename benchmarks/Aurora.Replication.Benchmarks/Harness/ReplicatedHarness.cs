@@ -111,12 +111,7 @@ internal static class ReplicatedHarness
             TaskCreationOptions.LongRunning,
             TaskScheduler.Default)).ToArray();
         Task.WaitAll(runs, CancellationToken.None);
-        var each = runs.Select(r => r.Result).ToList();
-        var latencies = each.SelectMany(m => m.LatenciesMicros).ToArray();
-        Array.Sort(latencies);
-
-        // Every thread's window spans about the same time, and its CPU figure is the whole process's.
-        var result = new Measurement("fsync_3", each.Sum(m => m.Records), each.Sum(m => m.Bytes), each.Max(m => m.Seconds), latencies, each.Sum(m => m.Syncs), each[0].Usage);
+        var result = Pooled("fsync_3", [.. runs.Select(r => r.Result)], 1);
         Console.WriteLine(result.ToLine(rep));
         return result;
     }
@@ -153,14 +148,8 @@ internal static class ReplicatedHarness
         }
 
         var each = await Task.WhenAll(lones.Select(lone => ProposeAsync(lone, proposers, payload, settings.Window, cancellationToken)));
-        var latencies = each.SelectMany(m => m.LatenciesMicros).ToArray();
-        Array.Sort(latencies);
-        var n = each.Length;
-        var result = new Measurement($"shared_{proposers}", each.Sum(m => m.Records) / n, each.Sum(m => m.Bytes) / n, each.Max(m => m.Seconds), latencies, each.Sum(m => m.Syncs) / n, each[0].Usage)
-        {
-            Failures = each.Sum(m => m.Failures),
-        };
-        Console.WriteLine(Invariant($"{result.ToLine(rep)} replicas=1x{n} entries_per_sync={result.RecordsPerSync:F1} entries_per_s_each={string.Join('/', each.Select(m => m.RecordsPerSecond.ToString("F0", CultureInfo.InvariantCulture)))}"));
+        var result = Pooled($"shared_{proposers}", each, each.Length);
+        Console.WriteLine(Invariant($"{result.ToLine(rep)} replicas=1x{each.Length} entries_per_sync={result.RecordsPerSync:F1} entries_per_s_each={string.Join('/', each.Select(m => m.RecordsPerSecond.ToString("F0", CultureInfo.InvariantCulture)))}"));
         foreach (var lone in lones)
         {
             if (lone.TakeFailures() is { } failures)
@@ -172,6 +161,22 @@ internal static class ReplicatedHarness
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// Runs made at the same time, as one measurement: the latencies of all; records, bytes and syncs
+    /// summed and divided by <paramref name="per"/> (1 for a total, the run count for each one's
+    /// share); failures summed. Every run's window spans about the same time, and its CPU figure is
+    /// the whole process's.
+    /// </summary>
+    private static Measurement Pooled(string name, IReadOnlyList<Measurement> each, int per)
+    {
+        var latencies = each.SelectMany(m => m.LatenciesMicros).ToArray();
+        Array.Sort(latencies);
+        return new Measurement(name, each.Sum(m => m.Records) / per, each.Sum(m => m.Bytes) / per, each.Max(m => m.Seconds), latencies, each.Sum(m => m.Syncs) / per, each[0].Usage)
+        {
+            Failures = each.Sum(m => m.Failures),
+        };
     }
 
     /// <summary>

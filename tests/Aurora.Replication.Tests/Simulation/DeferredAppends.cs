@@ -47,10 +47,7 @@ internal sealed class DeferredAppends(IReplicaStorage inner, Action flushedWhile
             flushedWhileQueued();
         }
 
-        while (_queued.Count > 0)
-        {
-            WriteOldest();
-        }
+        CompleteAll();
     }
 
     /// <summary>The disk has written every queued append (a test's step, not the core's flush).</summary>
