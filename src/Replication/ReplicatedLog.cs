@@ -17,6 +17,7 @@ public interface IPeerSender
 /// <param name="CommitPosition">Held durably by a quorum: committed.</param>
 /// <param name="DeliveredPosition">Handed to the committed stream (the state machine applies from there).</param>
 /// <param name="LastPosition">Durable in this replica's log, committed or not.</param>
+/// <param name="LeaderServiceUrl">Where the leader serves clients (its own when this replica leads); null when unknown.</param>
 public sealed record ReplicationStatus(
     string SelfId,
     ReplicaStatus Status,
@@ -27,7 +28,8 @@ public sealed record ReplicationStatus(
     ulong LastPosition,
     ulong CommitPosition,
     ulong DeliveredPosition,
-    IReadOnlyList<PeerState> Peers);
+    IReadOnlyList<PeerState> Peers,
+    string? LeaderServiceUrl);
 
 /// <summary>
 /// What the committed stream carries: the next committed entry, or a snapshot installed from the
@@ -322,7 +324,7 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
 
     private ReplicationStatus Snapshot() => new(
         _core.SelfId, _core.Status, _core.Role, _core.Term, _core.LeaderId, _core.IsServing,
-        _core.LastPosition, _core.CommitPosition, _core.AppliedPosition, _core.Peers);
+        _core.LastPosition, _core.CommitPosition, _core.AppliedPosition, _core.Peers, _core.LeaderServiceUrl);
 
     void IConsensusHost.Send(string to, PeerMessage message) => _sender.Send(to, message);
 

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using Aurora.Storage.IO;
 using Aurora.Storage.Log;
 using Aurora.Storage.Protos;
+using Aurora.Storage.Replica;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 
@@ -147,9 +148,11 @@ internal static class TestLog
     /// Every file under the directory with its bytes, to show a command changed nothing. Temp files
     /// are left out: a live log zero-fills its next segment in the background.
     /// </summary>
-    public static Dictionary<string, string> Fingerprint(string directory) =>
+    /// <param name="withMetadata">False leaves out replica.meta, whose promised term every opening of a store (an election) raises.</param>
+    public static Dictionary<string, string> Fingerprint(string directory, bool withMetadata = true) =>
         Directory.GetFiles(directory, "*", SearchOption.AllDirectories)
             .Where(f => Path.GetFileName(f) != "LOCK" && !f.EndsWith(AtomicFile.TempSuffix, StringComparison.Ordinal))
+            .Where(f => withMetadata || Path.GetFileName(f) != ReplicaMetadataStore.FileName)
             .ToDictionary(f => f, f => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(f))));
 }
 

@@ -19,7 +19,7 @@ public static class AgentFlags
 
     public static readonly IReadOnlyList<FlagSpec> All =
     [
-        new("scheduler", "Scheduler to heartbeat to; a replica that does not lead redirects to the leader.", "URL", DefaultScheduler),
+        new("scheduler", "Scheduler to heartbeat to, or every replica's URL comma-separated (tried in turn when one stops answering); a replica that does not lead redirects to the leader.", "URL[,URL...]", DefaultScheduler),
         new("zk_endpoints", "ZooKeeper ensemble host:port,... to find the leading scheduler (not in this build yet; use -scheduler).", "HOSTS", string.Empty),
         new("serverset_path", "ZooKeeper path where the leading scheduler publishes its endpoint (with -zk_endpoints; not in this build yet).", "PATH", string.Empty),
         new("work_dir", "Directory for the agent id, task checkpoints and sandboxes; created if missing. Required.", "DIR", null),
@@ -66,10 +66,15 @@ public static class AgentFlags
             }
         }
 
-        var scheduler = Value("scheduler");
-        if (!Uri.TryCreate(scheduler, UriKind.Absolute, out var schedulerUri) || schedulerUri.Scheme is not ("http" or "https") || schedulerUri.Host.Length == 0)
+        var schedulers = new List<Uri>();
+        foreach (var scheduler in (Value("scheduler") ?? string.Empty).Split(',', StringSplitOptions.TrimEntries))
         {
-            throw new UsageException($"-scheduler={scheduler}: must be an http:// or https:// URL, e.g. {DefaultScheduler}");
+            if (!Uri.TryCreate(scheduler, UriKind.Absolute, out var schedulerUri) || schedulerUri.Scheme is not ("http" or "https") || schedulerUri.Host.Length == 0)
+            {
+                throw new UsageException($"-scheduler={Value("scheduler")}: '{scheduler}' is not an http:// or https:// URL; give one, or every replica's comma-separated, e.g. {DefaultScheduler}");
+            }
+
+            schedulers.Add(schedulerUri);
         }
 
         var givenHostname = parsed.GetString("hostname");
@@ -125,7 +130,8 @@ public static class AgentFlags
         var resources = DetectMissing(givenResources, machine, workDir);
         return new AgentOptions
         {
-            Scheduler = schedulerUri,
+            Scheduler = schedulers[0],
+            Schedulers = schedulers,
             WorkDir = workDir,
             Hostname = hostname,
             Ip = ip,

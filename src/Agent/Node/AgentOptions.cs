@@ -9,6 +9,15 @@ public sealed record AgentOptions
     /// <summary>The scheduler heartbeats go to first; a non-leading replica redirects to its leader.</summary>
     public required Uri Scheduler { get; init; }
 
+    /// <summary>Every scheduler replica to try, <see cref="Scheduler"/> first: when the one heartbeats go to stops answering, the next.</summary>
+    public IReadOnlyList<Uri> Schedulers
+    {
+        get => _schedulers is { Count: > 0 } list ? list : [Scheduler];
+        init => _schedulers = value;
+    }
+
+    private readonly IReadOnlyList<Uri>? _schedulers;
+
     /// <summary>Absolute; holds the agent id, the executor's checkpoints and the sandboxes.</summary>
     public required string WorkDir { get; init; }
 

@@ -43,6 +43,7 @@ internal sealed class HeartbeatLoop : IAsyncDisposable
     private readonly HttpClient _http;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private int _nextScheduler;      // which configured replica the next fallback is (modulo their count)
     private readonly Channel<bool> _changed = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _outageLock = new();
@@ -312,15 +313,23 @@ internal sealed class HeartbeatLoop : IAsyncDisposable
                 var reason = e is OperationCanceledException ? $"no answer from {target} within {wait + AnswerMargin}" : $"{target}: {e.Message}";
                 Failed(reason);
 
-                // A leader learnt from a redirect may be gone: start again from the configured scheduler.
-                Volatile.Write(ref _target, BaseOf(_options.Scheduler));
+                // A leader learnt from a redirect may be gone: start again from the next configured replica.
+                Volatile.Write(ref _target, NextConfigured());
                 return null;
             }
         }
 
         Failed($"more than {MaxRedirects} redirects, last to {target}");
-        Volatile.Write(ref _target, BaseOf(_options.Scheduler));
+        Volatile.Write(ref _target, NextConfigured());
         return null;
+    }
+
+    /// <summary>The configured replicas in turn: one that is down is not asked again until the others were.</summary>
+    private Uri NextConfigured()
+    {
+        var schedulers = _options.Schedulers;
+        var next = (int)((uint)Interlocked.Increment(ref _nextScheduler) % (uint)schedulers.Count);
+        return BaseOf(schedulers[next]);
     }
 
     private HeartbeatRequest BuildRequest(TimeSpan wait) => new(

@@ -73,6 +73,7 @@ public sealed class ConsensusCore
     private ulong _commitPosition;
     private ulong _appliedPosition;
     private ulong _termStartPosition;       // leader: position of its term's first (empty) entry
+    private string? _leaderServiceUrl;       // follower: the current leader's, from its appends
     private ulong _round;                    // leader: heartbeat rounds, numbered
     private readonly Dictionary<ulong, TimeSpan> _roundSentAt = [];
     private TimeSpan _leaseStart;            // leader: send time of the newest round a quorum acknowledged
@@ -127,6 +128,12 @@ public sealed class ConsensusCore
         _commitPosition = appliedPosition;
         _now = now;
         ResetElectionTimer();
+        if (_peers.Length == 0)
+        {
+            // Nobody else can lead: a lone replica stands at its first tick.
+            _electionDeadline = now;
+        }
+
         _nextProbe = now;
     }
 
@@ -146,6 +153,9 @@ public sealed class ConsensusCore
 
     /// <summary>The highest position delivered to the host's state machine.</summary>
     public ulong AppliedPosition => _appliedPosition;
+
+    /// <summary>Where the leader serves clients, as its appends said (this replica's own when it leads); null when unknown.</summary>
+    public string? LeaderServiceUrl => Role == ConsensusRole.Leader ? _options.ServiceUrl : _leaderServiceUrl;
 
     /// <summary>The highest position in this replica's log, durable here (not necessarily committed).</summary>
     public ulong LastPosition => _storage.LastPosition;
@@ -212,8 +222,8 @@ public sealed class ConsensusCore
     }
 
     /// <summary>
-    /// Proposes entries (their payloads and principals; positions, terms and timestamps are set
-    /// here). The outcome arrives through <see cref="IConsensusHost.ProposalResolved"/>; a refusal
+    /// Proposes entries (their payloads and principals; positions and terms are set here, and
+    /// timestamps where the proposer left none). The outcome arrives through <see cref="IConsensusHost.ProposalResolved"/>; a refusal
     /// (not the serving leader) arrives at once.
     /// </summary>
     public void Propose(long proposalId, IReadOnlyList<LogEntry> entries) => Propose([new Proposal(proposalId, entries)]);
@@ -250,7 +260,14 @@ public sealed class ConsensusCore
             {
                 entry.Position = next++;
                 entry.Term = Term;
-                entry.TimestampMicros = stamp;
+
+                // A proposer that decided with its own clock (and applied the entry's effects with
+                // that time already) keeps it; the others get the leader's.
+                if (entry.TimestampMicros == 0)
+                {
+                    entry.TimestampMicros = stamp;
+                }
+
                 all.Add(entry);
             }
 
@@ -555,6 +572,11 @@ public sealed class ConsensusCore
         _progress.Clear();
         _roundSentAt.Clear();
         var changed = wasLeader || leader != LeaderId;
+        if (changed)
+        {
+            _leaderServiceUrl = null;
+        }
+
         LeaderId = leader;
         _servingAnnounced = false;
         if (wasLeader)
@@ -584,6 +606,17 @@ public sealed class ConsensusCore
 
         _logger.LogInformation("elected leader of term {Term} with the votes of {Voters}", Term, string.Join(",", _votesGranted.Order(StringComparer.Ordinal)));
         _host.LeadershipChanged(new LeadershipChange(Term, _options.SelfId, false));
+
+        if (_peers.Length == 0)
+        {
+            // A lone replica is its own quorum: every entry its disk holds is committed, and it
+            // knows the whole committed log without a term-start entry.
+            _termStartPosition = _storage.LastPosition;
+            _commitPosition = Math.Max(_commitPosition, _storage.LastPosition);
+            DeliverCommitted();
+            AnnounceServing();
+            return;
+        }
 
         // The term's first entry: once it commits, every entry before it is committed too, and the
         // leader knows the whole committed log.
@@ -759,6 +792,7 @@ public sealed class ConsensusCore
             LeaderCommit = _commitPosition,
             CommitCoversEarlierTerms = _commitPosition >= _termStartPosition,
             Round = _round,
+            LeaderServiceUrl = _options.ServiceUrl ?? string.Empty,
         };
         request.Entries.AddRange(entries);
         return request;
@@ -902,12 +936,17 @@ public sealed class ConsensusCore
             _commitPosition = candidate;
             DeliverCommitted();
             ResolveProposals();
-            if (IsServing && !_servingAnnounced)
-            {
-                _servingAnnounced = true;
-                _logger.LogInformation("term {Term}: serving as leader from position {Position}", Term, _termStartPosition);
-                _host.LeadershipChanged(new LeadershipChange(Term, _options.SelfId, true));
-            }
+            AnnounceServing();
+        }
+    }
+
+    private void AnnounceServing()
+    {
+        if (IsServing && !_servingAnnounced)
+        {
+            _servingAnnounced = true;
+            _logger.LogInformation("term {Term}: serving as leader from position {Position}", Term, _termStartPosition);
+            _host.LeadershipChanged(new LeadershipChange(Term, _options.SelfId, true));
         }
     }
 
@@ -1119,6 +1158,8 @@ public sealed class ConsensusCore
             });
             return;
         }
+
+        _leaderServiceUrl = request.LeaderServiceUrl.Length > 0 ? request.LeaderServiceUrl : null;
         if (_meta.Status == ReplicaStatus.Empty)
         {
             _logger.LogInformation("EMPTY: recovering from the leader {Leader} (term {Term})", from, Term);

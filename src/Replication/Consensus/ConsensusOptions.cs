@@ -8,6 +8,9 @@ public sealed record ConsensusOptions
     /// <summary>This replica's id (its host:port in the membership).</summary>
     public required string SelfId { get; init; }
 
+    /// <summary>Where this replica serves its clients (the scheduler's HTTP base URL); followers learn the leader's from its appends.</summary>
+    public string? ServiceUrl { get; init; }
+
     /// <summary>Every member, this replica included.</summary>
     public required IReadOnlyList<string> Members { get; init; }
 

@@ -69,6 +69,33 @@ public sealed record ReplicationOptions
     /// <summary>The data in each snapshot chunk (<c>-replication_snapshot_chunk_size</c>).</summary>
     public required int SnapshotChunkBytes { get; init; }
 
+    /// <summary>
+    /// The consensus core's settings for these flags. <paramref name="maxEntryBytes"/> is the largest
+    /// entry the state machine writes: one append message must be able to carry it.
+    /// </summary>
+    public Consensus.ConsensusOptions Consensus(string? serviceUrl, int maxEntryBytes) => new()
+    {
+        SelfId = Membership.SelfId,
+        Members = Membership.Current.VoterIds,
+        Quorum = QuorumSize,
+        ServiceUrl = serviceUrl,
+        HeartbeatInterval = HeartbeatInterval,
+        ElectionTimeoutMin = ElectionTimeoutMin,
+        ElectionTimeoutMax = ElectionTimeoutMax,
+        Lease = LeaderLease,
+        MaxAppendBytes = Math.Max(1 << 20, maxEntryBytes),
+        SnapshotChunkBytes = SnapshotChunkBytes,
+    };
+
+    /// <summary>The transport's settings for these flags: the port, the cluster, the secret, the frame size.</summary>
+    public Transport.ReplicaTransportOptions Transport() => new()
+    {
+        ClusterId = ClusterId,
+        Secret = Secret.Bytes.ToArray(),
+        Port = ReplicationPort,
+        MaxFrameBytes = MaxFrameBytes,
+    };
+
     /// <summary>An election timeout drawn uniformly from [min, max), from the caller's (seeded) randomness.</summary>
     public TimeSpan ElectionTimeout(Random random)
     {

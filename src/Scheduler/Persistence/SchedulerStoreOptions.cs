@@ -30,12 +30,6 @@ public sealed record SchedulerStoreOptions
     /// <summary>Size of each log segment file (tests use small ones to exercise truncation).</summary>
     public long LogSegmentSize { get; init; } = Aurora.Storage.Log.LogOptions.DefaultSegmentSize;
 
-    /// <summary>
-    /// The leadership term written into the entries this store appends (1 until replication elects
-    /// leaders). Snapshots carry the term of the entry at their position instead, from the log.
-    /// </summary>
-    public ulong Term { get; init; } = 1;
-
     /// <summary>Snapshots kept; the log before the oldest kept one is removed when <see cref="TruncateLogBehindSnapshots"/>.</summary>
     public int SnapshotRetainCount { get; init; } = 3;
 

@@ -87,7 +87,7 @@ public static class StateReplayer
                 position = entry.Position;
                 time = entry.TimestampMicros;
                 entries++;
-                events += transaction.Events.Count;
+                events += transaction?.Events.Count ?? 0;
             }
         }
 
@@ -100,7 +100,7 @@ public static class StateReplayer
     }
 
     /// <summary>The newest readable snapshot at or before the target, or an empty state.</summary>
-    private static (SchedulerState State, SnapshotInfo? Info) StartingPoint(
+    internal static (SchedulerState State, SnapshotInfo? Info) StartingPoint(
         SegmentedLog log, SnapshotStore? snapshots, ulong limit, long until, List<SnapshotProblem> skipped)
     {
         if (snapshots is null)

@@ -46,10 +46,28 @@ public static class TransactionCodec
         }
     }
 
-    /// <summary>Decodes and applies one committed entry read from the log (replay, and the benchmarks that measure it); returns the transaction applied.</summary>
-    public static Transaction ApplyTo(SchedulerState state, LogEntry entry)
+    /// <summary>
+    /// True for the entry a replicated leader appends when its term starts (no payload): it
+    /// carries no transaction and changes no state, but it takes a position.
+    /// </summary>
+    public static bool IsTermStart(LogEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        return entry.Payload is null;
+    }
+
+    /// <summary>
+    /// Decodes and applies one committed entry (replay, the store's apply loop, and the benchmarks
+    /// that measure them); returns the transaction applied, or null for a term-start entry.
+    /// </summary>
+    public static Transaction? ApplyTo(SchedulerState state, LogEntry entry)
     {
         ArgumentNullException.ThrowIfNull(state);
+        if (IsTermStart(entry))
+        {
+            return null;
+        }
+
         var transaction = Decode(entry);
         state.Apply(Info(entry), transaction);
         return transaction;

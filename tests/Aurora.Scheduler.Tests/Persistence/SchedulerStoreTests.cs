@@ -102,27 +102,32 @@ public class SchedulerStoreTests
     }
 
     [Fact]
-    public async Task A_snapshot_carries_the_term_of_the_entry_at_its_position_not_the_term_the_store_appends_with()
+    public async Task A_snapshot_carries_the_term_of_the_entry_at_its_position_not_the_term_the_store_now_leads_in()
     {
         using var fixture = new StoreFixture();
-        using (var store = fixture.Open(fixture.Options() with { Term = 2 }))
+        ulong firstTerm;
+        using (var store = fixture.Open())
         {
             await store.ExecuteAsync(new SetQuota("www-data", Configs.Quota(10, 10240, 10240)), "admin");
+            firstTerm = store.Log.TermAt(1);
+            Assert.Equal(store.Replication.CurrentLeadership.Term, firstTerm);
         }
 
-        // A later term appends, but the applied position is still the entry of term 2.
-        using (var store = fixture.Open(fixture.Options() with { Term = 7 }))
+        // Each opening is an election, so a later term appends; the applied position is still the entry of the first.
+        using (var store = fixture.Open())
         {
+            var laterTerm = store.Replication.CurrentLeadership.Term;
+            Assert.True(laterTerm > firstTerm);
             var older = await store.TakeSnapshotAsync();
             Assert.NotNull(older);
-            Assert.Equal((1ul, 2ul), (older.Position, older.Term));
-            Assert.Equal(2ul, store.Snapshots.LoadNewest().Newest!.Info.Term);
+            Assert.Equal((1ul, firstTerm), (older.Position, older.Term));
+            Assert.Equal(firstTerm, store.Snapshots.LoadNewest().Newest!.Info.Term);
 
-            // The marker of that snapshot and a job are entries of term 7.
+            // The marker of that snapshot and a job are entries of the later term.
             await store.ExecuteAsync(new CreateJob(Configs.Job(instances: 1)), "alice");
             var newer = await store.TakeSnapshotAsync();
             Assert.NotNull(newer);
-            Assert.Equal((3ul, 7ul), (newer.Position, newer.Term));
+            Assert.Equal((3ul, laterTerm), (newer.Position, newer.Term));
             Assert.Equal(store.Log.TermAt(newer.Position), newer.Term);
         }
     }
