@@ -34,27 +34,6 @@ public sealed class LifecycleTests
     }
 
     [Fact]
-    public async Task A_replica_that_does_not_lead_redirects_writes_to_the_leader_and_serves_reads()
-    {
-        var leader = new Uri("http://127.0.0.1:9/");
-        await using var server = await ServerHarness.StartAsync(leadership: new FixedLeadership(false, leader));
-
-        var (status, _) = await server.PostAsync("/api/jobs/www-data/prod/hello/kill", new JsonObject());
-        Assert.Equal(307, status);
-        using var request = new HttpRequestMessage(HttpMethod.Post, "api/jobs/www-data/prod/hello/kill?x=1");
-        using var response = await server.Http.SendAsync(request);
-        Assert.Equal(new Uri("http://127.0.0.1:9/api/jobs/www-data/prod/hello/kill?x=1"), response.Headers.Location);
-
-        Assert.Equal(200, (await server.GetAsync("/api/jobs")).Status);
-        Assert.Equal(503, (await server.GetAsync("/leaderhealth")).Status);
-
-        using var bypass = new HttpRequestMessage(HttpMethod.Post, "api/jobs/www-data/prod/hello/kill");
-        bypass.Headers.Add("Bypass-Leader-Redirect", "true");
-        using var bypassed = await server.Http.SendAsync(bypass);
-        Assert.NotEqual(307, (int)bypassed.StatusCode);
-    }
-
-    [Fact]
     public async Task A_restarted_scheduler_serves_the_state_it_acknowledged()
     {
         using var directory = new TempDirectory();
@@ -163,12 +142,5 @@ public sealed class LifecycleTests
             Assert.True(DateTime.UtcNow < deadline, "condition not reached within 30 s");
             await Task.Delay(50);
         }
-    }
-
-    private sealed class FixedLeadership(bool isLeader, Uri? leader) : ILeadership
-    {
-        public bool IsLeader => isLeader;
-
-        public Uri? Leader => leader;
     }
 }

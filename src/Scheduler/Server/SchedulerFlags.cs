@@ -10,13 +10,13 @@ namespace Aurora.Scheduler.Server;
 /// </summary>
 internal static class SchedulerFlags
 {
-    public static readonly IReadOnlyList<FlagSpec> All =
+    private static readonly IReadOnlyList<FlagSpec> Own =
     [
         new("cluster_name", "Name of the cluster this scheduler serves; recorded in backups. Required (devcluster with -dev).", "NAME", null),
         new("ip", "Address the HTTP server binds; empty binds every interface (127.0.0.1 with -dev).", "ADDRESS", string.Empty),
         new("http_port", "Port of the HTTP API, web UI and admin endpoints; 0 picks a free port.", "PORT", "8081"),
         new("native_log_file_path", "Directory of this replica's log. Required (DIR/log with -dev). Initialize it once with aurora-log initialize.", "DIR", null),
-        new("native_log_quorum_size", "Replicas that must have an entry before it is committed. Must be a majority of the replicas; this build serves one replica, so 1.", "N", "1"),
+        new("native_log_quorum_size", "Replicas that must have an entry before it is committed: at least a majority of -native_log_replicas (the default), 1 for a lone replica. Any other value is refused.", "N", null),
         new("dlog_snapshot_interval", "How often the state is snapshotted (the log behind the oldest kept snapshot is truncated).", "DURATION", "1hrs"),
         new("dlog_max_entry_size", "Largest log entry; larger transactions are chunked into frames.", "SIZE", "512KB"),
         new("backup_dir", "Directory for backups. Required (DIR/backups with -dev).", "DIR", null),
@@ -53,6 +53,9 @@ internal static class SchedulerFlags
         new("dev_dir", "Where -dev keeps its state.", "DIR", "./.aurora-dev"),
         new("dev_agent", "With -dev, run an agent inside the scheduler (work dir DIR/agent) so that jobs run; false when real aurora-agent processes join.", "BOOL", "true"),
     ];
+
+    /// <summary>Every flag: the scheduler's own and those of its replicated log.</summary>
+    public static readonly IReadOnlyList<FlagSpec> All = [.. Own, .. Aurora.Replication.Membership.ReplicationFlags.Specs];
 
     private static readonly Flags Parser = new(All);
 

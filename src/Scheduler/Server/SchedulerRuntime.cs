@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Aurora.Replication;
 using Aurora.Scheduler.Commands;
 using Aurora.Scheduler.Model;
 using Aurora.Scheduler.Persistence;
@@ -44,6 +45,11 @@ internal sealed partial class SchedulerRuntime : ICommandExecutor, IAsyncDisposa
     private readonly Action<int> _exit;
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<IAsyncDisposable> _background = [];
+    private readonly SemaphoreSlim _leaderWorkGate = new(1, 1);
+    private readonly Lock _leadingLock = new();
+    private Task _leading = Task.CompletedTask;
+    private ReplicaNode? _node;
+    private Uri? _serviceUrl;
     private volatile SchedulerStore? _store;
     private volatile string _notReadyReason = "recovering the state from the log";
     private volatile StorageState _state = StorageState.Recovering;
@@ -83,8 +89,22 @@ internal sealed partial class SchedulerRuntime : ICommandExecutor, IAsyncDisposa
     /// <summary>Why the storage cannot serve, for 503 answers; null once ready.</summary>
     public string? NotReadyReason => _state == StorageState.Ready ? null : _notReadyReason;
 
-    /// <summary>This build serves one replica, which leads once its storage is ready.</summary>
-    public bool IsLeader => _state == StorageState.Ready;
+    /// <summary>
+    /// True while this replica leads: the replicated log's leadership, the one source of truth
+    /// (a lone replica leads once its storage is ready).
+    /// </summary>
+    public bool IsLeader => _state == StorageState.Ready && _store is { } store && store.Replication.CurrentLeadership.IsSelf;
+
+    /// <summary>
+    /// The leader's HTTP base URL when another replica leads and this one knows where it serves;
+    /// null when this replica leads or no leader is known.
+    /// </summary>
+    public Uri? LeaderUrl =>
+        _store is { } store && !store.Replication.CurrentLeadership.IsSelf && store.Replication.Status.LeaderServiceUrl is { } url
+        && Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri : null;
+
+    /// <summary>The leader's replica id as this replica knows it (null when none is known).</summary>
+    public string? LeaderId => _store?.Replication.CurrentLeadership.LeaderId;
 
     /// <summary>The store, or <see cref="StorageNotReadyException"/> saying why there is none to serve from.</summary>
     public SchedulerStore Store => _store is { } store && _state == StorageState.Ready
@@ -95,8 +115,10 @@ internal sealed partial class SchedulerRuntime : ICommandExecutor, IAsyncDisposa
     public SchedulerStore? StoreIfOpen => _store;
 
     /// <summary>Starts opening the store in the background; the HTTP server may answer meanwhile.</summary>
-    public void Start()
+    /// <param name="serviceUrl">Where this replica serves HTTP, as the other replicas redirect clients to it.</param>
+    public void Start(Uri serviceUrl)
     {
+        _serviceUrl = serviceUrl;
         if (_options.DevDirectory is { } devDirectory)
         {
             InitializeDevLogIfNew(devDirectory);
@@ -169,6 +191,7 @@ internal sealed partial class SchedulerRuntime : ICommandExecutor, IAsyncDisposa
         try
         {
             await _opening.ConfigureAwait(false);
+            await Volatile.Read(ref _leading).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -180,7 +203,16 @@ internal sealed partial class SchedulerRuntime : ICommandExecutor, IAsyncDisposa
             await work.DisposeAsync().ConfigureAwait(false);
         }
 
-        _store?.Dispose();
+        if (_store is { } store)
+        {
+            await store.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_node is { } node)
+        {
+            await node.DisposeAsync().ConfigureAwait(false);
+        }
+
         _stopping.Dispose();
     }
 
@@ -209,12 +241,14 @@ internal sealed partial class SchedulerRuntime : ICommandExecutor, IAsyncDisposa
             {
                 _state = StorageState.Recovering;
                 _notReadyReason = "recovering the state from the log";
-                var store = SchedulerStore.Open(StoreOptions());
+                var store = await OpenStoreAsync().ConfigureAwait(false);
                 _store = store;
-                StartBackgroundWork(store);
+                StartReplicaWork(store);
                 _state = StorageState.Ready;
                 ServerMessages.StorageReady(_logger, store.AppliedPosition, store.Recovery.EntriesReplayed);
                 WarnOfUnaccountedFiles();
+                store.Replication.LeadershipChanged += OnLeadershipChanged;
+                OnLeadershipChanged(store.Replication.CurrentLeadership);
                 return;
             }
             catch (ReplicaEmptyException e)
@@ -245,25 +279,110 @@ internal sealed partial class SchedulerRuntime : ICommandExecutor, IAsyncDisposa
         }
     }
 
-    private void StartBackgroundWork(SchedulerStore store)
+    private async Task<SchedulerStore> OpenStoreAsync()
+    {
+        if (_options.Replication is not { } replication)
+        {
+            return await SchedulerStore.OpenAsync(StoreOptions(), replicate: null, _stopping.Token).ConfigureAwait(false);
+        }
+
+        // The transport binds -replication_port now; the replica joins once its state is loaded.
+        _node ??= new ReplicaNode(replication.Transport(), Loggers);
+        var consensus = replication.Consensus(_serviceUrl?.ToString().TrimEnd('/'), _options.MaxEntrySize);
+        var node = _node;
+        return await SchedulerStore.OpenAsync(StoreOptions(), (storage, applied) => node.Start(consensus, storage, applied), _stopping.Token).ConfigureAwait(false);
+    }
+
+    /// <summary>What every replica runs: its own snapshots (and truncation behind them), and the pump agents' reports go through.</summary>
+    private void StartReplicaWork(SchedulerStore store)
     {
         var snapshots = Housekeeping.Snapshots(store, _time, _options.SnapshotInterval);
+        Agents.Pump = new StatusPump(command => ExecuteAsync(command, Principals.Agent));
+        Metrics.WatchSnapshots(snapshots);
+        _background.AddRange([Agents.Pump, snapshots]);
+        snapshots.Start();
+    }
+
+    /// <summary>Leadership changed (on the replication loop's thread: nothing here blocks). A new term's leader work starts once the last term's stopped.</summary>
+    private void OnLeadershipChanged(Leadership leadership)
+    {
+        if (!leadership.IsSelf || _stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        lock (_leadingLock)
+        {
+            _leading = Task.Run(() => LeadAsync(leadership));
+        }
+    }
+
+    /// <summary>
+    /// Placement, the cluster loop, cron, pruning and periodic backups run only on the leader: they
+    /// start once it is writable in its term and stop when the term's leadership is lost.
+    /// </summary>
+    private async Task LeadAsync(Leadership leadership)
+    {
+        await _leaderWorkGate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var store = _store!;
+            using var ends = CancellationTokenSource.CreateLinkedTokenSource(leadership.Lost, _stopping.Token);
+            try
+            {
+                await store.WaitWritableAsync(ends.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or NotLeaderException)
+            {
+                return;
+            }
+
+            // Agents that heartbeat to the old leader get one -agent_timeout to find this one.
+            Agents.Registry.Restart();
+            var work = StartLeaderWork(store);
+            ServerMessages.Leading(_logger, leadership.Term, store.AppliedPosition);
+            try
+            {
+                await Task.Delay(Timeout.Infinite, ends.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Leadership lost, or the scheduler is stopping.
+            }
+
+            foreach (var item in work)
+            {
+                await item.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (!_stopping.IsCancellationRequested)
+            {
+                ServerMessages.StoppedLeading(_logger, leadership.Term);
+            }
+        }
+        finally
+        {
+            _leaderWorkGate.Release();
+        }
+    }
+
+    private List<IAsyncDisposable> StartLeaderWork(SchedulerStore store)
+    {
         var taskPruner = Housekeeping.TaskHistoryPruner(store, this, _time, _options.TaskHistoryPruningInterval);
         var updatePruner = Housekeeping.JobUpdateHistoryPruner(store, this, _time, _options.JobUpdateHistoryPruningInterval);
         var backups = new BackupScheduler(Backups, store.Snapshots, BackupOptions());
         var cron = new CronTrigger(store, this, _time, _options.CronTimeZone);
-        Metrics.Watch(snapshots, backups, cron);
+        Metrics.WatchLeaderWork(backups, cron);
         var cluster = new ClusterLoop(this, store, Agents, _options.TransientTaskStateTimeout);
-        Agents.Pump = new StatusPump(command => ExecuteAsync(command, Principals.Agent));
 
-        // Disposed in this order: the loop stops deciding before the pump stops writing.
-        _background.AddRange([cluster, Agents.Pump, snapshots, taskPruner, updatePruner, backups, cron]);
+        // Disposed in this order: the loop stops deciding first.
+        List<IAsyncDisposable> work = [cluster, taskPruner, updatePruner, backups, cron];
         cluster.Start();
         cron.Start();
-        snapshots.Start();
         taskPruner.Start();
         updatePruner.Start();
         backups.Start();
+        return work;
     }
 
     private SchedulerStoreOptions StoreOptions() => new()

@@ -1,5 +1,6 @@
 using System.Net;
 using Aurora.Agent.Node;
+using Aurora.Scheduler.Persistence;
 using Aurora.Scheduler.Server.Agents;
 using Aurora.Scheduler.Server.Http;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -34,8 +35,7 @@ internal sealed class SchedulerServer : IAsyncDisposable
     /// <summary>Completes with the exit code once the server stopped (quit, abort, fatal error or disposal).</summary>
     public Task<int> Exited => _exited.Task;
 
-    /// <param name="leadership">Who leads; a single replica when null.</param>
-    public static async Task<SchedulerServer> StartAsync(ServerOptions options, ILoggerFactory? loggers = null, TimeProvider? time = null, ILeadership? leadership = null)
+    public static async Task<SchedulerServer> StartAsync(ServerOptions options, ILoggerFactory? loggers = null, TimeProvider? time = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
@@ -76,7 +76,7 @@ internal sealed class SchedulerServer : IAsyncDisposable
         // The runtime may end the process before StartAsync returns (a log that cannot be opened).
         var runtime = new SchedulerRuntime(options, loggerFactory, time ?? TimeProvider.System, code => server!.Stop(code));
         server = new SchedulerServer(app, runtime);
-        var api = new ApiContext(runtime, new RequestSecurity(options.Security), leadership ?? new SingleReplicaLeadership(runtime));
+        var api = new ApiContext(runtime, new RequestSecurity(options.Security), new ReplicatedLeadership(runtime));
         ConfigurePipeline(app, api);
         OpsEndpoints.Map(app, api, quit: () => server.Stop(ExitCodes.Ok), abort: () => server.Stop(ExitCodes.Aborted));
         JobEndpoints.Map(app, api);
@@ -90,7 +90,7 @@ internal sealed class SchedulerServer : IAsyncDisposable
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             server.BaseUri = new Uri(address.Replace("://[::]", "://127.0.0.1", StringComparison.Ordinal).Replace("://0.0.0.0", "://127.0.0.1", StringComparison.Ordinal).TrimEnd('/') + "/");
             ServerMessages.Listening(loggerFactory.CreateLogger("Aurora.Scheduler"), options.ClusterName, address);
-            runtime.Start();
+            runtime.Start(AdvertisedUri(options, server.BaseUri));
             if (options.DevAgentDirectory is { } agentDirectory)
             {
                 server._devAgent = await StartDevAgentAsync(agentDirectory, server.BaseUri, loggerFactory).ConfigureAwait(false);
@@ -158,6 +158,12 @@ internal sealed class SchedulerServer : IAsyncDisposable
                     return;
                 }
 
+                if (ServesOnlyOnLeader(http.Request) && api.Runtime.IsLeader && api.Runtime.StoreIfOpen is { IsWritable: false } store)
+                {
+                    // Elected a moment ago: answer once everything committed before the term is applied here.
+                    await store.WaitWritableAsync(http.RequestAborted).ConfigureAwait(false);
+                }
+
                 if (IsAuthenticatedCall(http))
                 {
                     // Who asks is settled before anything of the request is read or validated (401 before 400).
@@ -208,21 +214,57 @@ internal sealed class SchedulerServer : IAsyncDisposable
         && !http.Request.Path.StartsWithSegments("/agent", StringComparison.Ordinal)
         && http.GetEndpoint() is not null;
 
-    /// <summary>Writes on a replica that does not lead go to the leader (307 keeps the method and body), as in Aurora.</summary>
+    /// <summary>The API and the agents' endpoints: answered by the leader only. /api/scheduler (this replica's view) is answered everywhere.</summary>
+    private static bool ServesOnlyOnLeader(HttpRequest request) =>
+        (request.Path.StartsWithSegments("/api", StringComparison.Ordinal) || request.Path.StartsWithSegments("/agent", StringComparison.Ordinal))
+        && !request.Path.StartsWithSegments("/api/scheduler", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Reads and writes on a replica that does not lead go to the leader (307 keeps the method and
+    /// body), as in Aurora; the body names the leader for clients that do not follow redirects.
+    /// With no leader known, 503: a follower's state may be behind, and it never answers from it.
+    /// </summary>
     private static bool RedirectToLeader(HttpContext http, ApiContext api)
     {
         var request = http.Request;
-        if (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)
-            || !(request.Path.StartsWithSegments("/api", StringComparison.Ordinal) || request.Path.StartsWithSegments("/agent", StringComparison.Ordinal))
-            || api.Leadership.IsLeader || api.Leadership.Leader is not { } leader
+        if (!ServesOnlyOnLeader(request) || api.Runtime.State != StorageState.Ready || api.Leadership.IsLeader
             || string.Equals(request.Headers["Bypass-Leader-Redirect"], "true", StringComparison.OrdinalIgnoreCase))
         {
             return false;
         }
 
+        if (api.Leadership.Leader is not { } leader)
+        {
+            var id = api.Runtime.LeaderId;
+            throw new NotLeaderException(
+                id is null
+                    ? "this replica does not lead and no leader is known; retry once one is elected"
+                    : $"this replica does not lead; the leader is replica {id}, whose HTTP address is not known here yet; retry",
+                id);
+        }
+
         var target = new Uri(leader, request.Path.Value + request.QueryString.Value);
         http.Response.StatusCode = (int)HttpStatusCode.TemporaryRedirect;
         http.Response.Headers.Location = target.ToString();
+        http.Response.ContentType = "application/json";
+        var body = ApiContext.ErrorBody("NOT_LEADER", $"this replica does not lead; the leader is at {leader}").ToJsonString(ApiJson.Options);
+        http.Response.ContentLength = System.Text.Encoding.UTF8.GetByteCount(body);
+        _ = http.Response.WriteAsync(body);
         return true;
     }
+
+    /// <summary>Where the other replicas send clients: -hostname or -ip when given, else the address the server bound.</summary>
+    private static Uri AdvertisedUri(ServerOptions options, Uri bound)
+    {
+        var host = Nonempty(options.Flags.GetValueOrDefault(Aurora.Replication.Membership.ReplicationFlags.Hostname))
+            ?? (options.BindAddress is { } address && !address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any) ? options.BindAddress.ToString() : null);
+        if (host is null)
+        {
+            return options.Replication is null ? bound : new UriBuilder(bound) { Host = System.Net.Dns.GetHostName() }.Uri;
+        }
+
+        return new UriBuilder(bound) { Host = host }.Uri;
+    }
+
+    private static string? Nonempty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 }

@@ -19,7 +19,7 @@ internal static class ExitCodes
 internal static partial class ServerMessages
 {
     [LoggerMessage(EventId = 3000, Level = LogLevel.Information,
-        Message = "Storage is READY at log position {Position} ({Entries} entries replayed); serving as leader")]
+        Message = "Storage is READY at log position {Position} ({Entries} entries replayed)")]
     public static partial void StorageReady(ILogger logger, ulong position, long entries);
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Error,
@@ -69,4 +69,15 @@ internal static partial class ServerMessages
     [LoggerMessage(EventId = 3012, Level = LogLevel.Warning,
         Message = "The log directory holds {Count} file(s) the log does not keep, which it ignores: {Files}. Move them out of it; 'aurora-log verify' lists everything it cannot account for")]
     public static partial void UnaccountedFiles(ILogger logger, int count, string files);
+
+    [LoggerMessage(EventId = 3013, Level = LogLevel.Information,
+        Message = "Leading in term {Term} from log position {Position}: placement, cron, pruning and backups run here")]
+    public static partial void Leading(ILogger logger, ulong term, ulong position);
+
+    [LoggerMessage(EventId = 3014, Level = LogLevel.Warning,
+        Message = "Leadership of term {Term} lost: placement, cron, pruning and backups stopped here; writes are redirected to the new leader")]
+    public static partial void StoppedLeading(ILogger logger, ulong term);
+
+    [LoggerMessage(EventId = 3015, Level = LogLevel.Warning, Message = "Replication: {Warning}")]
+    public static partial void ReplicationWarning(ILogger logger, string warning);
 }

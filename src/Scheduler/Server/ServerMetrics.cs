@@ -75,9 +75,11 @@ internal sealed class ServerMetrics(SchedulerRuntime runtime, TimeProvider time)
 
     public void HttpRequest() => Interlocked.Increment(ref _httpRequests);
 
-    public void Watch(Housekeeping snapshots, BackupScheduler backups, CronTrigger cron)
+    public void WatchSnapshots(Housekeeping snapshots) => _snapshots = snapshots;
+
+    /// <summary>The leader's backups and cron of its current term.</summary>
+    public void WatchLeaderWork(BackupScheduler backups, CronTrigger cron)
     {
-        _snapshots = snapshots;
         _backups = backups;
         _cron = cron;
     }
@@ -124,14 +126,16 @@ internal sealed class ServerMetrics(SchedulerRuntime runtime, TimeProvider time)
         return n;
     }
 
-    private static void AddStore(SortedDictionary<string, double> n, SchedulerStore store)
+    private void AddStore(SortedDictionary<string, double> n, SchedulerStore store)
     {
-        var durable = store.Log.LastDurablePosition;
-
-        // One replica: an entry is committed once it is durable here.
-        n["log_position_appended"] = durable;
-        n["log_position_committed"] = durable;
+        // Named by meaning: appended (durable here), committed (held by a quorum), applied (in the state).
+        var replication = store.Replication.Status;
+        n["log_position_appended"] = replication.LastPosition;
+        n["log_position_committed"] = replication.CommitPosition;
         n["log_position_applied"] = store.AppliedPosition;
+        n["replication_term"] = replication.Term;
+        n["replication_leading"] = replication.Serving ? 1 : 0;
+        n["replication_members"] = runtime.Options.Replication?.Membership.Current.VoterIds.Count ?? 1;
         n["log_position_first_retained"] = store.Log.FirstRetainedPosition;
         n["log_term"] = store.Log.LastDurableTerm;
         n["log_segments"] = store.Log.Segments.Count;

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.RegularExpressions;
 using Aurora.Agent.Protocol;
 using Aurora.CommandLine;
+using Aurora.Replication.Membership;
 using Aurora.Scheduler.Model;
 using Aurora.Scheduler.Server.Auth;
 using Aurora.Scheduler.Settings;
@@ -66,6 +67,9 @@ internal sealed record ServerOptions
 
     public required int QuorumSize { get; init; }
 
+    /// <summary>The replicated log's membership, port, secret and timings; null for a lone replica (no -native_log_replicas).</summary>
+    public ReplicationOptions? Replication { get; init; }
+
     public required HttpSecurity Security { get; init; }
 
     public required IReadOnlyList<ContainerMount> GlobalContainerMounts { get; init; }
@@ -112,12 +116,7 @@ internal sealed record ServerOptions
             throw new UsageException($"-zk_endpoints={zk}: ZooKeeper discovery is not in this build yet; run one replica without it");
         }
 
-        var quorum = SchedulerFlags.Integer(flags, "native_log_quorum_size", 1, 9);
-        if (quorum != 1)
-        {
-            // Aurora warns that a quorum size that is not a majority corrupts data; we refuse it.
-            throw new UsageException($"-native_log_quorum_size={quorum} is not a majority of the replicas: this build serves exactly one replica, whose quorum is 1");
-        }
+        var (replication, quorum) = LoadReplication(flags, dev);
 
         IPAddress? bind = null;
         var ip = Nonempty(flags["ip"]) ?? (dev ? "127.0.0.1" : null);
@@ -177,6 +176,7 @@ internal sealed record ServerOptions
             BackupInterval = SchedulerFlags.Duration(flags, "backup_interval"),
             MaxSavedBackups = SchedulerFlags.Integer(flags, "max_saved_backups", 1, 100_000),
             QuorumSize = quorum,
+            Replication = replication,
             Security = LoadSecurity(flags["http_authentication_mechanism"]!, Nonempty(flags["shiro_ini_path"])),
             GlobalContainerMounts = ContainerMount.ParseList(flags["global_container_mounts"] ?? string.Empty),
             Settings = settings,
@@ -192,6 +192,45 @@ internal sealed record ServerOptions
     }
 
     private static string? Nonempty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
+
+    /// <summary>
+    /// The replication flags, checked as a whole. Without -native_log_replicas this is a lone
+    /// replica, whose quorum is 1. Aurora warns that a quorum size that is not a majority corrupts
+    /// data; we refuse it, with the rule.
+    /// </summary>
+    private static (ReplicationOptions? Replication, int Quorum) LoadReplication(IReadOnlyDictionary<string, string?> flags, bool dev)
+    {
+        if (Nonempty(flags[ReplicationFlags.Replicas]) is null)
+        {
+            var replicationOnly = new[] { ReplicationFlags.ReplicationPort, ReplicationFlags.SecretFile, ReplicationFlags.Hostname }
+                .FirstOrDefault(name => Nonempty(flags[name]) is not null);
+            if (replicationOnly is not null)
+            {
+                throw new UsageException($"-{replicationOnly} is given without -{ReplicationFlags.Replicas}: list every replica (this one included) to replicate the log, or drop -{replicationOnly} for a lone replica");
+            }
+
+            var quorumText = Nonempty(flags[ReplicationFlags.QuorumSize]);
+            if (quorumText is not null && quorumText.Trim() != "1")
+            {
+                throw new UsageException($"-{ReplicationFlags.QuorumSize}={quorumText} is not a majority of the replicas: without -{ReplicationFlags.Replicas} this is a lone replica, whose quorum is 1");
+            }
+
+            return (null, 1);
+        }
+
+        if (dev)
+        {
+            throw new UsageException($"-dev runs a lone replica; drop -{ReplicationFlags.Replicas} (docs/operations.md shows how to run three)");
+        }
+
+        var built = ReplicationOptions.Build(flags);
+        if (built.Options is not { } options)
+        {
+            throw new UsageException(string.Join(Environment.NewLine, built.Problems));
+        }
+
+        return (options, options.QuorumSize);
+    }
 
     private static TimeZoneInfo CronZone(string name)
     {

@@ -38,7 +38,7 @@ internal sealed class ServerHarness : IAsyncDisposable
 
     /// <param name="directory">Reuse a directory (a restart); a new temp directory when null.</param>
     /// <param name="initialize">Initialize the log as aurora-log initialize would.</param>
-    public static async Task<ServerHarness> StartAsync(string? directory = null, bool initialize = true, IEnumerable<string>? extraFlags = null, ILeadership? leadership = null, bool waitReady = true, ILoggerFactory? loggers = null)
+    public static async Task<ServerHarness> StartAsync(string? directory = null, bool initialize = true, IEnumerable<string>? extraFlags = null, bool waitReady = true, ILoggerFactory? loggers = null)
     {
         TempDirectory? owned = directory is null ? new TempDirectory() : null;
         var root = directory ?? owned!.Path;
@@ -55,7 +55,7 @@ internal sealed class ServerHarness : IAsyncDisposable
         };
         args.AddRange(extraFlags ?? []);
         var options = ServerOptions.FromFlags(SchedulerFlags.Parse(args));
-        var server = await SchedulerServer.StartAsync(options, loggers ?? NullLoggerFactory.Instance, leadership: leadership);
+        var server = await SchedulerServer.StartAsync(options, loggers ?? NullLoggerFactory.Instance);
         if (waitReady)
         {
             await server.Runtime.WaitOpenedAsync(TimeSpan.FromSeconds(30));

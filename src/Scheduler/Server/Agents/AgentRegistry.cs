@@ -30,7 +30,13 @@ internal sealed class AgentRegistry(TimeProvider time, TimeSpan timeout)
 {
     private readonly ConcurrentDictionary<string, Entry> _agents = new(StringComparer.Ordinal);
 
-    public DateTimeOffset StartedAt { get; } = time.GetUtcNow();
+    private long _startedAtTicks = time.GetUtcNow().UtcTicks;
+
+    /// <summary>When this replica last started leading: agents get one timeout from then to find it.</summary>
+    public DateTimeOffset StartedAt => new(Interlocked.Read(ref _startedAtTicks), TimeSpan.Zero);
+
+    /// <summary>A new term of leadership: agents that heartbeated to the old leader are not lost for having been silent here.</summary>
+    public void Restart() => Interlocked.Exchange(ref _startedAtTicks, time.GetUtcNow().UtcTicks);
 
     /// <summary>Records a heartbeat's arrival; dispose the result when the heartbeat has been answered.</summary>
     public IDisposable Arrived(HeartbeatRequest request)

@@ -42,6 +42,12 @@ internal static class AdminEndpoints
         app.MapGet("/api/scheduler", () => ApiContext.Json(SchedulerStatus(api)));
     }
 
+    /// <summary>
+    /// This replica and, on the leader, every replica as it knows them: status, term, the named
+    /// positions (appended: durable in the replica's log; committed: held by a quorum; applied: in
+    /// its state), lag behind the leader, the last snapshot, and who leads. Answered locally on
+    /// every replica, not redirected.
+    /// </summary>
     public static JsonObject SchedulerStatus(ApiContext api)
     {
         var runtime = api.Runtime;
@@ -57,12 +63,48 @@ internal static class AdminEndpoints
             ["notReadyReason"] = runtime.NotReadyReason,
             ["quorumSize"] = runtime.Options.QuorumSize,
         };
+        var replicas = new JsonArray();
+        string? leaderId = null;
         if (runtime.State == StorageState.Ready && runtime.StoreIfOpen is { } store)
         {
-            replica["appendedPosition"] = store.Log.LastDurablePosition;
-            replica["committedPosition"] = store.Log.LastDurablePosition;
+            var status = store.Replication.Status;
+            leaderId = status.LeaderId;
+            replica["id"] = status.SelfId;
+            replica["status"] = status.Status.ToString().ToUpperInvariant();
+            replica["role"] = status.Role.ToString().ToUpperInvariant();
+            replica["term"] = status.Term;
+            replica["appendedPosition"] = status.LastPosition;
+            replica["committedPosition"] = status.CommitPosition;
             replica["appliedPosition"] = store.AppliedPosition;
-            replica["term"] = store.Log.LastDurableTerm;
+            replica["firstRetainedPosition"] = store.Log.FirstRetainedPosition;
+            if (store.Snapshots.List().MaxBy(s => s.Position) is { } newest)
+            {
+                replica["lastSnapshot"] = new JsonObject { ["position"] = newest.Position, ["term"] = newest.Term, ["createdAt"] = newest.CreatedAt.ToString("O") };
+            }
+
+            replicas.Add(new JsonObject
+            {
+                ["id"] = status.SelfId,
+                ["self"] = true,
+                ["leader"] = status.LeaderId == status.SelfId,
+                ["status"] = replica["status"]!.GetValue<string>(),
+                ["appendedPosition"] = status.LastPosition,
+                ["committedPosition"] = status.CommitPosition,
+                ["appliedPosition"] = store.AppliedPosition,
+            });
+            foreach (var peer in status.Peers.OrderBy(p => p.Id, StringComparer.Ordinal))
+            {
+                // What the leader knows of each follower: how far its log matches the leader's.
+                replicas.Add(new JsonObject
+                {
+                    ["id"] = peer.Id,
+                    ["self"] = false,
+                    ["leader"] = false,
+                    ["status"] = peer.Status.ToString().ToUpperInvariant(),
+                    ["matchPosition"] = peer.MatchPosition,
+                    ["lag"] = peer.Lag,
+                });
+            }
         }
 
         return new JsonObject
@@ -70,8 +112,10 @@ internal static class AdminEndpoints
             ["cluster"] = runtime.Options.ClusterName,
             ["leading"] = api.Leadership.IsLeader,
             ["leader"] = api.Leadership.IsLeader ? null : api.Leadership.Leader?.ToString(),
+            ["leaderId"] = leaderId,
             ["version"] = typeof(AdminEndpoints).Assembly.GetName().Version?.ToString(3),
             ["replica"] = replica,
+            ["replicas"] = replicas,
         };
     }
 

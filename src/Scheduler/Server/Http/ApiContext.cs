@@ -16,12 +16,12 @@ internal interface ILeadership
     Uri? Leader { get; }
 }
 
-/// <summary>A single replica leads exactly when its storage is ready.</summary>
-internal sealed class SingleReplicaLeadership(SchedulerRuntime runtime) : ILeadership
+/// <summary>The replicated log's leadership, as the runtime reads it: the one source of truth.</summary>
+internal sealed class ReplicatedLeadership(SchedulerRuntime runtime) : ILeadership
 {
     public bool IsLeader => runtime.IsLeader;
 
-    public Uri? Leader => null;
+    public Uri? Leader => runtime.LeaderUrl;
 }
 
 /// <summary>What a write did, for the handler's answer: the decision, its log position (0 when nothing changed) and who asked.</summary>
@@ -72,6 +72,7 @@ internal sealed class ApiContext(SchedulerRuntime runtime, RequestSecurity secur
         CommandRejectedException { Code: ErrorCode.JobUpdating } rejected => (HttpStatusCode.Conflict, "JOB_UPDATING", rejected.Message),
         CommandRejectedException rejected => (HttpStatusCode.BadRequest, "INVALID_REQUEST", rejected.Message),
         StorageNotReadyException notReady => (HttpStatusCode.ServiceUnavailable, "STORAGE_NOT_READY", notReady.Message),
+        NotLeaderException notLeader => (HttpStatusCode.ServiceUnavailable, "NOT_LEADER", notLeader.Message),
         BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } bad => (HttpStatusCode.RequestEntityTooLarge, "TOO_LARGE", bad.Message),
         BadHttpRequestException bad => (HttpStatusCode.BadRequest, "INVALID_REQUEST", bad.Message),
         _ => (HttpStatusCode.InternalServerError, "INTERNAL", $"Internal error: {error.Message}"),
