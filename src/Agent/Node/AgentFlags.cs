@@ -67,11 +67,14 @@ public static class AgentFlags
         }
 
         var schedulers = new List<Uri>();
-        foreach (var scheduler in (Value("scheduler") ?? string.Empty).Split(',', StringSplitOptions.TrimEntries))
+        var schedulerFlag = Value("scheduler") ?? string.Empty;
+        var items = schedulerFlag.Split(',', StringSplitOptions.TrimEntries);
+        foreach (var scheduler in items)
         {
             if (!Uri.TryCreate(scheduler, UriKind.Absolute, out var schedulerUri) || schedulerUri.Scheme is not ("http" or "https") || schedulerUri.Host.Length == 0)
             {
-                throw new UsageException($"-scheduler={Value("scheduler")}: '{scheduler}' is not an http:// or https:// URL; give one, or every replica's comma-separated, e.g. {DefaultScheduler}");
+                throw new UsageException($"-scheduler={schedulerFlag}: must be an http:// or https:// URL, e.g. {DefaultScheduler}"
+                    + (items.Length > 1 ? $", or several comma-separated; '{scheduler}' is not one" : string.Empty));
             }
 
             schedulers.Add(schedulerUri);
