@@ -131,6 +131,233 @@ public sealed partial class ReplicatedClusterTests : IAsyncLifetime
         Assert.Equal("RUNNING", after[0]!["status"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task A_leader_paused_while_the_majority_moved_on_acknowledges_nothing_when_it_wakes()
+    {
+        var leader = await LeaderAsync();
+        await PutQuotaAsync(leader, "before", 1);
+        var old = _replicas.Single(r => r.Url == leader);
+
+        // The leader stands still (SIGSTOP); a write sent to it waits in its socket meanwhile.
+        old.Process!.Pause();
+        old.Paused = true;
+        Task<HttpStatusCode> stale;
+        try
+        {
+            stale = Task.Run(async () =>
+            {
+                using var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { Timeout = TimeSpan.FromMinutes(1) };
+                using var request = new HttpRequestMessage(HttpMethod.Put, new Uri(old.Url, "api/quotas/ghost"))
+                {
+                    Content = JsonContent.Create(new JsonObject { ["numCpus"] = 9, ["ramMb"] = 1024, ["diskMb"] = 1024 }),
+                };
+                request.Headers.Add("X-Aurora-User", "admin");
+                using var response = await http.SendAsync(request);
+                return response.StatusCode;
+            });
+            var successor = await LeaderAsync();
+            Assert.NotEqual(leader, successor);
+            await PutQuotaAsync(successor, "during", 2);
+        }
+        finally
+        {
+            old.Process.Resume();
+            old.Paused = false;
+        }
+
+        // It wakes believing it leads: the write it then takes must not be acknowledged, nor applied anywhere.
+        Assert.NotEqual(HttpStatusCode.OK, await stale);
+        await PutQuotaAsync(await LeaderAsync(), "after", 3);
+        await ConvergedAsync();
+        foreach (var replica in _replicas)
+        {
+            var quotas = (await GetAsync(replica.Url, "quotas")).AsObject();
+            Assert.False(quotas.ContainsKey("ghost"), $"{replica.Name} applied the paused leader's write");
+            Assert.True(quotas.ContainsKey("during") && quotas.ContainsKey("after"));
+        }
+    }
+
+    [Fact]
+    public async Task A_replica_with_a_wiped_directory_rejoins_empty_recovers_the_log_and_votes_again()
+    {
+        var leader = await LeaderAsync();
+        for (var i = 0; i < 30; i++)
+        {
+            await PutQuotaAsync(leader, $"before-{i}", 1 + (i % 5));
+        }
+
+        // A follower loses its disk: an empty directory, not initialized.
+        var wiped = _replicas.First(r => r.Url != leader);
+        await StopAsync(wiped, kill: true);
+        Directory.Delete(wiped.LogDirectory, recursive: true);
+        Directory.CreateDirectory(wiped.LogDirectory);
+        await StartAsync(wiped);
+        await Eventually.HoldsAsync("the wiped replica VOTING again", async () =>
+            (await GetAsync(wiped.Url, "api/scheduler"))["replica"]!["status"]!.GetValue<string>() == "VOTING");
+        await ConvergedAsync();
+
+        // With the other follower gone, a write commits only if the wiped replica holds it: it votes.
+        var other = _replicas.Single(r => r != wiped && r.Url != leader);
+        await StopAsync(other, kill: true);
+        var survivor = await LeaderAsync();
+        await PutQuotaAsync(survivor, "after", 9);
+        var quotas = (await GetAsync(survivor, "quotas")).AsObject();
+        Assert.Equal(9, quotas["after"]!["cpu_cores"]!.GetValue<double>());
+        Assert.Equal(30, quotas.Count(q => q.Key.StartsWith("before-", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task Staged_recovery_committed_on_the_leader_reaches_every_replica()
+    {
+        var leader = await LeaderAsync();
+        await PutQuotaAsync(leader, "kept", 3);
+        var backup = await PostAsync(leader, "api/backups", null);
+        await PutQuotaAsync(leader, "later", 5);
+
+        await PostAsync(leader, "api/recovery/stage", new JsonObject { ["backupId"] = backup["id"]!.GetValue<string>() });
+        await PostAsync(leader, "api/recovery/commit", null);
+
+        await ConvergedAsync();
+        foreach (var replica in _replicas)
+        {
+            var quotas = (await GetAsync(replica.Url, "quotas")).AsObject();
+            Assert.Equal(3, quotas["kept"]!["cpu_cores"]!.GetValue<double>());
+            Assert.False(quotas.ContainsKey("later"), $"{replica.Name} still holds a quota written after the backup");
+        }
+    }
+
+    [Fact]
+    public async Task Three_replicas_grow_to_five_and_shrink_to_three_by_Aurora_s_procedure()
+    {
+        await PutQuotaAsync(await LeaderAsync(), "on-three", 3);
+
+        // Stop every replica, list five (the two new ones with empty, uninitialized directories), start all five.
+        foreach (var replica in _replicas)
+        {
+            await StopAsync(replica, kill: false);
+        }
+
+        for (var i = 3; i < 5; i++)
+        {
+            var added = new Replica($"r{i}", DistClients.FreePort(), DistClients.FreePort(), _root.Sub($"r{i}"));
+            Directory.CreateDirectory(added.LogDirectory);
+            _replicas.Add(added);
+        }
+
+        _members = string.Join(',', _replicas.Select(r => $"127.0.0.1:{r.ReplicationPort}"));
+        foreach (var replica in _replicas)
+        {
+            await StartAsync(replica);
+        }
+
+        await PutQuotaAsync(await LeaderAsync(), "on-five", 5);
+        await ConvergedAsync();
+        foreach (var replica in _replicas)
+        {
+            Assert.Equal("VOTING", (await GetAsync(replica.Url, "api/scheduler"))["replica"]!["status"]!.GetValue<string>());
+        }
+
+        // And back: stop all five, list three of them, start those three.
+        foreach (var replica in _replicas)
+        {
+            await StopAsync(replica, kill: false);
+        }
+
+        _replicas.RemoveRange(0, 2);
+        _members = string.Join(',', _replicas.Select(r => $"127.0.0.1:{r.ReplicationPort}"));
+        foreach (var replica in _replicas)
+        {
+            await StartAsync(replica);
+        }
+
+        var leader = await LeaderAsync();
+        await PutQuotaAsync(leader, "back-on-three", 7);
+        await ConvergedAsync();
+        var quotas = (await GetAsync(leader, "quotas")).AsObject();
+        Assert.Equal([3.0, 5.0, 7.0], new[] { "on-three", "on-five", "back-on-three" }.Select(role => quotas[role]!["cpu_cores"]!.GetValue<double>()));
+    }
+
+    [Fact]
+    public async Task A_cluster_restored_from_a_backup_on_a_majority_brings_the_third_replica_up_from_them()
+    {
+        var leader = await LeaderAsync();
+        await PutQuotaAsync(leader, "kept", 3);
+        var backup = await PostAsync(leader, "api/backups", null);
+        var file = Directory.GetFiles(_replicas.Single(r => r.Url == leader).Directory, "*.bak", SearchOption.AllDirectories)
+            .Single(f => Path.GetFileName(f).Contains(backup["id"]!.GetValue<string>(), StringComparison.Ordinal));
+        await PutQuotaAsync(leader, "lost", 5);
+
+        // Every disk is lost. docs/disaster-recovery.md: recover two of three from the same backup, leave the third empty.
+        var saved = Path.Combine(_root.Path, Path.GetFileName(file));
+        File.Copy(file, saved);
+        foreach (var replica in _replicas)
+        {
+            await StopAsync(replica, kill: true);
+            Directory.Delete(replica.Directory, recursive: true);
+            Directory.CreateDirectory(replica.LogDirectory);
+        }
+
+        foreach (var replica in _replicas.Take(2))
+        {
+            using var recover = ChildProcess.Start(Path.Combine(DistClients.DistBin, "aurora-log"), ["recover", $"--backup={saved}", $"--path={replica.LogDirectory}"]);
+            Assert.True(await recover.WaitForExitAsync(TimeSpan.FromMinutes(1)) == 0, recover.Output);
+        }
+
+        foreach (var replica in _replicas)
+        {
+            await StartAsync(replica);
+        }
+
+        await Eventually.HoldsAsync("the empty replica VOTING", async () =>
+            (await GetAsync(_replicas[2].Url, "api/scheduler"))["replica"]!["status"]!.GetValue<string>() == "VOTING");
+        await ConvergedAsync();
+        foreach (var replica in _replicas)
+        {
+            var quotas = (await GetAsync(replica.Url, "quotas")).AsObject();
+            Assert.Equal(3, quotas["kept"]!["cpu_cores"]!.GetValue<double>());
+            Assert.False(quotas.ContainsKey("lost"));
+        }
+
+        await PutQuotaAsync(await LeaderAsync(), "after-restore", 4);
+    }
+
+    private async Task PutQuotaAsync(Uri replica, string role, int cpus)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Put, new Uri(replica, $"api/quotas/{role}"))
+        {
+            Content = JsonContent.Create(new JsonObject { ["numCpus"] = cpus, ["ramMb"] = 1024, ["diskMb"] = 1024 }),
+        };
+        request.Headers.Add("X-Aurora-User", "admin");
+        using var response = await _http.SendAsync(request);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"PUT quota {role}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+    }
+
+    private async Task<JsonNode> PostAsync(Uri replica, string path, JsonNode? body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(replica, path)) { Content = JsonContent.Create(body ?? new JsonObject()) };
+        request.Headers.Add("X-Aurora-User", "admin");
+        using var response = await _http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"POST {path}: {(int)response.StatusCode} {text}");
+        return JsonNode.Parse(text)!;
+    }
+
+    private static async Task StopAsync(Replica replica, bool kill)
+    {
+        if (kill)
+        {
+            replica.Process!.KillProcessOnly();
+        }
+        else
+        {
+            replica.Process!.Terminate();
+        }
+
+        await replica.Process.WaitForExitAsync(TimeSpan.FromMinutes(1));
+        replica.Process.Dispose();
+        replica.Process = null;
+    }
+
     private async Task WriteUntilAsync(int client, ConcurrentDictionary<string, int> acknowledged, StrongBox<long> killedAt, StrongBox<long> firstAfterKill, CancellationToken stop)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
@@ -174,7 +401,7 @@ public sealed partial class ReplicatedClusterTests : IAsyncLifetime
         await Eventually.HoldsAsync("every replica applied the same position", async () =>
         {
             positions = [];
-            foreach (var replica in _replicas)
+            foreach (var replica in _replicas.Where(r => r.Process is not null))
             {
                 positions.Add((await GetAsync(replica.Url, "api/scheduler"))["replica"]!["appliedPosition"]!.GetValue<ulong>());
             }
@@ -182,7 +409,7 @@ public sealed partial class ReplicatedClusterTests : IAsyncLifetime
             return positions.Distinct().Count() == 1;
         }, describe: () => string.Join(", ", positions));
         var hashes = new List<string>();
-        foreach (var replica in _replicas)
+        foreach (var replica in _replicas.Where(r => r.Process is not null))
         {
             hashes.Add((await GetAsync(replica.Url, "state"))["stateHash"]!.GetValue<string>());
         }
@@ -192,7 +419,7 @@ public sealed partial class ReplicatedClusterTests : IAsyncLifetime
 
     private async Task<Uri> LeaderAsync() => await ValueAsync("a leader", async () =>
     {
-        foreach (var replica in _replicas.Where(r => r.Process is { HasExited: false }))
+        foreach (var replica in _replicas.Where(r => r.Process is { HasExited: false } && !r.Paused))
         {
             try
             {
@@ -257,6 +484,9 @@ public sealed partial class ReplicatedClusterTests : IAsyncLifetime
         public Uri Url => new($"http://127.0.0.1:{HttpPort}/");
 
         public ChildProcess? Process { get; set; }
+
+        /// <summary>SIGSTOPped: asked nothing until resumed.</summary>
+        public bool Paused { get; set; }
     }
 
     private sealed class StrongBox<T>(T value)

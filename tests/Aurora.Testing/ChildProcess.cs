@@ -144,6 +144,12 @@ public sealed class ChildProcess : IDisposable
     /// <summary>SIGKILL to this process alone: what it started lives on, as after a crash of just this process.</summary>
     public void KillProcessOnly() => Signal("KILL");
 
+    /// <summary>SIGSTOP: the process stands still (a long GC pause, a stalled VM) until <see cref="Resume"/>.</summary>
+    public void Pause() => Signal("STOP");
+
+    /// <summary>SIGCONT after <see cref="Pause"/>.</summary>
+    public void Resume() => Signal("CONT");
+
     /// <summary>SIGKILL: the process gets no chance to clean up (kill -9).</summary>
     public void Kill()
     {
