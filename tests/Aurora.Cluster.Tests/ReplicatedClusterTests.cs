@@ -14,8 +14,10 @@ namespace Aurora.Cluster.Tests;
 public sealed partial class ReplicatedClusterTests : IAsyncLifetime
 {
     private readonly TempDirectory _root = new();
-    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(10) };
+    // Follows no redirect: each request is answered by the replica it names.
+    private readonly HttpClient _http = new(new SocketsHttpHandler { AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(10) };
     private readonly List<Replica> _replicas = [];
+    private readonly List<Replica> _removed = [];
     private ChildProcess? _agent;
     private string _secret = string.Empty;
     private string _members = string.Empty;
@@ -53,8 +55,12 @@ public sealed partial class ReplicatedClusterTests : IAsyncLifetime
             replica.Process?.Dispose();
         }
 
+        foreach (var replica in _replicas.Concat(_removed))
+        {
+            await replica.Proxy.DisposeAsync();
+        }
+
         _http.Dispose();
-        await Task.CompletedTask;
         _root.Dispose();
     }
 
@@ -129,6 +135,37 @@ public sealed partial class ReplicatedClusterTests : IAsyncLifetime
         var after = (await GetAsync(successor, "api/tasks?role=www-data&environment=prod&name=sleeper&active=true"))["tasks"]!.AsArray();
         Assert.Equal(running, Assert.Single(after)!["taskId"]!.GetValue<string>());
         Assert.Equal("RUNNING", after[0]!["status"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_leader_cut_off_by_the_network_stops_taking_writes_while_the_majority_elects_and_all_converge_after_healing()
+    {
+        var leader = await LeaderAsync();
+        await PutQuotaAsync(leader, "before", 1);
+        var old = _replicas.Single(r => r.Url == leader);
+
+        // Nothing reaches the leader's replication port any more: no acknowledgement, no vote, no append.
+        old.Proxy.Cut();
+        var successor = await ValueAsync("a leader on the majority side", async () => await LeaderAsync() is var l && l != leader ? l : null);
+        await PutQuotaAsync(successor, "majority", 2);
+
+        // The minority refuses: what it is sent is never acknowledged.
+        var (status, body) = await PutQuotaStatusAsync(old.Url, "minority", 3);
+        Assert.True(status != HttpStatusCode.OK, $"the cut-off replica acknowledged a write: {body}");
+        using (var health = await _http.GetAsync(new Uri(old.Url, "leaderhealth")))
+        {
+            Assert.NotEqual(HttpStatusCode.OK, health.StatusCode);
+        }
+
+        old.Proxy.Heal();
+        await PutQuotaAsync(await LeaderAsync(), "after", 4);
+        await ConvergedAsync();
+        foreach (var replica in _replicas)
+        {
+            var quotas = (await GetAsync(replica.Url, "quotas")).AsObject();
+            Assert.False(quotas.ContainsKey("minority"), $"{replica.Name} applied the minority's write");
+            Assert.True(new[] { "before", "majority", "after" }.All(quotas.ContainsKey), $"{replica.Name} lacks a committed write");
+        }
     }
 
     [Fact]
@@ -263,6 +300,7 @@ public sealed partial class ReplicatedClusterTests : IAsyncLifetime
             await StopAsync(replica, kill: false);
         }
 
+        _removed.AddRange(_replicas.Take(2));
         _replicas.RemoveRange(0, 2);
         _members = string.Join(',', _replicas.Select(r => $"127.0.0.1:{r.ReplicationPort}"));
         foreach (var replica in _replicas)
@@ -323,13 +361,19 @@ public sealed partial class ReplicatedClusterTests : IAsyncLifetime
 
     private async Task PutQuotaAsync(Uri replica, string role, int cpus)
     {
+        var (status, body) = await PutQuotaStatusAsync(replica, role, cpus);
+        Assert.True(status == HttpStatusCode.OK, $"PUT quota {role}: {(int)status} {body}");
+    }
+
+    private async Task<(HttpStatusCode Status, string Body)> PutQuotaStatusAsync(Uri replica, string role, int cpus)
+    {
         using var request = new HttpRequestMessage(HttpMethod.Put, new Uri(replica, $"api/quotas/{role}"))
         {
             Content = JsonContent.Create(new JsonObject { ["numCpus"] = cpus, ["ramMb"] = 1024, ["diskMb"] = 1024 }),
         };
         request.Headers.Add("X-Aurora-User", "admin");
         using var response = await _http.SendAsync(request);
-        Assert.True(response.StatusCode == HttpStatusCode.OK, $"PUT quota {role}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
     private async Task<JsonNode> PostAsync(Uri replica, string path, JsonNode? body)
@@ -447,7 +491,8 @@ public sealed partial class ReplicatedClusterTests : IAsyncLifetime
     [
         "-cluster_name=replicated", "-ip=127.0.0.1", httpPort,
         $"-native_log_file_path={replica.LogDirectory}", $"-backup_dir={replica.Directory}/backups",
-        $"-native_log_replicas={_members}", $"-replication_port={replica.ReplicationPort}", $"-replication_secret_file={_secret}",
+        $"-native_log_replicas={_members}", $"-replication_port={replica.ReplicationPort}", $"-replication_bind_port={replica.BindPort}",
+        $"-replication_secret_file={_secret}",
         "-agent_timeout=20secs",
     ];
 
@@ -469,13 +514,21 @@ public sealed partial class ReplicatedClusterTests : IAsyncLifetime
     [GeneratedRegex("Storage is READY")]
     private static partial Regex Ready();
 
-    private sealed class Replica(string name, int httpPort, int replicationPort, string directory)
+    /// <summary>
+    /// One replica: its peers reach it through <see cref="Proxy"/> (its entry in -native_log_replicas
+    /// is the proxy's port, and it binds <see cref="BindPort"/>), so a test can cut it off the network.
+    /// </summary>
+    private sealed class Replica(string name, int httpPort, int bindPort, string directory)
     {
         public string Name { get; } = name;
 
         public int HttpPort { get; } = httpPort;
 
-        public int ReplicationPort { get; } = replicationPort;
+        public int BindPort { get; } = bindPort;
+
+        public LoopbackProxy Proxy { get; } = new(bindPort);
+
+        public int ReplicationPort => Proxy.Port;
 
         public string Directory { get; } = directory;
 

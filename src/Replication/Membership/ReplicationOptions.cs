@@ -45,6 +45,9 @@ public sealed record ReplicationOptions
     /// <summary>The port this replica listens on for its peers (<c>-replication_port</c>).</summary>
     public required int ReplicationPort { get; init; }
 
+    /// <summary>The port the transport binds (<c>-replication_bind_port</c>): <see cref="ReplicationPort"/> unless peers reach this replica through a mapping or proxy.</summary>
+    public int BindPort { get; init; }
+
     /// <summary>The shared secret (<c>-replication_secret_file</c>).</summary>
     public required ReplicationSecret Secret { get; init; }
 
@@ -92,7 +95,7 @@ public sealed record ReplicationOptions
     {
         ClusterId = ClusterId,
         Secret = Secret.Bytes.ToArray(),
-        Port = ReplicationPort,
+        Port = BindPort == 0 ? ReplicationPort : BindPort,
         MaxFrameBytes = MaxFrameBytes,
     };
 
@@ -128,6 +131,19 @@ public sealed record ReplicationOptions
         var listed = StaticMembership.TryParseReplicas(Given(ReplicationFlags.Replicas), out var replicas, out var listProblems);
         problems.AddRange(listProblems);
         var port = ParsePort(Given(ReplicationFlags.ReplicationPort), problems);
+        int? bindPort = null;
+        if (Given(ReplicationFlags.BindPort) is { } bindText)
+        {
+            if (int.TryParse(bindText, NumberStyles.None, CultureInfo.InvariantCulture, out var bind) && bind is >= ReplicaAddress.MinPort and <= ReplicaAddress.MaxPort)
+            {
+                bindPort = bind;
+            }
+            else
+            {
+                problems.Add($"-{ReplicationFlags.BindPort}={bindText} is not a port number from {ReplicaAddress.MinPort} to {ReplicaAddress.MaxPort}");
+            }
+        }
+
         var hostname = Given(ReplicationFlags.Hostname);
         var hostnameValid = hostname is null || ReplicaAddress.TryParseHost(hostname, out _, out var hostProblem) || Add(problems, $"-{ReplicationFlags.Hostname}={hostname}: {hostProblem}");
         ReplicaAddress? self = null;
@@ -201,6 +217,7 @@ public sealed record ReplicationOptions
         {
             Membership = new StaticMembership(replicas, self!, quorum!.Value),
             ReplicationPort = port!.Value,
+            BindPort = bindPort ?? port.Value,
             Secret = secret!,
             ClusterId = clusterId!,
             HeartbeatInterval = heartbeat!.Value.Value,

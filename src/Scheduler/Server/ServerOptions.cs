@@ -202,7 +202,7 @@ internal sealed record ServerOptions
     {
         if (Nonempty(flags[ReplicationFlags.Replicas]) is null)
         {
-            var replicationOnly = new[] { ReplicationFlags.ReplicationPort, ReplicationFlags.SecretFile, ReplicationFlags.Hostname }
+            var replicationOnly = new[] { ReplicationFlags.ReplicationPort, ReplicationFlags.BindPort, ReplicationFlags.SecretFile, ReplicationFlags.Hostname }
                 .FirstOrDefault(name => Nonempty(flags[name]) is not null);
             if (replicationOnly is not null)
             {

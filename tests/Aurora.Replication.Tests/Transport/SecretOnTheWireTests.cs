@@ -15,8 +15,8 @@ public sealed class SecretOnTheWireTests
         var secret = Enumerable.Range(0, 48).Select(i => (byte)(i * 73 + 11)).ToArray();
         await using var a = TestNode.Create(o => o with { Secret = secret });
         await using var b = TestNode.Create(o => o with { Secret = secret });
-        await using var toA = new CapturingProxy(a.Port);
-        await using var toB = new CapturingProxy(b.Port);
+        await using var toA = new LoopbackProxy(a.Port, capture: true);
+        await using var toB = new LoopbackProxy(b.Port, capture: true);
 
         // Each replica is known by its proxy's address, so every byte between them passes a proxy.
         var aId = TestNode.IdOf(toA.Port);
@@ -72,101 +72,5 @@ public sealed class SecretOnTheWireTests
 
         Assert.Equal(stream.Length, offset);
         return frames;
-    }
-
-    /// <summary>A loopback TCP proxy to <c>target</c> that keeps every byte, one buffer per connection and direction.</summary>
-    private sealed class CapturingProxy : IAsyncDisposable
-    {
-        private readonly Socket _listener = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        private readonly CancellationTokenSource _stop = new();
-        private readonly ConcurrentBag<MemoryStream> _captured = [];
-        private readonly ConcurrentBag<Task> _tasks = [];
-        private readonly Task _accepting;
-
-        public CapturingProxy(int target)
-        {
-            _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            _listener.Listen();
-            Port = ((IPEndPoint)_listener.LocalEndPoint!).Port;
-            _accepting = AcceptAsync(target);
-        }
-
-        public int Port { get; }
-
-        public IEnumerable<byte[]> Captured => _captured.Select(c =>
-        {
-            lock (c)
-            {
-                return c.ToArray();
-            }
-        });
-
-        public async ValueTask DisposeAsync()
-        {
-            await _stop.CancelAsync();
-            _listener.Dispose();
-            await _accepting;
-            await Task.WhenAll(_tasks);
-            _stop.Dispose();
-        }
-
-        private async Task AcceptAsync(int target)
-        {
-            while (true)
-            {
-                Socket client;
-                try
-                {
-                    client = await _listener.AcceptAsync(_stop.Token);
-                }
-                catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
-                {
-                    return;
-                }
-
-                var server = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                try
-                {
-                    await server.ConnectAsync(IPAddress.Loopback, target, _stop.Token);
-                }
-                catch (Exception e) when (e is OperationCanceledException or SocketException)
-                {
-                    client.Dispose();
-                    server.Dispose();
-                    continue;
-                }
-
-                _tasks.Add(CopyAsync(client, server));
-                _tasks.Add(CopyAsync(server, client));
-            }
-        }
-
-        private async Task CopyAsync(Socket from, Socket to)
-        {
-            var capture = new MemoryStream();
-            _captured.Add(capture);
-            var buffer = new byte[64 * 1024];
-            try
-            {
-                int read;
-                while ((read = await from.ReceiveAsync(buffer, _stop.Token)) > 0)
-                {
-                    lock (capture)
-                    {
-                        capture.Write(buffer, 0, read);
-                    }
-
-                    await to.SendAsync(buffer.AsMemory(0, read), _stop.Token);
-                }
-            }
-            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
-            {
-            }
-            finally
-            {
-                from.Dispose();
-                to.Dispose();
-            }
-        }
     }
 }
