@@ -86,14 +86,9 @@ public sealed partial class ReplicatedClusterTests : IAsyncLifetime
             "-resources=cpus:4;mem:4096;disk:8192;ports:[42000-42099]",
         ]);
         var leader = await LeaderAsync();
-        var config = _root.Sub("config");
-        Directory.CreateDirectory(config);
-        Directory.CreateDirectory(_root.Sub("home"));
-        await File.WriteAllTextAsync(Path.Combine(config, "clusters.json"), new JsonArray(
-            new JsonObject { ["name"] = "devcluster", ["scheduler_uri"] = leader.ToString().TrimEnd('/'), ["auth_mechanism"] = "UNAUTHENTICATED" }).ToJsonString());
         var file = Path.Combine(_root.Path, "sleeper.json");
         await File.WriteAllTextAsync(file, Jobs.Service("www-data", "sleeper", 1, "sleep 600").ToJsonString());
-        var create = await DistClients.RunAsync("aurora", ["job", "create", "devcluster/www-data/prod/sleeper", file], config, _root.Sub("home"), _root.Path);
+        var create = await ClientAsync("aurora", leader, "job", "create", "devcluster/www-data/prod/sleeper", file);
         Assert.True(create.ExitCode == 0, create.ToString());
         var running = await ValueAsync("the job's task RUNNING", async () =>
         {
@@ -233,6 +228,12 @@ public sealed partial class ReplicatedClusterTests : IAsyncLifetime
             (await GetAsync(wiped.Url, "api/scheduler"))["replica"]!["status"]!.GetValue<string>() == "VOTING");
         await ConvergedAsync();
 
+        // The leader's view, as an operator reads it: every replica, VOTING, none behind.
+        var view = await ClientAsync("aurora_admin", leader, "get_scheduler", "devcluster");
+        Assert.True(view.ExitCode == 0, view.ToString());
+        Assert.All(_replicas, r => Assert.Contains($"127.0.0.1:{r.ReplicationPort}", view.Out, StringComparison.Ordinal));
+        Assert.Equal(3, view.Out.Split('\n').Count(line => line.Contains("VOTING", StringComparison.Ordinal) && line.Contains("127.0.0.1:", StringComparison.Ordinal)));
+
         // With the other follower gone, a write commits only if the wiped replica holds it: it votes.
         var other = _replicas.Single(r => r != wiped && r.Url != leader);
         await StopAsync(other, kill: true);
@@ -357,6 +358,17 @@ public sealed partial class ReplicatedClusterTests : IAsyncLifetime
         }
 
         await PutQuotaAsync(await LeaderAsync(), "after-restore", 4);
+    }
+
+    /// <summary>Runs a client of dist/bin against the cluster "devcluster" at <paramref name="scheduler"/>.</summary>
+    private async Task<ClientRun> ClientAsync(string tool, Uri scheduler, params string[] args)
+    {
+        var config = _root.Sub("config");
+        Directory.CreateDirectory(config);
+        Directory.CreateDirectory(_root.Sub("home"));
+        await File.WriteAllTextAsync(Path.Combine(config, "clusters.json"), new JsonArray(
+            new JsonObject { ["name"] = "devcluster", ["scheduler_uri"] = scheduler.ToString().TrimEnd('/'), ["auth_mechanism"] = "UNAUTHENTICATED" }).ToJsonString());
+        return await DistClients.RunAsync(tool, args, config, _root.Sub("home"), _root.Path);
     }
 
     private async Task PutQuotaAsync(Uri replica, string role, int cpus)

@@ -11,8 +11,8 @@ internal static class SchedulerVerbs
 {
     public static IReadOnlyList<Verb> All { get; } =
     [
-        new Verb("get_scheduler", "CLUSTER", "show the leading scheduler and the state of the replica that answers", 1, 1, [AdminCli.Json], GetAsync,
-            "--json prints the scheduler's view: {\"cluster\", \"leader\", \"leading\", \"replica\": {...}}."),
+        new Verb("get_scheduler", "CLUSTER", "show the leading scheduler, the state of the replica that answers and, asked of the leader, every replica's progress", 1, 1, [AdminCli.Json], GetAsync,
+            "--json prints the scheduler's view: {\"cluster\", \"leader\", \"leading\", \"replica\": {...}, \"replicas\": [...]}."),
     ];
 
     private static async Task<int> GetAsync(CommandContext context, ParsedFlags arguments)
@@ -46,6 +46,27 @@ internal static class SchedulerVerbs
             ("Applied position", Number("appliedPosition")),
             ("Quorum size", Number("quorumSize")),
         ]);
+
+        // Every replica as the answering one knows them: the leader knows each follower's progress.
+        var replicas = Views.List(view, "replicas");
+        if (replicas.Count > 1)
+        {
+            context.Output.Line(string.Empty);
+            context.Output.Table(
+                ["REPLICA", "STATUS", "LEADER", "APPENDED", "COMMITTED", "APPLIED", "MATCH", "LAG"],
+                replicas.Select(r => (IReadOnlyList<string?>)
+                [
+                    Views.String(r, "id") + (Views.Bool(r, "self") == true ? " (asked)" : string.Empty),
+                    Views.String(r, "status"),
+                    Views.Bool(r, "leader") == true ? "yes" : string.Empty,
+                    Views.Long(r, "appendedPosition")?.ToString(CultureInfo.InvariantCulture),
+                    Views.Long(r, "committedPosition")?.ToString(CultureInfo.InvariantCulture),
+                    Views.Long(r, "appliedPosition")?.ToString(CultureInfo.InvariantCulture),
+                    Views.Long(r, "matchPosition")?.ToString(CultureInfo.InvariantCulture),
+                    Views.Long(r, "lag")?.ToString(CultureInfo.InvariantCulture),
+                ]));
+        }
+
         return ExitCodes.Ok;
     }
 }
