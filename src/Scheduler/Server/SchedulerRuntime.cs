@@ -100,8 +100,15 @@ internal sealed partial class SchedulerRuntime : ICommandExecutor, IAsyncDisposa
     /// null when this replica leads or no leader is known.
     /// </summary>
     public Uri? LeaderUrl =>
-        _store is { } store && !store.Replication.CurrentLeadership.IsSelf && store.Replication.Status.LeaderServiceUrl is { } url
+        _store is { } store && !store.Replication.CurrentLeadership.IsSelf && !IsElected && store.Replication.Status.LeaderServiceUrl is { } url
         && Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri : null;
+
+    /// <summary>
+    /// True from this replica's election until it serves (it is committing its term's first entry):
+    /// the leader it knows of is itself, so it must not redirect there, and soon leads.
+    /// </summary>
+    public bool IsElected => _store is { } store && !store.Replication.CurrentLeadership.IsSelf
+        && store.Replication.CurrentLeadership.LeaderId is { } leader && leader == store.Replication.Status.SelfId;
 
     /// <summary>The leader's replica id as this replica knows it (null when none is known).</summary>
     public string? LeaderId => _store?.Replication.CurrentLeadership.LeaderId;

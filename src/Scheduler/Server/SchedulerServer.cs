@@ -153,6 +153,11 @@ internal sealed class SchedulerServer : IAsyncDisposable
             api.Runtime.Metrics.HttpRequest();
             try
             {
+                if (ServesOnlyOnLeader(http.Request))
+                {
+                    await AwaitElectionOutcomeAsync(api.Runtime, http.RequestAborted).ConfigureAwait(false);
+                }
+
                 if (RedirectToLeader(http, api))
                 {
                     return;
@@ -213,6 +218,21 @@ internal sealed class SchedulerServer : IAsyncDisposable
         !(HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method) || HttpMethods.IsOptions(http.Request.Method))
         && !http.Request.Path.StartsWithSegments("/agent", StringComparison.Ordinal)
         && http.GetEndpoint() is not null;
+
+    /// <summary>
+    /// A replica elected a moment ago commits its term's first entry before it serves (a few
+    /// milliseconds): a request that arrives meanwhile waits for that, rather than being redirected
+    /// to this very replica or refused. Bounded at one second: an election that has not led to
+    /// serving by then has failed, and the request is answered as any other.
+    /// </summary>
+    private static async Task AwaitElectionOutcomeAsync(SchedulerRuntime runtime, CancellationToken cancellationToken)
+    {
+        var deadline = Environment.TickCount64 + 1000;
+        while (runtime.IsElected && Environment.TickCount64 < deadline)
+        {
+            await Task.Delay(2, cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>The API and the agents' endpoints: answered by the leader only. /api/scheduler (this replica's view) is answered everywhere.</summary>
     private static bool ServesOnlyOnLeader(HttpRequest request) =>
