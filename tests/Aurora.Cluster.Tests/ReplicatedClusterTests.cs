@@ -371,9 +371,20 @@ public sealed partial class ReplicatedClusterTests : IAsyncLifetime
         return await DistClients.RunAsync(tool, args, config, _root.Sub("home"), _root.Path);
     }
 
+    /// <summary>
+    /// Sets a quota as a careful client does: setting a quota is idempotent, so a write refused with
+    /// NOT_LEADER (leadership moved, as it may while replicas start on a loaded machine) is sent again
+    /// to whichever replica leads then.
+    /// </summary>
     private async Task PutQuotaAsync(Uri replica, string role, int cpus)
     {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         var (status, body) = await PutQuotaStatusAsync(replica, role, cpus);
+        while (status == HttpStatusCode.ServiceUnavailable && body.Contains("NOT_LEADER", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+        {
+            (status, body) = await PutQuotaStatusAsync(await LeaderAsync(), role, cpus);
+        }
+
         Assert.True(status == HttpStatusCode.OK, $"PUT quota {role}: {(int)status} {body}");
     }
 
