@@ -20,7 +20,7 @@ internal static class Program
                         --bin DIR        the published executables (default: dist/bin above the
                                          current directory; ./build.sh makes it)
                         --no-peers       do not run the peers (their goals are then skipped)
-                        --peers-dir DIR  the peers' scripts (default /work/shared/peers)
+                        --peers-dir DIR  the peers' scripts (default ../shared/peers beside the repository)
                         --peer-reps N    REPS for the peers' scripts (default 1)
                         --peer-seconds N SECS for the peers' scripts, per load (default 5)
 

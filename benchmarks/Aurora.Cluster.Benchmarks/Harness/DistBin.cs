@@ -27,6 +27,9 @@ internal static class DistBin
         throw new ArgumentException($"no dist/bin/{Scheduler} above {Environment.CurrentDirectory}: run ./build.sh, or pass --bin DIR");
     }
 
+    /// <summary>The peers' scripts: <c>../shared/peers</c> beside the repository <paramref name="bin"/> (<c>REPO/dist/bin</c>) was published in.</summary>
+    public static string SharedPeers(string bin) => Path.GetFullPath(Path.Combine(bin, "..", "..", "..", "shared", "peers"));
+
     /// <summary>
     /// A warning when a source file of the repository <paramref name="bin"/> was published from
     /// (<c>BIN/../../src</c>) is newer than the published scheduler: the run would measure older code.

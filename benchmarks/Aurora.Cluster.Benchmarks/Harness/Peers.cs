@@ -17,7 +17,7 @@ internal sealed record PeerFigure(string System, int Nodes, string Case, int Cli
 internal sealed record PeerRun(string Script, string? Problem, IReadOnlyList<PeerFigure> Figures, IReadOnlyList<string> SummaryLines, TimeSpan Took);
 
 /// <summary>
-/// The peers measured by their own scripts (<c>/work/shared/peers</c>): <c>02_etcd.sh</c> (1 and 3
+/// The peers measured by their own scripts (<c>../shared/peers</c> beside the repository): <c>02_etcd.sh</c> (1 and 3
 /// members), <c>03_zookeeper.sh</c> (standalone and a 3-server ensemble), <c>04_postgres.sh</c>, each
 /// with its own load generator (Node, Java, pgbench) and a 1 KiB value, run with small
 /// <c>REPS</c>/<c>SECS</c> and their summaries parsed. The scripts install their Debian packages

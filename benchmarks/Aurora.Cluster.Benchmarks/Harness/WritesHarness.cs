@@ -74,8 +74,9 @@ internal static class WritesHarness
         if (settings.Peers)
         {
             Console.WriteLine();
-            Console.WriteLine($"# peers: their own scripts in {settings.PeersDirectory}, one after the other, REPS={settings.PeerReps} SECS={settings.PeerSeconds}");
-            peers = await Peers.RunAsync(settings.PeersDirectory, settings.PeerReps, settings.PeerSeconds, scratch.Sub("peer-results"), interrupted);
+            var peersDirectory = settings.PeersDirectory ?? DistBin.SharedPeers(bin);
+            Console.WriteLine($"# peers: their own scripts in {peersDirectory}, one after the other, REPS={settings.PeerReps} SECS={settings.PeerSeconds}");
+            peers = await Peers.RunAsync(peersDirectory, settings.PeerReps, settings.PeerSeconds, scratch.Sub("peer-results"), interrupted);
             foreach (var run in peers.Where(p => p.Problem is not null))
             {
                 Console.Error.WriteLine($"warning: peer {run.Script}: {run.Problem}");
@@ -353,7 +354,8 @@ internal static class WritesHarness
         }
     }
 
-    internal sealed record Settings(WindowOptions Window, string? Bin, bool Peers, string PeersDirectory, int PeerReps, double PeerSeconds)
+    /// <param name="PeersDirectory">Given with --peers-dir; null means ../shared/peers beside the repository dist/bin was built in.</param>
+    internal sealed record Settings(WindowOptions Window, string? Bin, bool Peers, string? PeersDirectory, int PeerReps, double PeerSeconds)
     {
         public const string NoPeers = "--no-peers";
 
@@ -364,7 +366,7 @@ internal static class WritesHarness
                 WindowOptions.From(a),
                 a.String("bin"),
                 !args.Contains(NoPeers),
-                Path.GetFullPath(a.String("peers-dir") ?? "/work/shared/peers"),
+                a.String("peers-dir") is { } peers ? Path.GetFullPath(peers) : null,
                 (int)a.Long("peer-reps", 1, 1),
                 a.Double("peer-seconds", 5, 1));
         }
