@@ -196,7 +196,10 @@ public sealed class SchedulerStore : ICommandExecutor, IAsyncDisposable, IDispos
     /// its reads and decisions see every acknowledged write.
     /// </summary>
     /// <exception cref="NotLeaderException">Another replica leads, or none does yet.</exception>
-    public async Task WaitWritableAsync(CancellationToken cancellationToken = default)
+    public async Task WaitWritableAsync(CancellationToken cancellationToken = default) => await WriterAsync(cancellationToken).ConfigureAwait(false);
+
+    /// <summary>The pipeline of the term this replica leads in, once it is ready.</summary>
+    private async Task<Writer> WriterAsync(CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -210,7 +213,7 @@ public sealed class SchedulerStore : ICommandExecutor, IAsyncDisposable, IDispos
             if (Volatile.Read(ref _writer) is { } writer && writer.Leadership.Term == leadership.Term)
             {
                 await writer.Ready.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-                return;
+                return writer;
             }
 
             // Elected a moment ago: the handler that starts the pipeline runs right after.
@@ -229,9 +232,7 @@ public sealed class SchedulerStore : ICommandExecutor, IAsyncDisposable, IDispos
     {
         ArgumentNullException.ThrowIfNull(command);
         ArgumentException.ThrowIfNullOrEmpty(principal);
-        ThrowIfFailed();
-        await WaitWritableAsync(cancellationToken).ConfigureAwait(false);
-        var writer = Volatile.Read(ref _writer) ?? throw NotLeader();
+        var writer = await WriterAsync(cancellationToken).ConfigureAwait(false);
         var pending = new PendingCommand(command, principal);
         if (!writer.Queue.Writer.TryWrite(pending))
         {
@@ -362,6 +363,20 @@ public sealed class SchedulerStore : ICommandExecutor, IAsyncDisposable, IDispos
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>A transaction holding only snapshot markers: applying it is no reason to snapshot again.</summary>
+    private static bool IsSnapshotMarker(Transaction transaction)
+    {
+        foreach (var e in transaction.Events)
+        {
+            if (e.KindCase != Event.KindOneofCase.SnapshotCommitted)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     private static SchedulerState Copy(SchedulerState state) => SchedulerState.FromSnapshot(state.ToSnapshot());
 
     private static ReplicatedLog LoneReplica(SchedulerStoreOptions options, LogReplicaStorage storage, ulong position)
@@ -389,7 +404,8 @@ public sealed class SchedulerStore : ICommandExecutor, IAsyncDisposable, IDispos
         _ = Task.Run(ApplyLoopAsync);
     }
 
-    private NotLeaderException NotLeader()
+    /// <summary>The refusal of a write here: who leads instead, as far as this replica knows.</summary>
+    public NotLeaderException NotLeader()
     {
         var leadership = _replication.CurrentLeadership;
         return new NotLeaderException(
@@ -419,6 +435,9 @@ public sealed class SchedulerStore : ICommandExecutor, IAsyncDisposable, IDispos
                         Install(item.Snapshot!, item.SnapshotBlob!);
                     }
                 }
+
+                // Waiters wake once per batch the log delivered, not once per entry.
+                Interlocked.Exchange(ref _changed, NewSignal()).TrySetResult();
             }
         }
         catch (Exception e)
@@ -460,7 +479,7 @@ public sealed class SchedulerStore : ICommandExecutor, IAsyncDisposable, IDispos
             if (transaction is not null)
             {
                 FoldIntoDecisions(entry, info, transaction);
-                if (!transaction.Events.All(e => e.KindCase == Event.KindOneofCase.SnapshotCommitted))
+                if (!IsSnapshotMarker(transaction))
                 {
                     Volatile.Write(ref _lastSubstantivePosition, entry.Position);
                 }
@@ -468,7 +487,6 @@ public sealed class SchedulerStore : ICommandExecutor, IAsyncDisposable, IDispos
         }
 
         Interlocked.Increment(ref _entriesApplied);
-        Interlocked.Exchange(ref _changed, NewSignal()).TrySetResult();
     }
 
     /// <summary>Keeps the decision copy equal to the committed state plus this leader's own pending entries (under the decision lock).</summary>
@@ -523,8 +541,6 @@ public sealed class SchedulerStore : ICommandExecutor, IAsyncDisposable, IDispos
             _decidingTerm = 0;
             _ownUncommitted = 0;
         }
-
-        Interlocked.Exchange(ref _changed, NewSignal()).TrySetResult();
     }
 
     /// <summary>Makes the decision copy equal to the committed state again (under the decision lock).</summary>

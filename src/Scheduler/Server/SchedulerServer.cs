@@ -76,7 +76,7 @@ internal sealed class SchedulerServer : IAsyncDisposable
         // The runtime may end the process before StartAsync returns (a log that cannot be opened).
         var runtime = new SchedulerRuntime(options, loggerFactory, time ?? TimeProvider.System, code => server!.Stop(code));
         server = new SchedulerServer(app, runtime);
-        var api = new ApiContext(runtime, new RequestSecurity(options.Security), new ReplicatedLeadership(runtime));
+        var api = new ApiContext(runtime, new RequestSecurity(options.Security));
         ConfigurePipeline(app, api);
         OpsEndpoints.Map(app, api, quit: () => server.Stop(ExitCodes.Ok), abort: () => server.Stop(ExitCodes.Aborted));
         JobEndpoints.Map(app, api);
@@ -90,7 +90,7 @@ internal sealed class SchedulerServer : IAsyncDisposable
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             server.BaseUri = new Uri(address.Replace("://[::]", "://127.0.0.1", StringComparison.Ordinal).Replace("://0.0.0.0", "://127.0.0.1", StringComparison.Ordinal).TrimEnd('/') + "/");
             ServerMessages.Listening(loggerFactory.CreateLogger("Aurora.Scheduler"), options.ClusterName, address);
-            runtime.Start(AdvertisedUri(options, server.BaseUri));
+            runtime.Start(options.AdvertisedHost is { } host ? new UriBuilder(server.BaseUri) { Host = host }.Uri : server.BaseUri);
             if (options.DevAgentDirectory is { } agentDirectory)
             {
                 server._devAgent = await StartDevAgentAsync(agentDirectory, server.BaseUri, loggerFactory).ConfigureAwait(false);
@@ -247,20 +247,16 @@ internal sealed class SchedulerServer : IAsyncDisposable
     private static bool RedirectToLeader(HttpContext http, ApiContext api)
     {
         var request = http.Request;
-        if (!ServesOnlyOnLeader(request) || api.Runtime.State != StorageState.Ready || api.Leadership.IsLeader
+        var runtime = api.Runtime;
+        if (!ServesOnlyOnLeader(request) || runtime.StoreIfOpen is not { } store || runtime.State != StorageState.Ready || runtime.IsLeader
             || string.Equals(request.Headers["Bypass-Leader-Redirect"], "true", StringComparison.OrdinalIgnoreCase))
         {
             return false;
         }
 
-        if (api.Leadership.Leader is not { } leader)
+        if (runtime.LeaderUrl is not { } leader)
         {
-            var id = api.Runtime.LeaderId;
-            throw new NotLeaderException(
-                id is null
-                    ? "this replica does not lead and no leader is known; retry once one is elected"
-                    : $"this replica does not lead; the leader is replica {id}, whose HTTP address is not known here yet; retry",
-                id);
+            throw store.NotLeader();
         }
 
         var target = new Uri(leader, request.Path.Value + request.QueryString.Value);
@@ -272,19 +268,4 @@ internal sealed class SchedulerServer : IAsyncDisposable
         _ = http.Response.WriteAsync(body);
         return true;
     }
-
-    /// <summary>Where the other replicas send clients: -hostname or -ip when given, else the address the server bound.</summary>
-    private static Uri AdvertisedUri(ServerOptions options, Uri bound)
-    {
-        var host = Nonempty(options.Flags.GetValueOrDefault(Aurora.Replication.Membership.ReplicationFlags.Hostname))
-            ?? (options.BindAddress is { } address && !address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any) ? options.BindAddress.ToString() : null);
-        if (host is null)
-        {
-            return options.Replication is null ? bound : new UriBuilder(bound) { Host = System.Net.Dns.GetHostName() }.Uri;
-        }
-
-        return new UriBuilder(bound) { Host = host }.Uri;
-    }
-
-    private static string? Nonempty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 }

@@ -70,6 +70,12 @@ internal sealed record ServerOptions
     /// <summary>The replicated log's membership, port, secret and timings; null for a lone replica (no -native_log_replicas).</summary>
     public ReplicationOptions? Replication { get; init; }
 
+    /// <summary>
+    /// The host in the HTTP address the other replicas send clients to: -hostname, else -ip unless it
+    /// is every interface, else (replicated) the machine's name; null keeps the address the server bound.
+    /// </summary>
+    public string? AdvertisedHost { get; init; }
+
     public required HttpSecurity Security { get; init; }
 
     public required IReadOnlyList<ContainerMount> GlobalContainerMounts { get; init; }
@@ -177,6 +183,9 @@ internal sealed record ServerOptions
             MaxSavedBackups = SchedulerFlags.Integer(flags, "max_saved_backups", 1, 100_000),
             QuorumSize = quorum,
             Replication = replication,
+            AdvertisedHost = Nonempty(flags[ReplicationFlags.Hostname])
+                ?? (bind is not null && !bind.Equals(IPAddress.Any) && !bind.Equals(IPAddress.IPv6Any) ? bind.ToString() : null)
+                ?? (replication is null ? null : System.Net.Dns.GetHostName()),
             Security = LoadSecurity(flags["http_authentication_mechanism"]!, Nonempty(flags["shiro_ini_path"])),
             GlobalContainerMounts = ContainerMount.ParseList(flags["global_container_mounts"] ?? string.Empty),
             Settings = settings,

@@ -110,8 +110,8 @@ internal static class AdminEndpoints
         return new JsonObject
         {
             ["cluster"] = runtime.Options.ClusterName,
-            ["leading"] = api.Leadership.IsLeader,
-            ["leader"] = api.Leadership.IsLeader ? null : api.Leadership.Leader?.ToString(),
+            ["leading"] = runtime.IsLeader,
+            ["leader"] = runtime.LeaderUrl?.ToString(),
             ["leaderId"] = leaderId,
             ["version"] = typeof(AdminEndpoints).Assembly.GetName().Version?.ToString(3),
             ["replica"] = replica,

@@ -6,35 +6,15 @@ using Aurora.Scheduler.State;
 
 namespace Aurora.Scheduler.Server.Http;
 
-/// <summary>Who leads the cluster, as far as this replica knows (the replication issue fills this in).</summary>
-internal interface ILeadership
-{
-    /// <summary>True when this replica accepts writes.</summary>
-    bool IsLeader { get; }
-
-    /// <summary>The leader's HTTP base URI when another replica leads; null when none is known or this one leads.</summary>
-    Uri? Leader { get; }
-}
-
-/// <summary>The replicated log's leadership, as the runtime reads it: the one source of truth.</summary>
-internal sealed class ReplicatedLeadership(SchedulerRuntime runtime) : ILeadership
-{
-    public bool IsLeader => runtime.IsLeader;
-
-    public Uri? Leader => runtime.LeaderUrl;
-}
-
 /// <summary>What a write did, for the handler's answer: the decision, its log position (0 when nothing changed) and who asked.</summary>
 internal sealed record CommandOutcome(Decision Decision, ulong Position, string Principal);
 
-/// <summary>What every API handler needs: the runtime, security and leadership, and the write path.</summary>
-internal sealed class ApiContext(SchedulerRuntime runtime, RequestSecurity security, ILeadership leadership)
+/// <summary>What every API handler needs: the runtime (with its leadership), security, and the write path.</summary>
+internal sealed class ApiContext(SchedulerRuntime runtime, RequestSecurity security)
 {
     public SchedulerRuntime Runtime => runtime;
 
     public RequestSecurity Security => security;
-
-    public ILeadership Leadership => leadership;
 
     /// <summary>Largest body a write accepts: what fits in one log entry.</summary>
     public long MaxBodyBytes => runtime.Options.MaxEntrySize;

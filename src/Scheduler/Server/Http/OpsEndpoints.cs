@@ -21,9 +21,9 @@ internal static class OpsEndpoints
         app.MapGet("/health", () => runtime.State == StorageState.Failed
             ? Results.Text("FAILED\n", "text/plain", statusCode: 503)
             : Results.Text("OK\n", "text/plain"));
-        app.MapGet("/leaderhealth", () => api.Leadership.IsLeader
+        app.MapGet("/leaderhealth", () => runtime.IsLeader
             ? Results.Text("OK\n", "text/plain")
-            : api.Leadership.Leader is not null
+            : runtime.LeaderUrl is not null
                 ? Results.Text("not the leader\n", "text/plain", statusCode: 503)
                 : Results.Text("no leader is known\n", "text/plain", statusCode: 502));
 
