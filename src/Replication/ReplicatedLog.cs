@@ -227,7 +227,10 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
                     break;
                 }
 
-                Monitor.Wait(_queueGate, wait);
+                // Whole milliseconds, rounded up: a timed wait takes milliseconds, and a wait of
+                // less than one would be zero, so the loop would spin through the tick's last
+                // millisecond (a fifth of a core on an idle replica at a 5 ms tick).
+                Monitor.Wait(_queueGate, (int)Math.Ceiling(wait.TotalMilliseconds));
             }
 
             if (_stopping && _queued.Count == 0)

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json.Nodes;
 using Aurora.Scheduler.Placement;
 using Aurora.Scheduler.Protos;
@@ -237,6 +238,12 @@ public sealed class ApiContractTests : IAsyncLifetime
         Assert.Equal(lines["log_position_appended"], lines["log_position_applied"]);
         Assert.Equal("1", lines["log_append_latency_count"]);
 
+        // The write pipeline's stages: every proposal that committed was applied, and each carried at least one command.
+        var proposals = long.Parse(lines["write_commit_latency_count"], CultureInfo.InvariantCulture);
+        Assert.InRange(proposals, 1, long.MaxValue);
+        Assert.Equal(lines["write_commit_latency_count"], lines["write_apply_latency_count"]);
+        Assert.InRange(long.Parse(lines["write_decide_latency_count"], CultureInfo.InvariantCulture), proposals, long.MaxValue);
+
         var (_, json) = await _server.GetAsync("/vars.json");
         Assert.Equal(2, json!["task_store_PENDING"]!.GetValue<double>());
         Assert.Equal("test", json["flag_cluster_name"]!.GetValue<string>());
@@ -246,6 +253,8 @@ public sealed class ApiContractTests : IAsyncLifetime
         Assert.Contains("aurora_task_store_PENDING 2\n", prometheus, StringComparison.Ordinal);
         Assert.Contains("aurora_log_append_latency_seconds_count 1\n", prometheus, StringComparison.Ordinal);
         Assert.Contains("aurora_log_append_latency_seconds_bucket{le=\"+Inf\"} 1\n", prometheus, StringComparison.Ordinal);
+        Assert.Contains("# TYPE aurora_write_commit_latency_seconds histogram\n", prometheus, StringComparison.Ordinal);
+        Assert.Contains("aurora_write_apply_latency_seconds_count ", prometheus, StringComparison.Ordinal);
 
         var (_, state) = await _server.GetAsync("/state");
         Assert.Equal(64, state!["stateHash"]!.GetValue<string>().Length);

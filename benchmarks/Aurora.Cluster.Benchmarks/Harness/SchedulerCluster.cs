@@ -177,10 +177,12 @@ internal sealed class SchedulerCluster : IAsyncDisposable
     }
 
     /// <summary>
-    /// The replica's own timing of the commands it committed (<c>/vars</c>: <c>log_append_latency_count</c>
-    /// and <c>_sum_seconds</c>: decided, appended durably on a quorum, applied), or null when it did not answer.
+    /// The replica's own latency histograms by name (<c>/vars</c>: each <c>NAME_count</c> and
+    /// <c>NAME_sum_seconds</c>: <c>log_append_latency</c> per command decided, committed on a quorum
+    /// and applied; the write pipeline's <c>write_decide_latency</c>, <c>write_commit_latency</c> and
+    /// <c>write_apply_latency</c>), or null when it did not answer.
     /// </summary>
-    public async Task<(long Count, double SumSeconds)?> CommitLatencyAsync(SchedulerReplica replica, CancellationToken cancellationToken)
+    public async Task<IReadOnlyDictionary<string, (long Count, double SumSeconds)>?> LatenciesAsync(SchedulerReplica replica, CancellationToken cancellationToken)
     {
         try
         {
@@ -189,9 +191,17 @@ internal sealed class SchedulerCluster : IAsyncDisposable
                 .Select(l => l.Split(' ', 2))
                 .Where(f => f.Length == 2)
                 .ToDictionary(f => f[0], f => f[1], StringComparer.Ordinal);
-            return vars.TryGetValue("log_append_latency_count", out var count) && vars.TryGetValue("log_append_latency_sum_seconds", out var sum)
-                ? (long.Parse(count, CultureInfo.InvariantCulture), double.Parse(sum, CultureInfo.InvariantCulture))
-                : null;
+            var latencies = new Dictionary<string, (long, double)>(StringComparer.Ordinal);
+            foreach (var (name, count) in vars.Where(v => v.Key.EndsWith("_latency_count", StringComparison.Ordinal)))
+            {
+                var histogram = name[..^"_count".Length];
+                if (vars.TryGetValue($"{histogram}_sum_seconds", out var sum))
+                {
+                    latencies[histogram] = (long.Parse(count, CultureInfo.InvariantCulture), double.Parse(sum, CultureInfo.InvariantCulture));
+                }
+            }
+
+            return latencies;
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException or FormatException && !cancellationToken.IsCancellationRequested)
         {

@@ -122,18 +122,22 @@ internal static class WritesHarness
     {
         Machine.Settle();
         var leader = await writer.Cluster.FindLeaderAsync(cancellationToken);
-        var commitsBefore = await writer.Cluster.CommitLatencyAsync(leader, cancellationToken);
+        var latenciesBefore = await writer.Cluster.LatenciesAsync(leader, cancellationToken);
         var cpuBefore = writer.Cluster.CpuSeconds();
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var result = await writer.RunAsync(clients, window, cancellationToken);
         var serverCpu = (writer.Cluster.CpuSeconds() - cpuBefore) / System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds * 100;
-        var commitsAfter = await writer.Cluster.CommitLatencyAsync(leader, cancellationToken);
-        var commitMs = commitsBefore is { } b && commitsAfter is { } a && a.Count > b.Count ? (a.SumSeconds - b.SumSeconds) / (a.Count - b.Count) * 1000 : double.NaN;
-        var run = new Run(result, serverCpu, commitMs);
+        var latenciesAfter = await writer.Cluster.LatenciesAsync(leader, cancellationToken);
+        double MeanMs(string histogram) =>
+            latenciesBefore?.GetValueOrDefault(histogram) is { } b && latenciesAfter?.GetValueOrDefault(histogram) is { } a && a.Count > b.Count
+                ? (a.SumSeconds - b.SumSeconds) / (a.Count - b.Count) * 1000
+                : double.NaN;
+        var commitMs = MeanMs("log_append_latency");
+        var run = new Run(result, serverCpu, commitMs, MeanMs("write_decide_latency"), MeanMs("write_commit_latency"), MeanMs("write_apply_latency"));
         Console.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
             $"rep={rep} case={result.Case} replicas={writer.Cluster.Size} leader={writer.Cluster.Leader.Name} writes={result.Records} elapsed_s={result.Seconds:F3} writes_per_s={result.RecordsPerSecond:F1} " +
-            $"lat_us_p50={result.P50:F0} lat_us_p99={result.P99:F0} lat_us_max={result.Max:F0} failures={result.Failures} client_cpu_pct={result.Usage.CpuPercent:F0} server_cpu_pct={serverCpu:F0} server_commit_ms_mean={commitMs:F3} " +
+            $"lat_us_p50={result.P50:F0} lat_us_p99={result.P99:F0} lat_us_max={result.Max:F0} failures={result.Failures} client_cpu_pct={result.Usage.CpuPercent:F0} server_cpu_pct={serverCpu:F0} server_commit_ms_mean={commitMs:F3} decide_ms_mean={run.DecideMs:F3} quorum_ms_mean={run.QuorumMs:F3} apply_ms_mean={run.ApplyMs:F3} " +
             $"client_gc={result.Usage.Gen0}/{result.Usage.Gen1}/{result.Usage.Gen2}"));
         if (writer.Failures.Take() is { } failures)
         {
@@ -169,6 +173,22 @@ internal static class WritesHarness
         }
 
         Line($"  srv_ms = the leader's mean time per committed command (its /vars log_append_latency; warm-up included)");
+        Line($"");
+        Line($"the leader's write pipeline, stage by stage (means from its /vars over the measured run; medians over reps)");
+        Line($"{"case",-9} {"srv_ms",7} {"decide",7} {"quorum",7} {"apply",7} {"rest",7}");
+        foreach (var n in Concurrency)
+        {
+            foreach (var name in new[] { $"one_{n}", $"three_{n}" })
+            {
+                var runs = Runs(name);
+                var (srv, decide, quorum, apply) = (Stats.Median(runs.Select(r => r.ServerCommitMs)), Stats.Median(runs.Select(r => r.DecideMs)), Stats.Median(runs.Select(r => r.QuorumMs)), Stats.Median(runs.Select(r => r.ApplyMs)));
+                Line($"{name,-9} {srv,7:F3} {decide,7:F3} {quorum,7:F3} {apply,7:F3} {srv - decide - quorum - apply,7:F3}");
+            }
+        }
+
+        Line($"  decide = arrival at the leader to proposal (per command); quorum = proposal to committed by a quorum and");
+        Line($"  apply = committed to applied on the leader (per proposal: a proposal carries every command decided together);");
+        Line($"  rest = srv_ms less the three: handing the answer back (exact at 1 client, where a proposal is one command)");
         Line($"  cli% = this process (the 1-64 clients), srv% = all replicas of the cluster (warm-up included); 100 = one core of {Environment.ProcessorCount}");
         Line($"  only the measured cluster runs; idle, with no client: {string.Join(", ", idle.Select(i => $"{i.Key} {Stats.Median(i.Value):F0}% of a core (median of {i.Value.Count} starts)"))}");
 
@@ -301,7 +321,10 @@ internal static class WritesHarness
 
     /// <summary>A measured run, the CPU the cluster's processes used meanwhile (100 = one core), and the leader's own view of it.</summary>
     /// <param name="ServerCommitMs">The leader's mean time per command it committed in the run, warm-up included (its <c>log_append_latency</c>).</param>
-    private sealed record Run(Measurement Measurement, double ServerCpuPercent, double ServerCommitMs);
+    /// <param name="DecideMs">The leader's mean write_decide_latency in the run (per command).</param>
+    /// <param name="QuorumMs">The leader's mean write_commit_latency in the run (per proposal).</param>
+    /// <param name="ApplyMs">The leader's mean write_apply_latency in the run (per proposal).</param>
+    private sealed record Run(Measurement Measurement, double ServerCpuPercent, double ServerCommitMs, double DecideMs, double QuorumMs, double ApplyMs);
 
     /// <summary>The closed-loop writers of one cluster: each write goes to the leader found last.</summary>
     private sealed class Writer(SchedulerCluster cluster, HttpClient http, int maxWriters)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Aurora.Replication;
 using Aurora.Replication.Consensus;
@@ -103,6 +104,9 @@ public sealed class SchedulerStore : ICommandExecutor, IAsyncDisposable, IDispos
 
     /// <summary>The last log position folded into the (committed) state.</summary>
     public ulong AppliedPosition => Volatile.Read(ref _appliedPosition);
+
+    /// <summary>Where the leader's writes spend their time, stage by stage (empty on a replica that never led).</summary>
+    public WritePipelineTimings Timings { get; } = new();
 
     /// <summary>True once this replica leads and has caught up: commands are decided here.</summary>
     public bool IsWritable => Volatile.Read(ref _writer) is { Ready.Task.IsCompletedSuccessfully: true };
@@ -684,6 +688,12 @@ public sealed class SchedulerStore : ICommandExecutor, IAsyncDisposable, IDispos
             var batch = DecideBatch(writer, commands);
             if (batch.Entries.Count > 0)
             {
+                batch.Proposed = Stopwatch.GetTimestamp();
+                foreach (var (pending, _) in batch.Commands)
+                {
+                    Timings.Decide.Record(Stopwatch.GetElapsedTime(pending.Arrived, batch.Proposed));
+                }
+
                 var proposal = _replication.ProposeAsync(batch.Entries);
                 writer.LastBatch = CompleteBatchAsync(proposal, batch);
             }
@@ -813,9 +823,12 @@ public sealed class SchedulerStore : ICommandExecutor, IAsyncDisposable, IDispos
         var outcome = await proposal.ConfigureAwait(false);
         if (outcome.Committed)
         {
+            var committed = Stopwatch.GetTimestamp();
+            Timings.Commit.Record(Stopwatch.GetElapsedTime(batch.Proposed, committed));
             try
             {
                 await WaitAppliedAsync(outcome.LastPosition, CancellationToken.None).ConfigureAwait(false);
+                Timings.Apply.Record(Stopwatch.GetElapsedTime(committed));
             }
             catch (StorageNotReadyException e)
             {
@@ -872,6 +885,9 @@ public sealed class SchedulerStore : ICommandExecutor, IAsyncDisposable, IDispos
 
         public string Principal { get; } = principal;
 
+        /// <summary>When the command reached the pipeline (a <see cref="Stopwatch"/> timestamp).</summary>
+        public long Arrived { get; } = Stopwatch.GetTimestamp();
+
         public TaskCompletionSource<Committed> Answer { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
@@ -886,6 +902,9 @@ public sealed class SchedulerStore : ICommandExecutor, IAsyncDisposable, IDispos
         public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public bool DecisionsBroken { get; set; }
+
+        /// <summary>When the batch was proposed (a <see cref="Stopwatch"/> timestamp).</summary>
+        public long Proposed { get; set; }
     }
 
     /// <summary>The write pipeline of one term on the leader.</summary>

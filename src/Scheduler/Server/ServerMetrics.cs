@@ -7,38 +7,6 @@ using Aurora.Storage.Backups;
 
 namespace Aurora.Scheduler.Server;
 
-/// <summary>A latency histogram with fixed buckets (seconds), Prometheus-shaped; lock-free updates.</summary>
-internal sealed class LatencyHistogram
-{
-    /// <summary>From 0.5 ms (a fast disk's fsync) to 10 s (a stalled one).</summary>
-    public static readonly double[] Bounds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
-
-    private readonly long[] _counts = new long[Bounds.Length + 1];
-    private long _sumMicros;
-
-    public void Record(TimeSpan elapsed)
-    {
-        var seconds = elapsed.TotalSeconds;
-        var bucket = Array.FindIndex(Bounds, bound => seconds <= bound);
-        Interlocked.Increment(ref _counts[bucket < 0 ? Bounds.Length : bucket]);
-        Interlocked.Add(ref _sumMicros, (long)(elapsed.Ticks / TimeSpan.TicksPerMicrosecond));
-    }
-
-    /// <summary>Cumulative counts per upper bound (the last is +Inf), the total and the sum in seconds.</summary>
-    public (long[] Cumulative, long Count, double SumSeconds) Read()
-    {
-        var cumulative = new long[_counts.Length];
-        long running = 0;
-        for (var i = 0; i < _counts.Length; i++)
-        {
-            running += Interlocked.Read(ref _counts[i]);
-            cumulative[i] = running;
-        }
-
-        return (cumulative, running, Interlocked.Read(ref _sumMicros) / 1e6);
-    }
-}
-
 /// <summary>
 /// Every number <c>/vars</c>, <c>/vars.json</c> and <c>/metrics</c> publish: log positions,
 /// snapshots and backups, command latency, leadership, task counts by state, and the process.
@@ -56,7 +24,27 @@ internal sealed class ServerMetrics(SchedulerRuntime runtime, TimeProvider time)
     private BackupScheduler? _backups;
     private CronTrigger? _cron;
 
-    public LatencyHistogram CommitLatency => _commitLatency;
+    /// <summary>
+    /// Every histogram, by name (without the <c>aurora_</c> prefix and <c>_seconds</c> suffix
+    /// Prometheus gives it), with its help text: the command latency, and on a replica that led, its
+    /// write pipeline stage by stage.
+    /// </summary>
+    public IReadOnlyList<(string Name, string Help, LatencyHistogram Histogram)> Histograms()
+    {
+        var histograms = new List<(string, string, LatencyHistogram)>
+        {
+            ("log_append_latency", "Time to decide a command, commit its entry on a quorum and apply it.", _commitLatency),
+        };
+        if (runtime.StoreIfOpen is { } store)
+        {
+            var timings = store.Timings;
+            histograms.Add(("write_decide_latency", "Per command, from its arrival at the leader to the proposal of its entry.", timings.Decide));
+            histograms.Add(("write_commit_latency", "Per proposal, from proposing it to the log reporting it committed by a quorum.", timings.Commit));
+            histograms.Add(("write_apply_latency", "Per proposal, from its commit to the leader having applied it.", timings.Apply));
+        }
+
+        return histograms;
+    }
 
     public void CommandCommitted(TimeSpan elapsed, bool changedState)
     {

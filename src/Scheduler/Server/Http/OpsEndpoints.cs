@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using Aurora.Scheduler.Model;
+using Aurora.Scheduler.Persistence;
 using Aurora.Scheduler.Placement;
 using Aurora.Scheduler.Protos;
 using Aurora.Scheduler.Server.Agents;
@@ -84,12 +85,15 @@ internal static class OpsEndpoints
             vars[name] = ServerMetrics.Format(value);
         }
 
-        var (cumulative, count, sum) = runtime.Metrics.CommitLatency.Read();
-        vars["log_append_latency_count"] = count.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        vars["log_append_latency_sum_seconds"] = ServerMetrics.Format(sum);
-        for (var i = 0; i < LatencyHistogram.Bounds.Length; i++)
+        foreach (var (name, _, histogram) in runtime.Metrics.Histograms())
         {
-            vars[$"log_append_latency_le_{ServerMetrics.Format(LatencyHistogram.Bounds[i])}"] = cumulative[i].ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var (cumulative, count, sum) = histogram.Read();
+            vars[$"{name}_count"] = count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            vars[$"{name}_sum_seconds"] = ServerMetrics.Format(sum);
+            for (var i = 0; i < LatencyHistogram.Bounds.Length; i++)
+            {
+                vars[$"{name}_le_{ServerMetrics.Format(LatencyHistogram.Bounds[i])}"] = cumulative[i].ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
         }
 
         return vars;
@@ -128,18 +132,22 @@ internal static class OpsEndpoints
             text.Append(metric).Append(' ').Append(ServerMetrics.Format(value)).Append('\n');
         }
 
-        var (cumulative, count, sum) = runtime.Metrics.CommitLatency.Read();
-        const string histogram = "aurora_log_append_latency_seconds";
-        text.Append("# HELP ").Append(histogram).Append(" Time to decide a command, append its entry durably and apply it.\n");
-        text.Append("# TYPE ").Append(histogram).Append(" histogram\n");
-        for (var i = 0; i < cumulative.Length; i++)
+        foreach (var (name, help, histogram) in runtime.Metrics.Histograms())
         {
-            var bound = i < LatencyHistogram.Bounds.Length ? ServerMetrics.Format(LatencyHistogram.Bounds[i]) : "+Inf";
-            text.Append(histogram).Append("_bucket{le=\"").Append(bound).Append("\"} ").Append(cumulative[i]).Append('\n');
+            var (cumulative, count, sum) = histogram.Read();
+            var metric = $"aurora_{name}_seconds";
+            text.Append("# HELP ").Append(metric).Append(' ').Append(help).Append('\n');
+            text.Append("# TYPE ").Append(metric).Append(" histogram\n");
+            for (var i = 0; i < cumulative.Length; i++)
+            {
+                var bound = i < LatencyHistogram.Bounds.Length ? ServerMetrics.Format(LatencyHistogram.Bounds[i]) : "+Inf";
+                text.Append(metric).Append("_bucket{le=\"").Append(bound).Append("\"} ").Append(cumulative[i]).Append('\n');
+            }
+
+            text.Append(metric).Append("_sum ").Append(ServerMetrics.Format(sum)).Append('\n');
+            text.Append(metric).Append("_count ").Append(count).Append('\n');
         }
 
-        text.Append(histogram).Append("_sum ").Append(ServerMetrics.Format(sum)).Append('\n');
-        text.Append(histogram).Append("_count ").Append(count).Append('\n');
         return text.ToString();
     }
 
