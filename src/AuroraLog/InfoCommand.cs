@@ -93,6 +93,9 @@ internal static class InfoCommand
             unaccounted);
     }
 
+    /// <summary>What the last appended position is, and what it is not: this tool reads one replica's files.</summary>
+    private const string AppendedNote = "durable here; committed once a quorum holds it, which only the running cluster knows";
+
     private static string Text(Report report)
     {
         var m = report.Metadata;
@@ -125,14 +128,14 @@ internal static class InfoCommand
 
         if (report.LastPosition is { } lastPosition)
         {
-            lines.Add($"First position: {report.FirstPosition}");
-            lines.Add($"Last position:  {lastPosition} (term {report.LastTerm})");
+            lines.Add($"First retained: {report.FirstPosition}");
+            lines.Add($"Last appended:  {lastPosition} (term {report.LastTerm}; {AppendedNote})");
             lines.Add($"Entries:        {lastPosition - report.FirstPosition!.Value + 1}");
         }
         else
         {
-            lines.Add("First position: none");
-            lines.Add("Last position:  none");
+            lines.Add("First retained: none");
+            lines.Add("Last appended:  none");
             lines.Add("Entries:        0 (the log is empty)");
         }
 
@@ -204,8 +207,8 @@ internal static class InfoCommand
 
             w.WriteNumber("promisedTerm", m.PromisedTerm);
             WriteNullable(w, "votedFor", m.VotedFor);
-            WriteNullable(w, "firstPosition", report.FirstPosition);
-            WriteNullable(w, "lastPosition", report.LastPosition);
+            WriteNullable(w, "firstRetainedPosition", report.FirstPosition);
+            WriteNullable(w, "appendedPosition", report.LastPosition);
             w.WriteNumber("lastTerm", report.LastTerm);
             w.WriteStartArray("segments");
             foreach (var s in report.Segments)

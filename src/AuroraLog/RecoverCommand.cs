@@ -351,7 +351,7 @@ internal static class RecoverCommand
             headline,
             $"Backup:         {b.Path} (cluster {b.Cluster ?? "unknown"}, position {b.Info.Position}, term {b.Info.Term}, snapshot taken {LogDirectory.FormatTime(b.Info.CreatedAt)})",
             $"Log directory:  {r.Directory} ({(r.Initialized ? "initialized by recover" : "already initialized")}: status VOTING, log id {r.LogId})",
-            $"Recovery entry: position 1 (RecoveryCommitted by '{Principal}'); snapshot at position {r.Snapshot.Position}; last position {r.LastPosition}",
+            $"Recovery entry: position 1 (RecoveryCommitted by '{Principal}'); snapshot at position {r.Snapshot.Position}; appended position {r.LastPosition}",
             $"State hash:     {r.StateHash}",
             $"Tasks:          {r.Tasks} in {r.Jobs} job(s)",
             $"Recover every replica of the cluster from this same file and check that '{Program.Name} state --path=DIR' shows this state hash on each; then start the schedulers.",
@@ -391,7 +391,7 @@ internal static class RecoverCommand
             w.WriteString("file", r.Snapshot.Path);
             w.WriteNumber("position", r.Snapshot.Position);
             w.WriteEndObject();
-            w.WriteNumber("lastPosition", r.LastPosition);
+            w.WriteNumber("appendedPosition", r.LastPosition);
             w.WriteString("stateHash", r.StateHash);
             w.WriteNumber("tasks", r.Tasks);
             w.WriteNumber("jobs", r.Jobs);

@@ -32,7 +32,7 @@ public class InfoTests
         using var json = JsonDocument.Parse(result.Out);
         Assert.Equal("EMPTY", json.RootElement.GetProperty("status").GetString());
         Assert.Contains($"aurora-log initialize --path={dir.Path}", json.RootElement.GetProperty("action").GetString(), StringComparison.Ordinal);
-        Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("lastPosition").ValueKind);
+        Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("appendedPosition").ValueKind);
     }
 
     [Fact]
@@ -58,8 +58,8 @@ public class InfoTests
         Assert.Contains($"Log id:         {metadata.LogId}", text, StringComparison.Ordinal);
         Assert.Contains("Initialized:    2024-05-17T12:30:45.000000Z", text, StringComparison.Ordinal);
         Assert.Contains("Promised term:  7", text, StringComparison.Ordinal);
-        Assert.Contains("First position: 1", text, StringComparison.Ordinal);
-        Assert.Contains("Last position:  600 (term 61)", text, StringComparison.Ordinal);
+        Assert.Contains("First retained: 1", text, StringComparison.Ordinal);
+        Assert.Contains("Last appended:  600 (term 61; ", text, StringComparison.Ordinal);
         Assert.Contains($"Segments:       {segments.Length}", text, StringComparison.Ordinal);
         foreach (var segment in segments)
         {
@@ -87,8 +87,8 @@ public class InfoTests
         using var json = JsonDocument.Parse(result.Out);
         var root = json.RootElement;
         Assert.Equal("VOTING", root.GetProperty("status").GetString());
-        Assert.Equal(1UL, root.GetProperty("firstPosition").GetUInt64());
-        Assert.Equal(600UL, root.GetProperty("lastPosition").GetUInt64());
+        Assert.Equal(1UL, root.GetProperty("firstRetainedPosition").GetUInt64());
+        Assert.Equal(600UL, root.GetProperty("appendedPosition").GetUInt64());
         var segments = root.GetProperty("segments").EnumerateArray().ToList();
         Assert.Equal(TestLog.SegmentFiles(dir.Path), segments.Select(s => s.GetProperty("file").GetString()));
         Assert.Equal(600UL, segments[^1].GetProperty("lastPosition").GetUInt64());
@@ -110,7 +110,7 @@ public class InfoTests
         var result = Tool.Run("info", $"--path={dir.Path}");
 
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Contains("Last position:  20 (term 3)", result.Out, StringComparison.Ordinal);
+        Assert.Contains("Last appended:  20 (term 3; ", result.Out, StringComparison.Ordinal);
         Assert.Equal(before, TestLog.Fingerprint(dir.Path));
     }
 
@@ -127,7 +127,7 @@ public class InfoTests
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains($"Torn tail:      {Path.GetFileName(segment)} at offset {tornAt}, ", result.Out, StringComparison.Ordinal);
-        Assert.Contains("Last position:  5 ", result.Out, StringComparison.Ordinal);
+        Assert.Contains("Last appended:  5 ", result.Out, StringComparison.Ordinal);
         Assert.Equal(before, TestLog.Fingerprint(dir.Path));
     }
 

@@ -141,7 +141,7 @@ public class RecoverTests(RecoverBackups backups) : IClassFixture<RecoverBackups
         Assert.Equal("aurora-log recover", root.GetProperty("principal").GetString());
         Assert.Equal(1UL, root.GetProperty("recoveryPosition").GetUInt64());
         Assert.Equal(1UL, root.GetProperty("snapshot").GetProperty("position").GetUInt64());
-        Assert.Equal(2UL, root.GetProperty("lastPosition").GetUInt64());
+        Assert.Equal(2UL, root.GetProperty("appendedPosition").GetUInt64());
         Assert.Equal(RecoverBackups.HashOf(backups.Early), root.GetProperty("stateHash").GetString());
         Assert.Equal(4, root.GetProperty("jobs").GetInt32());
     }
