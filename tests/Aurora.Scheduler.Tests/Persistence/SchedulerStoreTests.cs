@@ -102,6 +102,53 @@ public class SchedulerStoreTests
     }
 
     [Fact]
+    public async Task Snapshots_taken_while_writers_commit_each_equal_a_replay_of_the_log_to_their_position()
+    {
+        using var fixture = new StoreFixture();
+        using var store = fixture.Open(fixture.Options() with { TruncateLogBehindSnapshots = false, SnapshotRetainCount = 1000 });
+        await store.ExecuteAsync(new SetQuota("www-data", Configs.Quota(100, 1 << 20, 1 << 20)), "admin");
+        await store.ExecuteAsync(new CreateJob(Configs.Job(instances: 20)), "alice");
+
+        // Writers commit while snapshots are built from captures of the state, which then moves on:
+        // new quotas, and tasks whose status and history change one by one.
+        var writing = Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
+        {
+            for (var i = 0; i < 40; i++)
+            {
+                await store.ExecuteAsync(new SetQuota($"role-{w}-{i}", Configs.Quota(1 + i, 1024, 1024)), "admin");
+            }
+        })).Append(Task.Run(async () =>
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                await store.ExecuteAsync(new KillTasks(Configs.Key(), [i]), "alice");
+            }
+        })).ToList();
+        var taken = new List<ulong>();
+        while (writing.Any(w => !w.IsCompleted) || taken.Count < 3)
+        {
+            if (await store.TakeSnapshotAsync() is { } info)
+            {
+                taken.Add(info.Position);
+            }
+            else if (writing.All(w => w.IsCompleted))
+            {
+                // Nothing new since the last one: one more write gives the next snapshot something to hold.
+                await store.ExecuteAsync(new SetQuota($"extra-{taken.Count}", Configs.Quota(1, 1024, 1024)), "admin");
+            }
+        }
+
+        await Task.WhenAll(writing);
+        Assert.True(taken.Count >= 3, $"{taken.Count} snapshots taken");
+        foreach (var info in store.Snapshots.List())
+        {
+            var blob = store.Snapshots.Read(info.Path).Blob;
+            var replayed = StateReplayer.Replay(store.Log, snapshots: null, ReplayTarget.AtPosition(info.Position));
+            Assert.True(replayed.State.StateHash().AsSpan().SequenceEqual(SchedulerState.HashOf(blob)), $"the snapshot at position {info.Position} differs from the log replayed to it");
+        }
+    }
+
+    [Fact]
     public async Task A_snapshot_carries_the_term_of_the_entry_at_its_position_not_the_term_the_store_now_leads_in()
     {
         using var fixture = new StoreFixture();

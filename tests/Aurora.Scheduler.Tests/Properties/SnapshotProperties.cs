@@ -47,6 +47,29 @@ public class SnapshotProperties
         });
 
     [Fact]
+    public void A_capture_describes_the_state_when_it_was_taken_however_the_state_changes_after_it() =>
+        Scenarios.ForAll((scenario, length) =>
+        {
+            // What a snapshot taken while writes go on relies on: the capture is taken under the
+            // lock, the snapshot built from it after the state has moved on.
+            var random = new Random(scenario.Seed ^ 0x0CA9);
+            var captures = new List<(int Position, StateCapture Capture, byte[] Then)>();
+            scenario.Run(length, _ =>
+            {
+                if (random.Next(8) == 0)
+                {
+                    var state = scenario.Harness.State;
+                    captures.Add((scenario.Harness.Log.Count, state.Capture(), state.ToSnapshot().ToByteArray()));
+                }
+            });
+
+            foreach (var (position, capture, then) in captures)
+            {
+                Assert.True(then.AsSpan().SequenceEqual(capture.ToSnapshot().ToByteArray()), $"The capture at position {position} of {scenario.Harness.Log.Count} changed with the state after it.");
+            }
+        });
+
+    [Fact]
     public void Snapshot_round_trip_preserves_the_state_hash_and_the_bytes_after_every_command() =>
         Scenarios.ForAll((scenario, length) => scenario.Run(length, step =>
         {

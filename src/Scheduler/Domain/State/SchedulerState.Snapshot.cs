@@ -20,29 +20,36 @@ public sealed partial class SchedulerState
     /// The projections as a canonical snapshot: collections sorted by key and configurations listed
     /// in first use, so two equal states give byte-identical encodings whatever their history.
     /// </summary>
-    public SchedulerSnapshot ToSnapshot()
-    {
-        var snapshot = new SchedulerSnapshot { FormatVersion = SnapshotFormatVersion, FrameworkId = FrameworkId ?? string.Empty };
-        var configIndexes = new Dictionary<TaskConfig, uint>(ReferenceEqualityComparer.Instance);
-        var tasks = _tasks.Values.ToArray();
-        Array.Sort(tasks, static (a, b) => string.CompareOrdinal(a.TaskId, b.TaskId));
-        foreach (var task in tasks)
-        {
-            if (!configIndexes.TryGetValue(task.Config, out var index))
-            {
-                index = (uint)snapshot.TaskConfigs.Count;
-                configIndexes.Add(task.Config, index);
-                snapshot.TaskConfigs.Add(task.Config);
-            }
+    public SchedulerSnapshot ToSnapshot() => Capture().ToSnapshot();
 
-            snapshot.Tasks.Add(ToSnapshot(task, index));
+    /// <summary>
+    /// A view of the state as it is now that stays true while the state changes afterwards: what a
+    /// snapshot is built from without holding the state still for the whole encoding.
+    /// </summary>
+    /// <remarks>
+    /// Must be called while nothing applies (under the persistence layer's read lock). It copies
+    /// each task's mutable fields and a reference to its history, which only ever grows (a grown
+    /// history is a new array, and entries are never changed), and builds the small collections
+    /// (hosts, quotas, cron jobs, updates) whole: about 10 ms per 100,000 tasks, against the
+    /// second or so that building and encoding the whole snapshot takes. The protobuf messages it
+    /// shares (configurations, attributes, update instructions and events) are never changed once
+    /// applied.
+    /// </remarks>
+    public StateCapture Capture()
+    {
+        var tasks = new TaskView[_tasks.Count];
+        var i = 0;
+        foreach (var task in _tasks.Values)
+        {
+            tasks[i++] = new TaskView(task);
         }
 
+        var rest = new SchedulerSnapshot { FormatVersion = SnapshotFormatVersion, FrameworkId = FrameworkId ?? string.Empty };
         var cronJobs = _cronJobs.Values.ToArray();
         Array.Sort(cronJobs, (a, b) => JobKeyOrder(a.Job, b.Job));
-        snapshot.CronJobs.AddRange(cronJobs.Select(c => new CronJobSnapshot { Config = c.Config, LaunchPending = c.LaunchPending, ScheduledMicros = c.ScheduledMicros }));
-        snapshot.Quotas.AddRange(_quotas.OrderBy(q => q.Key, StringComparer.Ordinal).Select(q => new RoleQuota { Role = q.Key, Quota = q.Value }));
-        snapshot.Hosts.AddRange(_hosts.Values.OrderBy(h => h.Host, StringComparer.Ordinal).Select(h => new HostSnapshot
+        rest.CronJobs.AddRange(cronJobs.Select(c => new CronJobSnapshot { Config = c.Config, LaunchPending = c.LaunchPending, ScheduledMicros = c.ScheduledMicros }));
+        rest.Quotas.AddRange(_quotas.OrderBy(q => q.Key, StringComparer.Ordinal).Select(q => new RoleQuota { Role = q.Key, Quota = q.Value }));
+        rest.Hosts.AddRange(_hosts.Values.OrderBy(h => h.Host, StringComparer.Ordinal).Select(h => new HostSnapshot
         {
             Attributes = h.Attributes,
             Mode = h.Mode,
@@ -68,10 +75,10 @@ public sealed partial class SchedulerState
             record.Metadata.AddRange(update.Metadata);
             record.Events.AddRange(update.Events);
             record.InstanceEvents.AddRange(update.InstanceEvents);
-            snapshot.JobUpdates.Add(record);
+            rest.JobUpdates.Add(record);
         }
 
-        return snapshot;
+        return new StateCapture(tasks, rest);
     }
 
     /// <summary>Builds the state a snapshot describes.</summary>
@@ -92,36 +99,6 @@ public sealed partial class SchedulerState
     public static byte[] HashOf(ReadOnlySpan<byte> snapshotBlob) => SHA256.HashData(snapshotBlob);
 
     public static string FormatHash(ReadOnlySpan<byte> hash) => Convert.ToHexStringLower(hash);
-
-    private static TaskSnapshot ToSnapshot(TaskRecord task, uint configIndex)
-    {
-        var record = new TaskSnapshot
-        {
-            TaskId = task.TaskId,
-            ConfigIndex = configIndex,
-            InstanceId = task.InstanceId,
-            Status = task.Status,
-            AgentId = task.AgentId ?? string.Empty,
-            Host = task.Host ?? string.Empty,
-            FailureCount = task.FailureCount,
-            TimesPartitioned = task.TimesPartitioned,
-            AncestorId = task.AncestorId ?? string.Empty,
-            PenaltyMs = task.PenaltyMs,
-        };
-        record.Ports.AddRange(task.Ports);
-        foreach (var e in task.Events)
-        {
-            record.Events.Add(new TaskEventRecord
-            {
-                TimeMicros = e.TimeMicros,
-                Status = e.Status,
-                Message = e.Message ?? string.Empty,
-                Host = e.Host ?? string.Empty,
-            });
-        }
-
-        return record;
-    }
 
     private void ReplaceWith(SchedulerSnapshot snapshot)
     {

@@ -63,6 +63,9 @@ public sealed class TaskRecord
 
     public TaskEvent LatestEvent => _events[_eventCount - 1];
 
+    /// <summary>The history's array and length: entries below the length never change, and a longer history is a new array.</summary>
+    internal (TaskEvent[] Array, int Count) EventStorage => (_events, _eventCount);
+
     public bool IsActive => TaskStatuses.IsActive(Status);
 
     public bool IsTerminal => TaskStatuses.IsTerminal(Status);
