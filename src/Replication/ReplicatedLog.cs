@@ -80,6 +80,7 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
     private Leadership _leadership;
     private CancellationTokenSource _leadershipLost = new();
     private long _nextId;
+    private StateMachineProgress? _progress;   // under _statusLock: what the state machine last reported
     private bool _stopping;        // under _queueGate
     private int _disposed;
 
@@ -122,6 +123,18 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
             {
                 return _status;
             }
+        }
+    }
+
+    /// <summary>
+    /// The state machine says how far it is (any thread): this replica reports it to its leader,
+    /// which shows every replica's applied position and newest snapshot to operators.
+    /// </summary>
+    public void ReportProgress(StateMachineProgress progress)
+    {
+        lock (_statusLock)
+        {
+            _progress = progress;
         }
     }
 
@@ -330,6 +343,17 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
         _core.LastPosition, _core.CommitPosition, _core.AppliedPosition, _core.Peers, _core.LeaderServiceUrl);
 
     void IConsensusHost.Send(string to, PeerMessage message) => _sender.Send(to, message);
+
+    StateMachineProgress? IConsensusHost.Progress
+    {
+        get
+        {
+            lock (_statusLock)
+            {
+                return _progress;
+            }
+        }
+    }
 
     void IConsensusHost.Deliver(LogEntry entry) => _committed.Writer.TryWrite(new CommittedItem(entry, null, null));
 

@@ -15,6 +15,7 @@ namespace Aurora.Scheduler.Server.Tests;
 public sealed class ReplicatedServersTests : IAsyncLifetime
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(20);
     private readonly TempDirectory _root = new();
     private readonly List<ServerHarness> _servers = [];
     private readonly CapturedLogs _logs = new();
@@ -86,12 +87,37 @@ public sealed class ReplicatedServersTests : IAsyncLifetime
         Assert.Equal(3, leaderView!["replicas"]!.AsArray().Count);
 
         // The leader's cluster loop planned the pending tasks (with no agent, each says why it waits); no follower's ran at all.
-        await Eventually(() => leader.Server.Runtime.Agents.PendingReasons.Count == 2);
+        await Eventually.HoldsAsync("the leader planned both pending tasks", () => leader.Server.Runtime.Agents.PendingReasons.Count == 2, Patience, poll: Poll);
         var position = leader.Server.Runtime.Store.AppliedPosition;
-        await Eventually(() => followers.All(f => f.Server.Runtime.StoreIfOpen!.AppliedPosition >= position));
+        await Eventually.HoldsAsync("every follower applied the leader's position", () => followers.All(f => f.Server.Runtime.StoreIfOpen!.AppliedPosition >= position), Patience, poll: Poll);
         Assert.All(followers, f => Assert.Empty(f.Server.Runtime.Agents.PendingReasons));
         var hashes = _servers.Select(s => s.Server.Runtime.StoreIfOpen!.Read((state, applied) => applied == position ? Convert.ToHexString(state.StateHash()) : null)).ToList();
         Assert.Single(hashes.Distinct());
+
+        // Each follower takes its own snapshot; the leader's view shows what every follower
+        // reported of itself: its term, committed and applied positions, and that snapshot.
+        var snapshots = new Dictionary<string, ulong>();
+        foreach (var follower in followers)
+        {
+            var store = follower.Server.Runtime.StoreIfOpen!;
+            snapshots[store.Replication.Status.SelfId] = (await store.TakeSnapshotAsync())!.Position;
+        }
+
+        JsonArray rows = [];
+        await Eventually.HoldsAsync("the leader's view shows each follower's snapshot and applied position", async () =>
+        {
+            rows = (await leader.GetAsync("/api/scheduler")).Body!["replicas"]!.AsArray();
+            return rows.Where(r => !r!["self"]!.GetValue<bool>()).All(r =>
+                r!["lastSnapshotPosition"]?.GetValue<ulong>() == snapshots[r["id"]!.GetValue<string>()]
+                && r["appliedPosition"]?.GetValue<ulong>() >= position);
+        }, Patience, describe: () => rows.ToJsonString(), poll: Poll);
+        var term = leader.Server.Runtime.StoreIfOpen!.Replication.Status.Term;
+        Assert.All(rows, r =>
+        {
+            Assert.Equal("VOTING", r!["status"]!.GetValue<string>());
+            Assert.Equal(term, r["term"]!.GetValue<ulong>());
+            Assert.True(r["committedPosition"]!.GetValue<ulong>() >= position, r.ToJsonString());
+        });
     }
 
     [Fact]
@@ -114,18 +140,8 @@ public sealed class ReplicatedServersTests : IAsyncLifetime
     private async Task<ServerHarness> LeaderAsync()
     {
         ServerHarness? leader = null;
-        await Eventually(() => (leader = _servers.FirstOrDefault(s => s.Server.Runtime.IsLeader && s.Server.Runtime.StoreIfOpen is { IsWritable: true })) is not null);
+        await Eventually.HoldsAsync("a writable leader", () => (leader = _servers.FirstOrDefault(s => s.Server.Runtime.IsLeader && s.Server.Runtime.StoreIfOpen is { IsWritable: true })) is not null, Patience, poll: Poll);
         return leader!;
-    }
-
-    private static async Task Eventually(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"not reached within {Patience}");
-            await Task.Delay(20);
-        }
     }
 
     private static int[] FreePorts(int count)

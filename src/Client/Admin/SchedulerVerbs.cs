@@ -53,17 +53,14 @@ internal static class SchedulerVerbs
         {
             context.Output.Line(string.Empty);
             context.Output.Table(
-                ["REPLICA", "STATUS", "LEADER", "APPENDED", "COMMITTED", "APPLIED", "MATCH", "LAG"],
+                ["REPLICA", "STATUS", "LEADER", "TERM", "APPENDED", "COMMITTED", "APPLIED", "SNAPSHOT", "MATCH", "LAG"],
                 replicas.Select(r => (IReadOnlyList<string?>)
                 [
                     Views.String(r, "id") + (Views.Bool(r, "self") == true ? " (asked)" : string.Empty),
                     Views.String(r, "status"),
                     Views.Bool(r, "leader") == true ? "yes" : string.Empty,
-                    Views.Long(r, "appendedPosition")?.ToString(CultureInfo.InvariantCulture),
-                    Views.Long(r, "committedPosition")?.ToString(CultureInfo.InvariantCulture),
-                    Views.Long(r, "appliedPosition")?.ToString(CultureInfo.InvariantCulture),
-                    Views.Long(r, "matchPosition")?.ToString(CultureInfo.InvariantCulture),
-                    Views.Long(r, "lag")?.ToString(CultureInfo.InvariantCulture),
+                    .. new[] { "term", "appendedPosition", "committedPosition", "appliedPosition", "lastSnapshotPosition", "matchPosition", "lag" }
+                        .Select(field => Views.Long(r, field)?.ToString(CultureInfo.InvariantCulture)),
                 ]));
         }
 

@@ -176,7 +176,9 @@ public sealed class ConsensusCore
 
     /// <summary>What the leader knows of each follower (empty on other replicas).</summary>
     public IReadOnlyList<PeerState> Peers =>
-        [.. _progress.Select(p => new PeerState(p.Key, p.Value.Status, p.Value.Match, p.Value.Next, _storage.LastPosition - Math.Min(_storage.LastPosition, p.Value.Match)))];
+        [.. _progress.Select(p => new PeerState(
+            p.Key, p.Value.Status, p.Value.Match, p.Value.Next, _storage.LastPosition - Math.Min(_storage.LastPosition, p.Value.Match),
+            p.Value.ReportedCommit, p.Value.Reported.AppliedPosition, p.Value.Reported.SnapshotPosition))];
 
     /// <summary>Advances time: elections, heartbeats, the lease, status probes.</summary>
     public void Tick(TimeSpan now)
@@ -832,6 +834,9 @@ public sealed class ConsensusCore
             progress.AckedRound = response.Round;
         }
 
+        progress.Reported = new StateMachineProgress(response.AppliedPosition, response.SnapshotPosition);
+        progress.ReportedCommit = response.CommitPosition;
+
         if (response.Success)
         {
             progress.Match = Math.Max(progress.Match, response.MatchPosition);
@@ -857,6 +862,16 @@ public sealed class ConsensusCore
         {
             SendEntries(from, progress, heartbeat: false);
         }
+    }
+
+    /// <summary>Answers a leader's append, with this replica's own progress for the leader's view of every replica.</summary>
+    private void Respond(string leader, AppendResponse response)
+    {
+        var progress = _host.Progress;
+        response.CommitPosition = _commitPosition;
+        response.AppliedPosition = progress?.AppliedPosition ?? _appliedPosition;
+        response.SnapshotPosition = progress?.SnapshotPosition ?? 0;
+        _host.Send(leader, new PeerMessage { AppendResponse = response });
     }
 
     private void UpdateLease()
@@ -1152,10 +1167,7 @@ public sealed class ConsensusCore
             // Fenced (invariant 3): the promise of a higher term refuses the deposed leader. The
             // refusal carries this replica's term, which the sender may since have been elected
             // in: so it also carries a true retry position, as any refusal in that term would.
-            _host.Send(from, new PeerMessage
-            {
-                AppendResponse = new AppendResponse { Term = Term, Success = false, RetryFrom = _storage.LastPosition + 1, Status = _meta.Status, Round = request.Round },
-            });
+            Respond(from, new AppendResponse { Term = Term, Success = false, RetryFrom = _storage.LastPosition + 1, Status = _meta.Status, Round = request.Round });
             return;
         }
 
@@ -1173,7 +1185,7 @@ public sealed class ConsensusCore
         if (request.PrevPosition > last)
         {
             response.RetryFrom = last + 1;
-            _host.Send(from, new PeerMessage { AppendResponse = response });
+            Respond(from, response);
             return;
         }
 
@@ -1188,7 +1200,7 @@ public sealed class ConsensusCore
             }
 
             response.RetryFrom = retry;
-            _host.Send(from, new PeerMessage { AppendResponse = response });
+            Respond(from, response);
             return;
         }
 
@@ -1227,7 +1239,7 @@ public sealed class ConsensusCore
                 _logger.LogError(e, "appending positions {First}-{Last} from the leader failed", toAppend[0].Position, toAppend[^1].Position);
                 response.RetryFrom = _storage.LastPosition + 1;
                 response.WriteFailed = true;
-                _host.Send(from, new PeerMessage { AppendResponse = response });
+                Respond(from, response);
                 return;
             }
         }
@@ -1248,7 +1260,7 @@ public sealed class ConsensusCore
         response.Success = true;
         response.MatchPosition = match;
         response.Status = _meta.Status;
-        _host.Send(from, new PeerMessage { AppendResponse = response });
+        Respond(from, response);
         DeliverCommitted();
     }
 
@@ -1390,6 +1402,8 @@ public sealed class ConsensusCore
         public ulong SnapshotPosition;
         public ulong SnapshotOffset;
         public ReplicaStatus Status = ReplicaStatus.Unspecified;
+        public ulong ReportedCommit;                // the follower's commit position, as its last response said
+        public StateMachineProgress Reported;       // what it has applied and its newest snapshot, as its last response said
     }
 
     private sealed class IncomingSnapshot(ReplicaSnapshot snapshot, byte[] blob)
@@ -1417,5 +1431,5 @@ public sealed class ConsensusCore
 /// <summary>Entries to commit together, and the id their outcome is reported under.</summary>
 public sealed record Proposal(long Id, IReadOnlyList<LogEntry> Entries);
 
-/// <summary>What a leader knows of one follower.</summary>
-public sealed record PeerState(string Id, ReplicaStatus Status, ulong MatchPosition, ulong NextPosition, ulong Lag);
+/// <summary>What a leader knows of one follower: its log's match, and the progress its last response reported (0 until it responds).</summary>
+public sealed record PeerState(string Id, ReplicaStatus Status, ulong MatchPosition, ulong NextPosition, ulong Lag, ulong CommitPosition, ulong AppliedPosition, ulong SnapshotPosition);

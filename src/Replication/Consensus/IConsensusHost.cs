@@ -40,7 +40,17 @@ public interface IConsensusHost
 
     /// <summary>Leadership changed: a new leader is known or serving, or this replica lost leadership.</summary>
     void LeadershipChanged(LeadershipChange change);
+
+    /// <summary>
+    /// What the state machine has applied and its newest snapshot, which this replica reports to
+    /// its leader for operators; null when the host does not say (then the delivered position is
+    /// reported, and no snapshot). Read on the core's thread; must be cheap.
+    /// </summary>
+    StateMachineProgress? Progress => null;
 }
+
+/// <summary>How far a replica's state machine is: the position it has applied, and its newest snapshot's (0 when none).</summary>
+public readonly record struct StateMachineProgress(ulong AppliedPosition, ulong SnapshotPosition);
 
 /// <summary>What happened to a proposal.</summary>
 /// <param name="Committed">True when every entry of the proposal is committed.</param>

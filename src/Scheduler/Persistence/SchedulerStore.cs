@@ -311,6 +311,7 @@ public sealed class SchedulerStore : ICommandExecutor, IAsyncDisposable, IDispos
 
             var info = Snapshots.Write(position, term, SchedulerState.SnapshotBlobType, blob);
             Volatile.Write(ref _lastSnapshotPosition, position);
+            ReportProgress();
             var hash = SchedulerState.HashOf(blob);
             PersistenceMessages.SnapshotWritten(_logger, position, blob.Length, SchedulerState.FormatHash(hash));
             if (_replication.CurrentLeadership.IsSelf)
@@ -368,6 +369,11 @@ public sealed class SchedulerStore : ICommandExecutor, IAsyncDisposable, IDispos
         _snapshotGate.Dispose();
     }
 
+    /// <summary>Tells the replicated log how far this replica is, for the leader's view of every replica.</summary>
+    private void ReportProgress() => _replication.ReportProgress(new StateMachineProgress(
+        AppliedPosition,
+        Math.Max(Volatile.Read(ref _lastSnapshotPosition), Recovery.Snapshot?.Position ?? 0)));
+
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>A transaction holding only snapshot markers: applying it is no reason to snapshot again.</summary>
@@ -404,6 +410,7 @@ public sealed class SchedulerStore : ICommandExecutor, IAsyncDisposable, IDispos
     private void Start(ReplicatedLog replication)
     {
         _replication = replication;
+        ReportProgress();
         replication.LeadershipChanged += OnLeadershipChanged;
 
         // An election before the handler was attached is seen here (the handler ignores repeats).
@@ -445,6 +452,7 @@ public sealed class SchedulerStore : ICommandExecutor, IAsyncDisposable, IDispos
 
                 // Waiters wake once per batch the log delivered, not once per entry.
                 Interlocked.Exchange(ref _changed, NewSignal()).TrySetResult();
+                ReportProgress();
             }
         }
         catch (Exception e)

@@ -5,6 +5,7 @@ using Aurora.Scheduler.Commands;
 using Aurora.Scheduler.Model;
 using Aurora.Scheduler.Protos;
 using Aurora.Scheduler.Server.Auth;
+using Aurora.Storage.Protos;
 
 namespace Aurora.Scheduler.Server.Http;
 
@@ -77,7 +78,8 @@ internal static class AdminEndpoints
             replica["committedPosition"] = status.CommitPosition;
             replica["appliedPosition"] = store.AppliedPosition;
             replica["firstRetainedPosition"] = store.Log.FirstRetainedPosition;
-            if (store.Snapshots.List().MaxBy(s => s.Position) is { } newest)
+            var newest = store.Snapshots.List().MaxBy(s => s.Position);
+            if (newest is not null)
             {
                 replica["lastSnapshot"] = new JsonObject { ["position"] = newest.Position, ["term"] = newest.Term, ["createdAt"] = newest.CreatedAt.ToString("O") };
             }
@@ -88,20 +90,29 @@ internal static class AdminEndpoints
                 ["self"] = true,
                 ["leader"] = status.LeaderId == status.SelfId,
                 ["status"] = replica["status"]!.GetValue<string>(),
+                ["term"] = status.Term,
                 ["appendedPosition"] = status.LastPosition,
                 ["committedPosition"] = status.CommitPosition,
                 ["appliedPosition"] = store.AppliedPosition,
+                ["lastSnapshotPosition"] = newest?.Position,
             });
             foreach (var peer in status.Peers.OrderBy(p => p.Id, StringComparer.Ordinal))
             {
-                // What the leader knows of each follower: how far its log matches the leader's.
+                // What the leader knows of each follower: how far its log matches the leader's, and
+                // the progress the follower reported in its last answer. A follower that has not
+                // answered in this term is UNKNOWN, with no positions.
+                var heard = peer.Status != ReplicaStatus.Unspecified;
                 replicas.Add(new JsonObject
                 {
                     ["id"] = peer.Id,
                     ["self"] = false,
                     ["leader"] = false,
-                    ["status"] = peer.Status.ToString().ToUpperInvariant(),
+                    ["status"] = heard ? peer.Status.ToString().ToUpperInvariant() : "UNKNOWN",
+                    ["term"] = heard ? status.Term : null,
                     ["matchPosition"] = peer.MatchPosition,
+                    ["committedPosition"] = heard ? peer.CommitPosition : null,
+                    ["appliedPosition"] = heard ? peer.AppliedPosition : null,
+                    ["lastSnapshotPosition"] = heard && peer.SnapshotPosition > 0 ? peer.SnapshotPosition : null,
                     ["lag"] = peer.Lag,
                 });
             }
