@@ -386,15 +386,15 @@ public sealed partial class ReplicatedClusterTests : IAsyncLifetime
         return await DistClients.RunAsync(tool, args, config, _root.Sub("home"), _root.Path);
     }
 
+    /// <summary>A NOT_LEADER refusal that says the write was not committed (never "may or may not"): safe to send again.</summary>
+    private static bool IsRefusedUncommitted(string error) =>
+        error.Contains("NOT_LEADER", StringComparison.Ordinal) && !error.Contains("may or may not", StringComparison.Ordinal);
+
     /// <summary>
     /// Sets a quota as a careful client does: setting a quota is idempotent, so a write refused with
     /// NOT_LEADER (leadership moved, as it may while replicas start on a loaded machine) is sent again
     /// to whichever replica leads then.
     /// </summary>
-    /// <summary>A NOT_LEADER refusal that says the write was not committed (never "may or may not"): safe to send again.</summary>
-    private static bool IsRefusedUncommitted(string error) =>
-        error.Contains("NOT_LEADER", StringComparison.Ordinal) && !error.Contains("may or may not", StringComparison.Ordinal);
-
     private async Task PutQuotaAsync(Uri replica, string role, int cpus)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Aurora.Scheduler.Server.Tests.Support;
 using Aurora.Storage.IO;
@@ -28,7 +27,7 @@ public sealed class ReplicatedServersTests : IAsyncLifetime
         {
             File.SetUnixFileMode(secret, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         }
-        var ports = FreePorts(3);
+        var ports = DistClients.FreePorts(3);
         var replicas = string.Join(',', ports.Select(p => $"127.0.0.1:{p}"));
         foreach (var port in ports)
         {
@@ -142,14 +141,5 @@ public sealed class ReplicatedServersTests : IAsyncLifetime
         ServerHarness? leader = null;
         await Eventually.HoldsAsync("a writable leader", () => (leader = _servers.FirstOrDefault(s => s.Server.Runtime.IsLeader && s.Server.Runtime.StoreIfOpen is { IsWritable: true })) is not null, Patience, poll: Poll);
         return leader!;
-    }
-
-    private static int[] FreePorts(int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
-        listeners.ForEach(l => l.Start());
-        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        listeners.ForEach(l => l.Stop());
-        return ports;
     }
 }

@@ -18,7 +18,7 @@ internal static partial class ApiBench
     public static async Task<int> RunAsync(string[] args)
     {
         var options = ParseOptions(args);
-        var bin = options.GetValueOrDefault("bin") ?? FindDistBin();
+        var bin = DistBin.Find(options.GetValueOrDefault("bin"));
         var writes = int.Parse(options.GetValueOrDefault("writes") ?? "400", CultureInfo.InvariantCulture);
         var clients = int.Parse(options.GetValueOrDefault("clients") ?? "8", CultureInfo.InvariantCulture);
         using var scratch = new ScratchDirectory(options.GetValueOrDefault("dir"));
@@ -161,20 +161,6 @@ internal static partial class ApiBench
         }
 
         throw new InvalidOperationException("the scheduler did not become ready within a minute");
-    }
-
-    private static string FindDistBin()
-    {
-        for (var directory = new DirectoryInfo(Environment.CurrentDirectory); directory is not null; directory = directory.Parent)
-        {
-            var bin = Path.Combine(directory.FullName, "dist", "bin");
-            if (File.Exists(Path.Combine(bin, "aurora-scheduler")))
-            {
-                return bin;
-            }
-        }
-
-        throw new ArgumentException("no dist/bin/aurora-scheduler above the current directory: run ./build.sh, or pass --bin DIR");
     }
 
     private static Dictionary<string, string> ParseOptions(string[] args)

@@ -45,8 +45,8 @@ public sealed record ReplicationOptions
     /// <summary>The port this replica listens on for its peers (<c>-replication_port</c>).</summary>
     public required int ReplicationPort { get; init; }
 
-    /// <summary>The port the transport binds (<c>-replication_bind_port</c>): <see cref="ReplicationPort"/> unless peers reach this replica through a mapping or proxy.</summary>
-    public int BindPort { get; init; }
+    /// <summary>The port the transport binds (<c>-replication_bind_port</c>) when peers reach this replica through a mapping or proxy; null: <see cref="ReplicationPort"/>.</summary>
+    public int? BindPort { get; init; }
 
     /// <summary>The shared secret (<c>-replication_secret_file</c>).</summary>
     public required ReplicationSecret Secret { get; init; }
@@ -95,7 +95,7 @@ public sealed record ReplicationOptions
     {
         ClusterId = ClusterId,
         Secret = Secret.Bytes.ToArray(),
-        Port = BindPort == 0 ? ReplicationPort : BindPort,
+        Port = BindPort ?? ReplicationPort,
         MaxFrameBytes = MaxFrameBytes,
     };
 
@@ -130,19 +130,14 @@ public sealed record ReplicationOptions
         // The membership: the list, this replica in it, the quorum.
         var listed = StaticMembership.TryParseReplicas(Given(ReplicationFlags.Replicas), out var replicas, out var listProblems);
         problems.AddRange(listProblems);
-        var port = ParsePort(Given(ReplicationFlags.ReplicationPort), problems);
-        int? bindPort = null;
-        if (Given(ReplicationFlags.BindPort) is { } bindText)
+        var portText = Given(ReplicationFlags.ReplicationPort);
+        if (portText is null)
         {
-            if (int.TryParse(bindText, NumberStyles.None, CultureInfo.InvariantCulture, out var bind) && bind is >= ReplicaAddress.MinPort and <= ReplicaAddress.MaxPort)
-            {
-                bindPort = bind;
-            }
-            else
-            {
-                problems.Add($"-{ReplicationFlags.BindPort}={bindText} is not a port number from {ReplicaAddress.MinPort} to {ReplicaAddress.MaxPort}");
-            }
+            problems.Add($"-{ReplicationFlags.ReplicationPort} is required: the port this replica listens on for its peers, as its entry in -{ReplicationFlags.Replicas} has it");
         }
+
+        var port = portText is null ? null : ParsePort(ReplicationFlags.ReplicationPort, portText, problems);
+        var bindPort = Given(ReplicationFlags.BindPort) is { } bindText ? ParsePort(ReplicationFlags.BindPort, bindText, problems) : null;
 
         var hostname = Given(ReplicationFlags.Hostname);
         var hostnameValid = hostname is null || ReplicaAddress.TryParseHost(hostname, out _, out var hostProblem) || Add(problems, $"-{ReplicationFlags.Hostname}={hostname}: {hostProblem}");
@@ -217,7 +212,7 @@ public sealed record ReplicationOptions
         {
             Membership = new StaticMembership(replicas, self!, quorum!.Value),
             ReplicationPort = port!.Value,
-            BindPort = bindPort ?? port.Value,
+            BindPort = bindPort,
             Secret = secret!,
             ClusterId = clusterId!,
             HeartbeatInterval = heartbeat!.Value.Value,
@@ -269,15 +264,9 @@ public sealed record ReplicationOptions
         }
     }
 
-    private static int? ParsePort(string? text, List<string> problems)
+    /// <summary>The port flag <paramref name="name"/> gives; null (with a problem) when it is not a port number.</summary>
+    private static int? ParsePort(string name, string text, List<string> problems)
     {
-        var name = ReplicationFlags.ReplicationPort;
-        if (text is null)
-        {
-            problems.Add($"-{name} is required: the port this replica listens on for its peers, as its entry in -{ReplicationFlags.Replicas} has it");
-            return null;
-        }
-
         if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is >= ReplicaAddress.MinPort and <= ReplicaAddress.MaxPort)
         {
             return port;

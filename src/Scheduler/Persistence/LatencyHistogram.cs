@@ -11,9 +11,15 @@ public sealed class LatencyHistogram
 
     public void Record(TimeSpan elapsed)
     {
+        // On every write's path: a plain search, no closure.
         var seconds = elapsed.TotalSeconds;
-        var bucket = Array.FindIndex(Bounds, bound => seconds <= bound);
-        Interlocked.Increment(ref _counts[bucket < 0 ? Bounds.Length : bucket]);
+        var bucket = 0;
+        while (bucket < Bounds.Length && seconds > Bounds[bucket])
+        {
+            bucket++;
+        }
+
+        Interlocked.Increment(ref _counts[bucket]);
         Interlocked.Add(ref _sumMicros, (long)(elapsed.Ticks / TimeSpan.TicksPerMicrosecond));
     }
 

@@ -57,8 +57,9 @@ public static class TransactionCodec
     }
 
     /// <summary>
-    /// Decodes and applies one committed entry (replay, the store's apply loop, and the benchmarks
-    /// that measure them); returns the transaction applied, or null for a term-start entry.
+    /// Decodes and applies one committed entry (replay, and the benchmarks that measure it; the
+    /// store's apply loop decodes before it takes its write lock, then applies through the same
+    /// <see cref="SchedulerState.Apply"/>); returns the transaction applied, or null for a term-start entry.
     /// </summary>
     public static Transaction? ApplyTo(SchedulerState state, LogEntry entry)
     {

@@ -1,4 +1,4 @@
-namespace Aurora.Cluster.Benchmarks.Harness;
+namespace Aurora.Benchmarks.Shared;
 
 /// <summary>The published executables (<c>./build.sh</c> puts them in <c>dist/bin</c>) the harness runs as processes.</summary>
 internal static class DistBin
