@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Xunit.Abstractions;
 
 namespace Aurora.Cluster.Tests;
 
@@ -11,7 +12,7 @@ namespace Aurora.Cluster.Tests;
 /// Three aurora-scheduler processes from dist/bin replicating one log on loopback, with the
 /// production election and lease timings, and an agent that knows every replica.
 /// </summary>
-public sealed partial class ReplicatedClusterTests : IAsyncLifetime
+public sealed partial class ReplicatedClusterTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly TempDirectory _root = new();
     // Follows no redirect: each request is answered by the replica it names.
@@ -52,6 +53,12 @@ public sealed partial class ReplicatedClusterTests : IAsyncLifetime
         foreach (var replica in _replicas)
         {
             replica.Process?.Kill();
+            // What each replica warned of (leadership moves, lease losses) shows beside a failure.
+            foreach (var line in replica.Process?.Lines.Where(l => l.Contains("warn", StringComparison.OrdinalIgnoreCase) || l.Contains("fail", StringComparison.OrdinalIgnoreCase)) ?? [])
+            {
+                output.WriteLine($"{replica.Name}: {line}");
+            }
+
             replica.Process?.Dispose();
         }
 
@@ -392,14 +399,14 @@ public sealed partial class ReplicatedClusterTests : IAsyncLifetime
 
     /// <summary>
     /// Sets a quota as a careful client does: setting a quota is idempotent, so a write refused with
-    /// NOT_LEADER (leadership moved, as it may while replicas start on a loaded machine) is sent again
-    /// to whichever replica leads then.
+    /// NOT_LEADER (leadership moved, as it may on a loaded machine), even one that may have been
+    /// committed, is sent again to whichever replica leads then.
     /// </summary>
     private async Task PutQuotaAsync(Uri replica, string role, int cpus)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         var (status, body) = await PutQuotaStatusAsync(replica, role, cpus);
-        while (status == HttpStatusCode.ServiceUnavailable && IsRefusedUncommitted(body) && DateTime.UtcNow < deadline)
+        while (status == HttpStatusCode.ServiceUnavailable && body.Contains("NOT_LEADER", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
         {
             (status, body) = await PutQuotaStatusAsync(await LeaderAsync(), role, cpus);
         }

@@ -33,10 +33,12 @@ public enum ConsensusRole
 /// rather than do it).</item>
 /// <item><b>A committed entry survives any crash pattern that leaves a quorum of replicas with
 /// their disks.</b> Entries, terms and votes are durable before any message that depends on them is
-/// sent: a follower acknowledges entries after its append returns (after fdatasync), a leader
-/// counts its own entries toward a quorum only once its append's task has completed
-/// (<see cref="LocalWritesCompleted"/>), and the promised term and vote are saved before a vote is
-/// granted or a higher term is acted on (<see cref="AdoptTerm"/>). A replica that lost its disk is
+/// sent: a follower acknowledges entries only once its append's task has completed (before then its
+/// answers match only what is durable), a leader counts its own entries toward a quorum only then
+/// too (<see cref="LocalWritesCompleted"/>), and the promised term and vote are saved before a vote
+/// is granted or a higher term is acted on (<see cref="AdoptTerm"/>); a replica finishes its appends
+/// in flight before it saves either, and forgets the acknowledgements they were to send
+/// (<see cref="SaveMeta"/>). A replica that lost its disk is
 /// EMPTY: it never votes and its acknowledgements never count until it has recovered everything
 /// committed and learned, from a quorum, a term above any vote it may have given
 /// (<see cref="MaybeFinishRecovery"/>).</item>
@@ -89,7 +91,8 @@ public sealed class ConsensusCore
     private bool _servingAnnounced;
     private (ReplicaSnapshot Snapshot, byte[] Blob)? _snapshotBlob;  // leader: the snapshot being sent, read once
     private IncomingSnapshot? _incoming;                              // follower: the snapshot being received
-    private readonly Queue<LocalAppend> _localAppends = new();  // leader: its own appends in flight, oldest first
+    private readonly Queue<LocalAppend> _localAppends = new();  // this term's appends in flight, oldest first (a leader's, or a VOTING follower's)
+    private ulong _roundAnswered;            // follower: the newest round of this term's leader answered at once
 
     /// <param name="options">The replica's settings.</param>
     /// <param name="storage">Its disk.</param>
@@ -161,13 +164,13 @@ public sealed class ConsensusCore
     public ulong LastPosition => _storage.LastPosition;
 
     /// <summary>
-    /// The highest position this core knows to be durable here: on a leader, what precedes its
-    /// oldest append in flight (storage may be further along before the core hears of it).
+    /// The highest position this core knows to be durable here: what precedes its oldest append in
+    /// flight (storage may be further along before the core hears of it).
     /// </summary>
     private ulong DurablePosition => _localAppends.TryPeek(out var oldest) ? oldest.Entries[0].Position - 1 : _storage.LastPosition;
 
-    /// <summary>The leader's log as it will be once its appends in flight are written.</summary>
-    private ulong LeaderLastPosition => _localAppends.Count > 0 ? _localAppends.Last().Entries[^1].Position : _storage.LastPosition;
+    /// <summary>This replica's log as it will be once its appends in flight are written.</summary>
+    private ulong LastPositionWhenWritten => _localAppends.Count > 0 ? _localAppends.Last().Entries[^1].Position : _storage.LastPosition;
 
     /// <summary>True on a leader that has committed its term's first entry and holds its lease: it takes proposals and reads.</summary>
     public bool IsServing => Role == ConsensusRole.Leader && _commitPosition >= _termStartPosition && LeaseHeld;
@@ -247,7 +250,7 @@ public sealed class ConsensusCore
         }
 
         var all = new List<LogEntry>();
-        var next = LeaderLastPosition + 1;
+        var next = LastPositionWhenWritten + 1;
         foreach (var proposal in proposals)
         {
             if (proposal.Entries.Count == 0)
@@ -439,7 +442,7 @@ public sealed class ConsensusCore
             return;
         }
 
-        var request = new VoteRequest { Term = Term + 1, LastPosition = _storage.LastPosition, LastTerm = _storage.TermAt(_storage.LastPosition), PreVote = true };
+        var request = new VoteRequest { Term = Term + 1, LastPosition = LastPositionWhenWritten, LastTerm = TermWhenWritten(LastPositionWhenWritten), PreVote = true };
         foreach (var peer in _peers)
         {
             _host.Send(peer, new PeerMessage { VoteRequest = request });
@@ -472,9 +475,11 @@ public sealed class ConsensusCore
 
     private void OnVoteRequest(string from, VoteRequest request)
     {
-        var lastPosition = _storage.LastPosition;
-        var upToDate = request.LastTerm > _storage.TermAt(lastPosition)
-            || (request.LastTerm == _storage.TermAt(lastPosition) && request.LastPosition >= lastPosition);
+        // Compared with the log as it will be once the appends in flight are written: a grant is
+        // saved (SaveMeta), which first writes them.
+        var lastPosition = LastPositionWhenWritten;
+        var lastTerm = TermWhenWritten(lastPosition);
+        var upToDate = request.LastTerm > lastTerm || (request.LastTerm == lastTerm && request.LastPosition >= lastPosition);
 
         // A replica that heard from a leader within the minimum election timeout ignores candidates
         // (a partitioned or restarted replica cannot depose a working leader), and only VOTING
@@ -580,6 +585,7 @@ public sealed class ConsensusCore
         }
 
         LeaderId = leader;
+        _roundAnswered = 0;
         _servingAnnounced = false;
         if (wasLeader)
         {
@@ -640,9 +646,21 @@ public sealed class ConsensusCore
             SendEntries(peer, _progress[peer], heartbeat: false);
         }
 
+        StartWrite(local);
+    }
+
+    /// <summary>Queues an append behind those in flight and starts its write.</summary>
+    private void StartAppend(LocalAppend local)
+    {
+        _localAppends.Enqueue(local);
+        StartWrite(local);
+    }
+
+    private void StartWrite(LocalAppend local)
+    {
         try
         {
-            local.Write = _storage.AppendAsync(entries);
+            local.Write = _storage.AppendAsync(local.Entries);
         }
         catch (Exception e) when (e is IOException or InvalidOperationException or ArgumentException)
         {
@@ -653,33 +671,59 @@ public sealed class ConsensusCore
     }
 
     /// <summary>
-    /// Some of the leader's own appends completed: those now durable count toward the quorum
-    /// (invariant 2: never before), which may commit entries and deliver them. A failed append ends
+    /// Some appends in flight completed. On a leader, those now durable count toward the quorum
+    /// (invariant 2: never before), which may commit entries and deliver them; a failed append ends
     /// the leadership: what it held is in doubt here, and the entries were sent to the followers.
+    /// On a follower, each durable append's acknowledgement goes to the leader now; a failed one is
+    /// refused (the leader resends from what the disk holds).
     /// </summary>
     private void LocalWritesCompleted()
     {
-        while (Role == ConsensusRole.Leader && _localAppends.TryPeek(out var oldest) && oldest.Write is { IsCompleted: true } write)
+        while (_localAppends.TryPeek(out var oldest) && oldest.Write is { IsCompleted: true } write)
         {
             if (!write.IsCompletedSuccessfully)
             {
                 var error = write.Exception?.GetBaseException();
-                _logger.LogError(error, "term {Term}: appending positions {First}-{Last} failed; stepping down", Term, oldest.Entries[0].Position, oldest.Entries[^1].Position);
-                BecomeFollower(Term, null);
+                if (Role == ConsensusRole.Leader)
+                {
+                    _logger.LogError(error, "term {Term}: appending positions {First}-{Last} failed; stepping down", Term, oldest.Entries[0].Position, oldest.Entries[^1].Position);
+                    BecomeFollower(Term, null);
+                    return;
+                }
+
+                _logger.LogError(error, "appending positions {First}-{Last} from the leader failed", oldest.Entries[0].Position, oldest.Entries[^1].Position);
+                FlushLocalAppends();
+                if (oldest.Ack is { } failed)
+                {
+                    failed.Response.RetryFrom = _storage.LastPosition + 1;
+                    failed.Response.WriteFailed = true;
+                    Answer(failed.Leader, failed.Response);
+                }
+
                 return;
             }
 
             _localAppends.Dequeue();
+            if (oldest.Ack is { } ack)
+            {
+                ack.Response.Success = true;
+                ack.Response.Status = _meta.Status;
+                Answer(ack.Leader, ack.Response);
+            }
         }
 
-        AdvanceCommit();
+        if (Role == ConsensusRole.Leader)
+        {
+            AdvanceCommit();
+        }
+
         DeliverCommitted();
     }
 
     /// <summary>
-    /// Before a replica that led writes its log any other way: waits for the appends it started
-    /// (successful or not, storage then holds the truth) and forgets them. Their completions,
-    /// when they arrive, find nothing to count.
+    /// Before a replica writes its log or metadata any other way, or stops leading: waits for the
+    /// appends it started (successful or not, storage then holds the truth) and forgets them and the
+    /// acknowledgements they were to send. Their completions, when they arrive, find nothing to count.
     /// </summary>
     private void FlushLocalAppends()
     {
@@ -690,8 +734,8 @@ public sealed class ConsensusCore
         }
     }
 
-    /// <summary>The term of an entry of the leader's log: durable, or in an append in flight.</summary>
-    private ulong LeaderTermAt(ulong position)
+    /// <summary>The term of an entry of this replica's log: durable, or in an append in flight.</summary>
+    private ulong TermWhenWritten(ulong position)
     {
         if (position > DurablePosition)
         {
@@ -753,7 +797,7 @@ public sealed class ConsensusCore
 
     private void SendEntries(string peer, PeerProgress progress, bool heartbeat)
     {
-        var last = LeaderLastPosition;
+        var last = LastPositionWhenWritten;
         var hasRoom = progress.Next - 1 - Math.Min(progress.Next - 1, progress.Match) < (ulong)_options.MaxInflightEntries;
         if (progress.Next <= last && hasRoom && progress.Next >= _storage.FirstPosition)
         {
@@ -779,7 +823,7 @@ public sealed class ConsensusCore
 
         if (heartbeat)
         {
-            var prev = Math.Clamp(progress.Next - 1, _storage.FirstPosition - 1, LeaderLastPosition);
+            var prev = Math.Clamp(progress.Next - 1, _storage.FirstPosition - 1, LastPositionWhenWritten);
             _host.Send(peer, new PeerMessage { AppendRequest = NewAppend(prev, []) });
         }
     }
@@ -790,7 +834,7 @@ public sealed class ConsensusCore
         {
             Term = Term,
             PrevPosition = prev,
-            PrevTerm = LeaderTermAt(prev),
+            PrevTerm = TermWhenWritten(prev),
             LeaderCommit = _commitPosition,
             CommitCoversEarlierTerms = _commitPosition >= _termStartPosition,
             Round = _round,
@@ -853,12 +897,12 @@ public sealed class ConsensusCore
                 progress.Match = response.RetryFrom - 1;
             }
 
-            progress.Next = Math.Clamp(response.RetryFrom, progress.Match + 1, LeaderLastPosition + 1);
+            progress.Next = Math.Clamp(response.RetryFrom, progress.Match + 1, LastPositionWhenWritten + 1);
         }
 
         UpdateLease();
         AdvanceCommit();
-        if (Role == ConsensusRole.Leader && progress.Next <= LeaderLastPosition && !response.WriteFailed)
+        if (Role == ConsensusRole.Leader && progress.Next <= LastPositionWhenWritten && !response.WriteFailed)
         {
             SendEntries(from, progress, heartbeat: false);
         }
@@ -946,7 +990,7 @@ public sealed class ConsensusCore
             return;
         }
 
-        if (candidate > _commitPosition && LeaderTermAt(candidate) == Term)
+        if (candidate > _commitPosition && TermWhenWritten(candidate) == Term)
         {
             _commitPosition = candidate;
             DeliverCommitted();
@@ -976,7 +1020,7 @@ public sealed class ConsensusCore
             }
 
             _pendingProposals.Remove(last);
-            var outcome = LeaderTermAt(last) == proposal.Term
+            var outcome = TermWhenWritten(last) == proposal.Term
                 ? new ProposalOutcome(true, proposal.First, proposal.Last, proposal.Term, null, MayHaveCommitted: true)
                 : ProposalOutcome.Failed(proposal.Term, "the proposal's entries were replaced by a later leader's", mayHaveCommitted: false);
             _host.ProposalResolved(proposal.Id, outcome);
@@ -1124,6 +1168,7 @@ public sealed class ConsensusCore
                 return;
             }
 
+            FlushLocalAppends();
             _storage.InstallSnapshot(snapshot, blob);
             _commitPosition = Math.Max(_commitPosition, snapshot.Position);
             if (_appliedPosition < snapshot.Position)
@@ -1180,40 +1225,42 @@ public sealed class ConsensusCore
             _census.Clear();
         }
 
+        // The log is judged as it will be once the appends in flight are written (they are of this
+        // leader's term: a change of term writes them first, in SaveMeta).
         var response = new AppendResponse { Term = Term, Status = _meta.Status, Round = request.Round };
-        var last = _storage.LastPosition;
+        var last = LastPositionWhenWritten;
         if (request.PrevPosition > last)
         {
             response.RetryFrom = last + 1;
-            Respond(from, response);
+            Answer(from, response);
             return;
         }
 
-        if (request.PrevPosition >= _storage.FirstPosition - 1 && _storage.TermAt(request.PrevPosition) != request.PrevTerm)
+        if (request.PrevPosition >= _storage.FirstPosition - 1 && TermWhenWritten(request.PrevPosition) != request.PrevTerm)
         {
             // Retry from the start of the conflicting term (bounded below by what is committed).
-            var conflictTerm = _storage.TermAt(request.PrevPosition);
+            var conflictTerm = TermWhenWritten(request.PrevPosition);
             var retry = request.PrevPosition;
-            while (retry - 1 > _commitPosition && retry - 1 >= _storage.FirstPosition && _storage.TermAt(retry - 1) == conflictTerm)
+            while (retry - 1 > _commitPosition && retry - 1 >= _storage.FirstPosition && TermWhenWritten(retry - 1) == conflictTerm)
             {
                 retry--;
             }
 
             response.RetryFrom = retry;
-            Respond(from, response);
+            Answer(from, response);
             return;
         }
 
         var toAppend = new List<LogEntry>();
         foreach (var entry in request.Entries)
         {
-            if (toAppend.Count > 0 || entry.Position > _storage.LastPosition)
+            if (toAppend.Count > 0 || entry.Position > LastPositionWhenWritten)
             {
                 toAppend.Add(entry);
                 continue;
             }
 
-            if (entry.Position < _storage.FirstPosition || _storage.TermAt(entry.Position) == entry.Term)
+            if (entry.Position < _storage.FirstPosition || TermWhenWritten(entry.Position) == entry.Term)
             {
                 continue;
             }
@@ -1221,17 +1268,30 @@ public sealed class ConsensusCore
             if (entry.Position <= _commitPosition)
             {
                 throw new InvalidOperationException(
-                    $"safety violation: leader {from} (term {request.Term}) sent term {entry.Term} at committed position {entry.Position}, which holds term {_storage.TermAt(entry.Position)} here");
+                    $"safety violation: leader {from} (term {request.Term}) sent term {entry.Term} at committed position {entry.Position}, which holds term {TermWhenWritten(entry.Position)} here");
             }
 
+            FlushLocalAppends();
             _storage.TruncateSuffix(entry.Position - 1);
             toAppend.Add(entry);
         }
 
-        if (toAppend.Count > 0)
+        var match = request.PrevPosition + (ulong)request.Entries.Count;
+        var deferred = toAppend.Count > 0 && _meta.Status == ReplicaStatus.Voting;
+        if (deferred)
         {
+            // A VOTING follower writes as the leader does: the loop goes on answering heartbeats
+            // (so a slow fdatasync here costs the leader no lease) while the disk syncs, and the
+            // acknowledgement of these entries goes out once they are durable (invariant 2).
+            var local = new LocalAppend(toAppend, (from, new AppendResponse { Term = Term, Round = request.Round, MatchPosition = match }));
+            StartAppend(local);
+        }
+        else if (toAppend.Count > 0)
+        {
+            // A RECOVERING replica writes synchronously: finishing its recovery depends on what it holds.
             try
             {
+                FlushLocalAppends();
                 _storage.Append(toAppend);
             }
             catch (Exception e) when (e is IOException or InvalidOperationException)
@@ -1239,12 +1299,11 @@ public sealed class ConsensusCore
                 _logger.LogError(e, "appending positions {First}-{Last} from the leader failed", toAppend[0].Position, toAppend[^1].Position);
                 response.RetryFrom = _storage.LastPosition + 1;
                 response.WriteFailed = true;
-                Respond(from, response);
+                Answer(from, response);
                 return;
             }
         }
 
-        var match = request.PrevPosition + (ulong)request.Entries.Count;
         var newCommit = Math.Min(request.LeaderCommit, match);
         if (newCommit > _commitPosition)
         {
@@ -1257,11 +1316,27 @@ public sealed class ConsensusCore
             MaybeFinishRecovery();
         }
 
-        response.Success = true;
-        response.MatchPosition = match;
-        response.Status = _meta.Status;
-        Respond(from, response);
+        // Matched as far as the disk holds it now; entries still being written are acknowledged
+        // when they are durable (a deferred append already durable has been). An answer that waits
+        // for the disk is sent at once anyway when it is the first of its heartbeat round: it keeps
+        // the leader's lease.
+        var durable = match <= DurablePosition;
+        if (deferred ? !durable && request.Round > _roundAnswered : durable || request.Round > _roundAnswered)
+        {
+            response.Success = true;
+            response.MatchPosition = Math.Min(match, DurablePosition);
+            response.Status = _meta.Status;
+            Answer(from, response);
+        }
+
         DeliverCommitted();
+    }
+
+    /// <summary>Answers an append, and notes its heartbeat round as answered.</summary>
+    private void Answer(string leader, AppendResponse response)
+    {
+        _roundAnswered = Math.Max(_roundAnswered, response.Round);
+        Respond(leader, response);
     }
 
     // ---- recovery of EMPTY replicas, and the status census ----
@@ -1385,8 +1460,14 @@ public sealed class ConsensusCore
         }
     }
 
+    /// <summary>
+    /// Saves the metadata durably. The appends in flight are written first (the storage takes no
+    /// other write beside them) and their acknowledgements forgotten: a term or vote saved here may
+    /// be one they no longer speak for.
+    /// </summary>
     private void SaveMeta(Action<ReplicaMetadata> change)
     {
+        FlushLocalAppends();
         var next = _meta.Clone();
         change(next);
         _storage.SaveMetadata(next);
@@ -1415,10 +1496,15 @@ public sealed class ConsensusCore
         public ulong Received { get; set; }
     }
 
-    /// <summary>One of the leader's own appends: its entries, and the write once started.</summary>
-    private sealed class LocalAppend(IReadOnlyList<LogEntry> entries)
+    /// <summary>
+    /// One append in flight: its entries, the write once started, and on a follower the
+    /// acknowledgement to send its leader once the write is durable.
+    /// </summary>
+    private sealed class LocalAppend(IReadOnlyList<LogEntry> entries, (string Leader, AppendResponse Response)? ack = null)
     {
         public IReadOnlyList<LogEntry> Entries { get; } = entries;
+
+        public (string Leader, AppendResponse Response)? Ack { get; } = ack;
 
         public Task? Write { get; set; }
     }

@@ -11,11 +11,11 @@ namespace Aurora.Replication.Consensus;
 /// against the core. A write that throws (or whose task fails) leaves the log as it was before the
 /// call or with a prefix of the appended entries (never a gap); the core then refuses to
 /// acknowledge anything it wrote and rereads <see cref="LastPosition"/>.</para>
-/// <para>A leader appends with <see cref="AppendAsync"/>: its loop goes on taking acknowledgements,
-/// sending heartbeats and starting the next proposals' appends while the disk syncs, and counts its
-/// own entries toward a quorum only once their task completes. Every other write is synchronous
-/// and is made only when no append is in flight (the core calls <see cref="FlushAppends"/> first
-/// when it stops leading).</para>
+/// <para>A leader and a VOTING follower append with <see cref="AppendAsync"/>: the loop goes on
+/// taking acknowledgements, answering and sending heartbeats and starting the next appends while the
+/// disk syncs; a leader counts its own entries toward a quorum, and a follower acknowledges them,
+/// only once their task completes. Every other write is synchronous and is made only when no
+/// append is in flight (the core calls <see cref="FlushAppends"/> first).</para>
 /// </remarks>
 public interface IReplicaStorage
 {

@@ -79,6 +79,12 @@ internal sealed class DeferredAppends(IReplicaStorage inner, Action flushedWhile
         Inner.TruncateSuffix(lastKept);
     }
 
+    public override void SaveMetadata(ReplicaMetadata metadata)
+    {
+        ThrowIfQueued("save its metadata");
+        Inner.SaveMetadata(metadata);
+    }
+
     public override void InstallSnapshot(ReplicaSnapshot snapshot, byte[] blob)
     {
         ThrowIfQueued("install a snapshot");

@@ -16,7 +16,7 @@ internal abstract class DelegatingStorage(IReplicaStorage inner) : IReplicaStora
 
     public ReplicaSnapshot? LatestSnapshot => inner.LatestSnapshot;
 
-    public void SaveMetadata(ReplicaMetadata metadata) => inner.SaveMetadata(metadata);
+    public virtual void SaveMetadata(ReplicaMetadata metadata) => inner.SaveMetadata(metadata);
 
     public ulong TermAt(ulong position) => inner.TermAt(position);
 
@@ -24,7 +24,19 @@ internal abstract class DelegatingStorage(IReplicaStorage inner) : IReplicaStora
 
     public virtual void Append(IReadOnlyList<LogEntry> entries) => inner.Append(entries);
 
-    public virtual Task AppendAsync(IReadOnlyList<LogEntry> entries) => inner.AppendAsync(entries);
+    /// <summary>Appends synchronously through <see cref="Append"/> (so that an override of it applies), as storage without a write queue does.</summary>
+    public virtual Task AppendAsync(IReadOnlyList<LogEntry> entries)
+    {
+        try
+        {
+            Append(entries);
+            return Task.CompletedTask;
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException)
+        {
+            return Task.FromException(e);
+        }
+    }
 
     public virtual void FlushAppends() => inner.FlushAppends();
 

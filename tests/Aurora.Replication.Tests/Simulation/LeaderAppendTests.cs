@@ -8,7 +8,9 @@ namespace Aurora.Replication.Tests.Simulation;
 /// <summary>
 /// The leader's own appends run while its loop goes on: it counts its entries toward a quorum only
 /// once they are durable, delivers nothing it does not hold durably, and waits for them before it
-/// writes its log as a follower. Followers take appends that continue one another as one.
+/// writes its log as a follower. Followers write the same way: a stalled follower disk costs the
+/// leader no lease, and entries are acknowledged only once durable. Followers take appends that
+/// continue one another as one.
 /// </summary>
 public class LeaderAppendTests
 {
@@ -27,6 +29,14 @@ public class LeaderAppendTests
             cluster.Start(id, disks[id]);
         }
 
+        // The followers' disks write at each step; the leader's, when the test says.
+        cluster.BeforeEachStep = () =>
+        {
+            foreach (var node in cluster.Nodes.Where(n => n.Core.Role != ConsensusRole.Leader))
+            {
+                disks[node.Id].CompleteAll();
+            }
+        };
         var leader = cluster.RunUntil("a leader serves", () => cluster.Nodes.FirstOrDefault(n => n.Core.IsServing));
         return (cluster, leader, disks[leader.Id], () => flushes);
     }
@@ -119,6 +129,42 @@ public class LeaderAppendTests
         Assert.Single(logs);
     }
 
+    [Theory]
+    [InlineData(6)]
+    [InlineData(7)]
+    public void Followers_whose_disks_stall_keep_the_leaders_lease_and_acknowledge_entries_only_once_durable(int seed)
+    {
+        var (cluster, leader, disk, _) = ClusterWithLeader(seed);
+        var followerDisks = cluster.Nodes.Where(n => n != leader).Select(n => (DeferredAppends)n.Storage).ToList();
+        disk.CompleteAll();
+
+        // Every disk but the leader's stands still (a slow fdatasync) for a second: four leases.
+        cluster.BeforeEachStep = disk.CompleteAll;
+        var stalledFrom = cluster.Now;
+        leader.Core.Propose(1, [Value("v1")]);
+        var until = stalledFrom + TimeSpan.FromSeconds(1);
+        cluster.RunUntil("a second of stalled follower disks", () => cluster.Now >= until ? leader : null);
+
+        // The leader still leads and serves in the same term: the followers answered its heartbeats.
+        Assert.Equal(ConsensusRole.Leader, leader.Core.Role);
+        Assert.True(leader.Core.IsServing, "the leader kept its lease");
+        Assert.Empty(leader.Resolved);
+        var v1 = leader.Core.LastPosition;
+        Assert.All(followerDisks, d => Assert.True(d.Queued > 0 && d.LastPosition < v1));
+
+        // What the followers said meanwhile matched only what their disks held.
+        var answers = cluster.Sent.Where(s => s.At >= stalledFrom && s.To == leader.Id && s.Message.AppendResponse is { Success: true }).ToList();
+        Assert.NotEmpty(answers);
+        Assert.All(answers, a => Assert.True(a.Message.AppendResponse.MatchPosition < v1, $"{a.From} acknowledged {a.Message.AppendResponse.MatchPosition} before writing it"));
+
+        // The disks write: v1 commits in the same term.
+        followerDisks.ForEach(d => d.CompleteAll());
+        cluster.RunUntil("v1 committed", () => leader.Resolved.Count == 1 ? leader : null);
+        var outcome = Assert.Single(leader.Resolved);
+        Assert.True(outcome.Committed, outcome.Failure);
+        Assert.Equal(leader.Core.Term, outcome.Term);
+    }
+
     [Fact]
     public void A_follower_takes_appends_that_continue_one_another_as_one_write_and_one_response()
     {
@@ -195,8 +241,11 @@ public class LeaderAppendTests
         {
         }
 
+        /// <summary>The appends here are synchronous: the core hears of each at once.</summary>
         public void WhenWritten(Task write, Action continuation)
         {
+            Assert.True(write.IsCompleted);
+            continuation();
         }
 
         public void LeadershipChanged(LeadershipChange change)

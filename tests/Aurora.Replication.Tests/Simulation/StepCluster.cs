@@ -39,6 +39,9 @@ internal sealed class StepCluster(int seed, string[] members)
         _inFlight.Enqueue((from, to, message));
     }
 
+    /// <summary>What the test does at the start of each 5 ms step (a disk writing what is queued).</summary>
+    public Action? BeforeEachStep { get; set; }
+
     /// <summary>Steps until <paramref name="until"/> returns a node; fails after 60 simulated seconds.</summary>
     public StepNode RunUntil(string what, Func<StepNode?> until)
     {
@@ -49,6 +52,7 @@ internal sealed class StepCluster(int seed, string[] members)
             Assert.True(_now < deadline, $"seed {seed}: no {what} after 60 simulated seconds; statuses: "
                 + string.Join(", ", Nodes.Select(n => $"{n.Id} {n.Core.Status} {n.Core.Role} term {n.Core.Term} last {n.Storage.LastPosition}")));
             _now += TimeSpan.FromMilliseconds(5);
+            BeforeEachStep?.Invoke();
             foreach (var node in Nodes)
             {
                 node.RunWriteContinuations();
