@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
@@ -33,7 +34,7 @@ public sealed partial class ReplicatedClusterTests(ITestOutputHelper output) : I
         }
         for (var i = 0; i < 3; i++)
         {
-            _replicas.Add(new Replica($"r{i}", DistClients.FreePort(), DistClients.FreePort(), _root.Sub($"r{i}")));
+            _replicas.Add(new Replica($"r{i}", _root.Sub($"r{i}")));
         }
 
         _members = string.Join(',', _replicas.Select(r => $"127.0.0.1:{r.ReplicationPort}"));
@@ -75,7 +76,7 @@ public sealed partial class ReplicatedClusterTests(ITestOutputHelper output) : I
     public async Task A_wrong_quorum_size_is_refused_at_start_with_the_rule()
     {
         var replica = _replicas[0];
-        using var wrong = ChildProcess.Start(Path.Combine(DistClients.DistBin, "aurora-scheduler"), [.. Flags(replica, "-http_port=0"), "-native_log_quorum_size=1"]);
+        using var wrong = ChildProcess.Start(Path.Combine(DistClients.DistBin, "aurora-scheduler"), [.. Flags(replica, httpPort: 0, bindPort: 0), "-native_log_quorum_size=1"]);
 
         Assert.Equal(2, await wrong.WaitForExitAsync(TimeSpan.FromMinutes(1)));
         Assert.Contains("-native_log_quorum_size=1", wrong.StandardError, StringComparison.Ordinal);
@@ -299,7 +300,7 @@ public sealed partial class ReplicatedClusterTests(ITestOutputHelper output) : I
 
         for (var i = 3; i < 5; i++)
         {
-            var added = new Replica($"r{i}", DistClients.FreePort(), DistClients.FreePort(), _root.Sub($"r{i}"));
+            var added = new Replica($"r{i}", _root.Sub($"r{i}"));
             Directory.CreateDirectory(added.LogDirectory);
             _replicas.Add(added);
         }
@@ -530,17 +531,38 @@ public sealed partial class ReplicatedClusterTests(ITestOutputHelper output) : I
         return null;
     });
 
+    /// <summary>
+    /// Starts a replica. The first start binds any free HTTP and replication ports (the replica binds
+    /// them itself: no other process can take them between a choice and the bind); a restart keeps
+    /// them, as a real replica's address stays, unless another process took one meanwhile.
+    /// </summary>
     private async Task StartAsync(Replica replica)
     {
-        replica.Process = ChildProcess.Start(Path.Combine(DistClients.DistBin, "aurora-scheduler"), Flags(replica, $"-http_port={replica.HttpPort}"));
-        await replica.Process.WaitForLineAsync(Ready(), TimeSpan.FromMinutes(2));
+        try
+        {
+            await StartOnAsync(replica, replica.HttpPort, replica.BindPort);
+        }
+        catch (InvalidOperationException e) when (replica.HttpPort != 0 && e.Message.Contains("already in use", StringComparison.Ordinal))
+        {
+            replica.Process!.Dispose();
+            await StartOnAsync(replica, 0, 0);
+        }
     }
 
-    private string[] Flags(Replica replica, string httpPort) =>
+    private async Task StartOnAsync(Replica replica, int httpPort, int bindPort)
+    {
+        replica.Process = ChildProcess.Start(Path.Combine(DistClients.DistBin, "aurora-scheduler"), Flags(replica, httpPort, bindPort));
+        await replica.Process.WaitForLineAsync(Ready(), TimeSpan.FromMinutes(2));
+        replica.HttpPort = int.Parse(replica.Process.Lines.Select(l => HttpListening().Match(l)).First(m => m.Success).Groups["port"].Value, CultureInfo.InvariantCulture);
+        replica.BindPort = int.Parse(replica.Process.Lines.Select(l => ReplicationListening().Match(l)).First(m => m.Success).Groups["port"].Value, CultureInfo.InvariantCulture);
+        replica.Proxy.Target = replica.BindPort;
+    }
+
+    private string[] Flags(Replica replica, int httpPort, int bindPort) =>
     [
-        "-cluster_name=replicated", "-ip=127.0.0.1", httpPort,
+        "-cluster_name=replicated", "-ip=127.0.0.1", $"-http_port={httpPort}",
         $"-native_log_file_path={replica.LogDirectory}", $"-backup_dir={replica.Directory}/backups",
-        $"-native_log_replicas={_members}", $"-replication_port={replica.ReplicationPort}", $"-replication_bind_port={replica.BindPort}",
+        $"-native_log_replicas={_members}", $"-replication_port={replica.ReplicationPort}", $"-replication_bind_port={bindPort}",
         $"-replication_secret_file={_secret}",
         "-agent_timeout=20secs",
     ];
@@ -563,19 +585,26 @@ public sealed partial class ReplicatedClusterTests(ITestOutputHelper output) : I
     [GeneratedRegex("Storage is READY")]
     private static partial Regex Ready();
 
+    [GeneratedRegex(@"listening on http://127\.0\.0\.1:(?<port>\d+)")]
+    private static partial Regex HttpListening();
+
+    [GeneratedRegex(@"Replication transport of \S+ listening on \S+:(?<port>\d+),")]
+    private static partial Regex ReplicationListening();
+
     /// <summary>
     /// One replica: its peers reach it through <see cref="Proxy"/> (its entry in -native_log_replicas
     /// is the proxy's port, and it binds <see cref="BindPort"/>), so a test can cut it off the network.
+    /// Its ports are 0 until it first started.
     /// </summary>
-    private sealed class Replica(string name, int httpPort, int bindPort, string directory)
+    private sealed class Replica(string name, string directory)
     {
         public string Name { get; } = name;
 
-        public int HttpPort { get; } = httpPort;
+        public int HttpPort { get; set; }
 
-        public int BindPort { get; } = bindPort;
+        public int BindPort { get; set; }
 
-        public LoopbackProxy Proxy { get; } = new(bindPort);
+        public LoopbackProxy Proxy { get; } = new(0);
 
         public int ReplicationPort => Proxy.Port;
 

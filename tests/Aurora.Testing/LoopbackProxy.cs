@@ -5,8 +5,8 @@ using System.Net.Sockets;
 namespace Aurora.Testing;
 
 /// <summary>
-/// A TCP proxy on a loopback port that forwards every connection to <c>127.0.0.1:target</c>: what a
-/// test puts between processes to see what crosses (<see cref="Captured"/>) or to cut the link
+/// A TCP proxy on a loopback port that forwards every connection to <c>127.0.0.1:</c><see cref="Target"/>:
+/// what a test puts between processes to see what crosses (<see cref="Captured"/>) or to cut the link
 /// (<see cref="Cut"/>: open connections are closed and new ones refused until <see cref="Heal"/>).
 /// </summary>
 public sealed class LoopbackProxy : IAsyncDisposable
@@ -19,18 +19,28 @@ public sealed class LoopbackProxy : IAsyncDisposable
     private readonly bool _capture;
     private readonly Task _accepting;
     private volatile bool _cut;
+    private volatile int _target;
 
+    /// <param name="target">Where connections go; 0 refuses them until <see cref="Target"/> is set.</param>
     /// <param name="capture">Keep a copy of every byte that crosses, per direction of each connection.</param>
     public LoopbackProxy(int target, bool capture = false)
     {
         _capture = capture;
+        _target = target;
         _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         _listener.Listen();
         Port = ((IPEndPoint)_listener.LocalEndPoint!).Port;
-        _accepting = AcceptAsync(target);
+        _accepting = AcceptAsync();
     }
 
     public int Port { get; }
+
+    /// <summary>The port new connections are forwarded to (a process behind the proxy may bind a new one when it restarts).</summary>
+    public int Target
+    {
+        get => _target;
+        set => _target = value;
+    }
 
     /// <summary>What crossed, one stream per direction of each connection (with <c>capture</c>).</summary>
     public IEnumerable<byte[]> Captured => _captured.Select(c =>
@@ -67,7 +77,7 @@ public sealed class LoopbackProxy : IAsyncDisposable
         _stop.Dispose();
     }
 
-    private async Task AcceptAsync(int target)
+    private async Task AcceptAsync()
     {
         while (true)
         {
@@ -81,7 +91,8 @@ public sealed class LoopbackProxy : IAsyncDisposable
                 return;
             }
 
-            if (_cut)
+            var target = _target;
+            if (_cut || target == 0)
             {
                 client.Dispose();
                 continue;

@@ -42,7 +42,7 @@ public static class ReplicationFlags
     [
         new(Replicas, "Every log replica's host:port, this one included, comma-separated (IPv6 in brackets: [::1]:8083); at most 9.", "HOSTS"),
         new(ReplicationPort, "Port this replica listens on for its peers; with -hostname, it picks this replica's entry in -native_log_replicas.", "PORT"),
-        new(BindPort, "Port the transport actually listens on, when peers reach this replica through a port mapping or proxy at its -native_log_replicas entry; default -replication_port.", "PORT"),
+        new(BindPort, "Port the transport actually listens on, when peers reach this replica through a port mapping or proxy at its -native_log_replicas entry; default -replication_port; 0 binds any free port (logged: 'Replication transport of ... listening on HOST:PORT').", "PORT"),
         new(Hostname, "This replica's host as written in -native_log_replicas, when several entries have -replication_port; matched literally (no DNS).", "HOST"),
         new(SecretFile, "File holding the secret every replica proves it knows (at least 16 bytes, the same file on every replica, mode 600).", "FILE"),
         new(HeartbeatInterval, "How often the leader sends heartbeats; shorter than -replication_leader_lease.", "DURATION", DefaultHeartbeatInterval),

@@ -137,7 +137,7 @@ public sealed record ReplicationOptions
         }
 
         var port = portText is null ? null : ParsePort(ReplicationFlags.ReplicationPort, portText, problems);
-        var bindPort = Given(ReplicationFlags.BindPort) is { } bindText ? ParsePort(ReplicationFlags.BindPort, bindText, problems) : null;
+        var bindPort = Given(ReplicationFlags.BindPort) is { } bindText ? ParsePort(ReplicationFlags.BindPort, bindText, problems, lowest: 0) : null;
 
         var hostname = Given(ReplicationFlags.Hostname);
         var hostnameValid = hostname is null || ReplicaAddress.TryParseHost(hostname, out _, out var hostProblem) || Add(problems, $"-{ReplicationFlags.Hostname}={hostname}: {hostProblem}");
@@ -265,14 +265,15 @@ public sealed record ReplicationOptions
     }
 
     /// <summary>The port flag <paramref name="name"/> gives; null (with a problem) when it is not a port number.</summary>
-    private static int? ParsePort(string name, string text, List<string> problems)
+    /// <param name="lowest">The lowest port taken: 0 (any free port) only where the port is bound, never where peers are told to connect.</param>
+    private static int? ParsePort(string name, string text, List<string> problems, int lowest = ReplicaAddress.MinPort)
     {
-        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is >= ReplicaAddress.MinPort and <= ReplicaAddress.MaxPort)
+        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port >= lowest && port <= ReplicaAddress.MaxPort)
         {
             return port;
         }
 
-        problems.Add($"-{name}={text} is not a port number from {ReplicaAddress.MinPort} to {ReplicaAddress.MaxPort}");
+        problems.Add($"-{name}={text} is not a port number from {lowest} to {ReplicaAddress.MaxPort}");
         return null;
     }
 

@@ -85,12 +85,23 @@ public sealed class ReplicationOptionsTests : IDisposable
     [InlineData(ReplicationFlags.SnapshotChunkSize, "8GB", "-replication_snapshot_chunk_size=8GB must leave room for a chunk's header in a frame: at most -replication_max_frame_size=16MB less 64KB, 16320KB")]
     [InlineData(ReplicationFlags.ReplicationPort, "http", "-replication_port=http is not a port number from 1 to 65535")]
     [InlineData(ReplicationFlags.ReplicationPort, "0", "-replication_port=0 is not a port number from 1 to 65535")]
+    [InlineData(ReplicationFlags.BindPort, "-1", "-replication_bind_port=-1 is not a port number from 0 to 65535")]
+    [InlineData(ReplicationFlags.BindPort, "65536", "-replication_bind_port=65536 is not a port number from 0 to 65535")]
     [InlineData(ReplicationFlags.ReplicationPort, "8084", "-hostname=replica1.example.com -replication_port=8084 match no replica in -native_log_replicas=replica1.example.com:8083,replica2.example.com:8083,replica3.example.com:8083: this replica must be listed as replica1.example.com:8084 (hosts are matched literally, without DNS: localhost, 127.0.0.1 and [::1] are different hosts)")]
     [InlineData(ReplicationFlags.Hostname, "replica1_example", "-hostname=replica1_example: host replica1_example is neither a DNS name nor an IP address: its label 'replica1_example' may hold only letters, digits and '-', and may not start or end with '-'")]
     [InlineData(ReplicationFlags.Replicas, "a:8083,a:8083", "-native_log_replicas: item 2 of 2 \"a:8083\" is the same replica as item 1 \"a:8083\" (a:8083); list each replica once")]
     [InlineData(ReplicationFlags.ClusterName, "dev\tcluster", "-cluster_name: the name holds a control character")]
     public void A_bad_flag_is_refused_in_one_line_naming_it(string flag, string value, string problem) =>
         Assert.Equal(problem, _startUp.OnlyProblem(3, (flag, value)));
+
+    [Fact]
+    public void A_bind_port_of_0_binds_any_free_port_while_peers_keep_the_listed_one()
+    {
+        var result = ReplicationOptions.Build(_startUp.Flags(3, (ReplicationFlags.BindPort, "0")));
+        Assert.True(result.Succeeded, string.Join("\n", result.Problems));
+        Assert.Equal(0, result.Options.BindPort);
+        Assert.Equal(8083, result.Options.ReplicationPort);
+    }
 
     [Fact]
     public void Without_a_hostname_several_entries_on_the_port_are_refused() =>
