@@ -23,6 +23,7 @@ public sealed partial class ReplicatedClusterTests(ITestOutputHelper output) : I
     private ChildProcess? _agent;
     private string _secret = string.Empty;
     private string _members = string.Empty;
+    private bool _disposed;
 
     public async Task InitializeAsync()
     {
@@ -38,17 +39,31 @@ public sealed partial class ReplicatedClusterTests(ITestOutputHelper output) : I
         }
 
         _members = string.Join(',', _replicas.Select(r => $"127.0.0.1:{r.ReplicationPort}"));
-        foreach (var replica in _replicas)
+        try
         {
-            var init = ChildProcess.Start(Path.Combine(DistClients.DistBin, "aurora-log"), ["initialize", $"--path={replica.LogDirectory}", "--cluster_name=replicated"]);
-            Assert.Equal(0, await init.WaitForExitAsync(TimeSpan.FromMinutes(1)));
-            init.Dispose();
-            await StartAsync(replica);
+            foreach (var replica in _replicas)
+            {
+                using var init = ChildProcess.Start(Path.Combine(DistClients.DistBin, "aurora-log"), ["initialize", $"--path={replica.LogDirectory}", "--cluster_name=replicated"]);
+                Assert.Equal(0, await init.WaitForExitAsync(TimeSpan.FromMinutes(1)));
+                await StartAsync(replica);
+            }
+        }
+        catch
+        {
+            // xunit does not dispose a test class whose InitializeAsync threw: the replicas already started stop here.
+            await DisposeAsync();
+            throw;
         }
     }
 
     public async Task DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         _agent?.Kill();
         _agent?.Dispose();
         foreach (var replica in _replicas)

@@ -6,10 +6,22 @@ namespace Aurora.Testing;
 
 /// <summary>
 /// A process a test starts: output captured line by line, waited on for a line, signalled, and
-/// always killed (with its children) on dispose, so no test leaves an orphan behind.
+/// always killed (with its children) on dispose, so no test leaves an orphan behind. One a test
+/// never disposed (xunit does not dispose a test class whose InitializeAsync threw) is killed when
+/// the test host exits.
 /// </summary>
 public sealed class ChildProcess : IDisposable
 {
+    private static readonly ConcurrentDictionary<ChildProcess, bool> Running = new();
+
+    static ChildProcess() => AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+    {
+        foreach (var child in Running.Keys)
+        {
+            child.Kill();
+        }
+    };
+
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _lines = new();
     private readonly SemaphoreSlim _lineAdded = new(0);
@@ -23,6 +35,7 @@ public sealed class ChildProcess : IDisposable
         process.ErrorDataReceived += (_, e) => Add(e.Data, _stderr);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        Running[this] = true;
     }
 
     public int Id => _process.Id;
@@ -165,6 +178,7 @@ public sealed class ChildProcess : IDisposable
 
     public void Dispose()
     {
+        Running.TryRemove(this, out _);
         if (!_process.HasExited)
         {
             Kill();
