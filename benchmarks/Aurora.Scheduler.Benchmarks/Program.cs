@@ -11,8 +11,9 @@ internal static class Program
           replay     events/s of folding the generated log into a state: in memory (decode + apply)
                      and from disk (StateReplayer.Replay); goal >= 1,000,000 events/s
           snapshot   capture, ToSnapshot, serialization, fsync'd write and load of the generated state;
-                     then a store on the generated log with one client writing back to back, without
-                     and during 5 snapshots: commit latency p50/p99/max, and heap per task;
+                     then a store on the generated log with one client writing back to back for 6 s,
+                     without and while snapshots are taken one after another: commit latency
+                     p50/p99/max and GC pauses, and heap per task;
                      goals: load of 100,000 tasks < 1 s, longest commit during snapshots <= 50 ms,
                      store heap < 2 KiB per task
           memory     heap bytes per task, by replay and by snapshot load, with and without shared

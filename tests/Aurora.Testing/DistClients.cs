@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json.Nodes;
 
 namespace Aurora.Testing;
@@ -47,29 +45,6 @@ public static class DistClients
     /// <summary>A loopback port free right now, for a process that must be started on a known port (and restarted on the same one).</summary>
     public static int FreePort() => FreePorts(1)[0];
 
-    /// <summary>
-    /// <paramref name="count"/> distinct ports on 127.0.0.1 that were free a moment ago: each bound
-    /// to port 0 (the kernel's choice), all held until every one is chosen, then released.
-    /// </summary>
-    public static int[] FreePorts(int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToArray();
-        try
-        {
-            foreach (var listener in listeners)
-            {
-                listener.Start();
-            }
-
-            return [.. listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port)];
-        }
-        finally
-        {
-            foreach (var listener in listeners)
-            {
-                listener.Stop();
-                listener.Dispose();
-            }
-        }
-    }
+    /// <summary><paramref name="count"/> distinct loopback ports free a moment ago, for processes told their ports before they start.</summary>
+    public static int[] FreePorts(int count) => Aurora.Benchmarks.Shared.LoopbackPorts.Free(count);
 }

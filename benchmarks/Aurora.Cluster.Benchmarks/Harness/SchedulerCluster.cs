@@ -45,7 +45,7 @@ internal sealed class SchedulerCluster : IAsyncDisposable
     {
         var root = Path.Combine(parent, name);
         Directory.CreateDirectory(root);
-        var ports = Posix.FreePorts(2 * size);
+        var ports = LoopbackPorts.Free(2 * size);
         var shared = new List<string>();
         if (size > 1)
         {

@@ -35,7 +35,7 @@ internal static class SchedulerHarness
         if (mode is "snapshot" or "all")
         {
             SnapshotBench.Run(workload, settings.Reps, scratch.Sub("snapshots"), report, scratch.Interrupted);
-            await SnapshotStallBench.RunAsync(workload, snapshots: 5, scratch.Sub("stall"), report, scratch.Interrupted);
+            await SnapshotStallBench.RunAsync(workload, scratch.Sub("stall"), report, scratch.Interrupted);
         }
 
         if (mode is "memory" or "all")

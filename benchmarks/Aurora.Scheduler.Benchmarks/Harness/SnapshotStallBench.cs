@@ -11,18 +11,19 @@ namespace Aurora.Scheduler.Benchmarks.Harness;
 /// <summary>
 /// <c>snapshot</c>, continued: the longest write stall a snapshot causes. A real
 /// <see cref="SchedulerStore"/> (one replica, every append fsync'd) opens the generated log, then
-/// one client writes back to back (a quota change per command, each answered once committed and
-/// applied): first with no snapshot running, then while <see cref="SchedulerStore.TakeSnapshotAsync"/>
-/// runs again and again. Reports each phase's commit latency (p50, p99, maximum) and the store's
-/// heap per task (it keeps two copies of the state: the applied state and the leader's decision copy).
+/// one client writes back to back (<see cref="ClosedLoop"/>; a quota change per command, each
+/// answered once committed and applied): one window with no snapshot running, then one while
+/// <see cref="SchedulerStore.TakeSnapshotAsync"/> runs again and again. Reports each window's
+/// commit latency (p50, p99, maximum) and GC pauses, and the store's heap per task (it keeps two
+/// copies of the state: the applied state and the leader's decision copy).
 /// </summary>
 internal static class SnapshotStallBench
 {
     private const double GoalStallMs = 50;
     private const double GoalBytesPerTask = 2048;
-    private static readonly TimeSpan Baseline = TimeSpan.FromSeconds(5);
+    private static readonly WindowOptions Window = new(Seconds: 6, WarmupSeconds: 1, Reps: 1, MaxCount: long.MaxValue, Directory: null);
 
-    public static async Task RunAsync(Workload workload, int snapshots, string directory, Report report, CancellationToken cancellationToken)
+    public static async Task RunAsync(Workload workload, string directory, Report report, CancellationToken cancellationToken)
     {
         var source = workload.LogOptions ?? throw new InvalidOperationException("the workload was not written to disk");
         CopyDirectory(source.Directory, directory);
@@ -37,23 +38,22 @@ internal static class SnapshotStallBench
         Timings.Collect();
         var heapPerTask = (GC.GetTotalMemory(forceFullCollection: true) - heapBefore) / (double)tasks;
 
-        // Warm-up: the write path's code is compiled, and the first snapshot (the whole state's first
-        // encoding) is taken before anything is measured.
-        await WriteAsync(store, 0, TimeSpan.FromSeconds(1), [], cancellationToken);
+        var written = 0;
+        async Task<bool> Write()
+        {
+            var i = Interlocked.Increment(ref written);
+            await store.ExecuteAsync(new SetQuota($"stall-{i % 100}", new Resources { NumCpus = 1 + (i % 1000), RamMb = 1024, DiskMb = 1024 }), "admin", CancellationToken.None);
+            return true;
+        }
+
+        // The first snapshot (the whole state's first encoding) is taken before anything is measured.
         await store.TakeSnapshotAsync(cancellationToken);
+        var quiet = await ClosedLoop.RunAsync("no snapshot running", 1, Write, 0, () => 0, Window, cancellationToken);
 
-        var quiet = new List<double>();
-        var pausedBefore = GC.GetTotalPauseDuration();
-        await WriteAsync(store, 1_000_000, Baseline, quiet, cancellationToken);
-        var quietPauses = GC.GetTotalPauseDuration() - pausedBefore;
-        var (gen0, gen1, gen2) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
-        pausedBefore = GC.GetTotalPauseDuration();
-
-        var during = new List<double>();
+        // Snapshots one after another from the warm-up on, until the window has ended.
         var snapshotSeconds = new List<double>();
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var writer = WriteAsync(store, 2_000_000, Timeout.InfiniteTimeSpan, during, stop.Token);
-        for (var i = 0; i < snapshots; i++)
+        var loaded = ClosedLoop.RunAsync("while snapshots run", 1, Write, 0, () => 0, Window, cancellationToken);
+        while (!loaded.IsCompleted)
         {
             var watch = Stopwatch.StartNew();
             if (await store.TakeSnapshotAsync(cancellationToken) is null)
@@ -64,42 +64,19 @@ internal static class SnapshotStallBench
             snapshotSeconds.Add(watch.Elapsed.TotalSeconds);
         }
 
-        await stop.CancelAsync();
-        await writer;
-        var duringPauses = GC.GetTotalPauseDuration() - pausedBefore;
-        var collections = $"{GC.CollectionCount(0) - gen0}/{GC.CollectionCount(1) - gen1}/{GC.CollectionCount(2) - gen2}";
-
-        snapshotSeconds.Sort();
-        report.Line($"---- snapshot stall: a store of {tasks} tasks (opened in {openSeconds:F2} s), one client writing back to back, {snapshots} snapshots taken one after another ----");
-        report.Line($"  {"phase",-44} {"writes",7} {"p50_ms",7} {"p99_ms",7} {"max_ms",7}");
-        void Row(string phase, List<double> latencies)
+        var during = await loaded;
+        report.Line($"---- snapshot stall: a store of {tasks} tasks (opened in {openSeconds:F2} s), one client writing back to back for {Window.Seconds:F0} s, without and while snapshots are taken one after another ----");
+        report.Line($"  {"window",-24} {"writes",7} {"p50_ms",7} {"p99_ms",7} {"max_ms",7} {"gc0/1/2",9} {"gc_pause_ms",11}");
+        foreach (var m in new[] { quiet, during })
         {
-            latencies.Sort();
-            report.Line($"  {phase,-44} {latencies.Count,7} {Percentile(latencies, 0.50),7:F2} {Percentile(latencies, 0.99),7:F2} {latencies[^1],7:F2}");
+            report.Line($"  {m.Case,-24} {m.Records,7} {m.P50 / 1000,7:F2} {m.P99 / 1000,7:F2} {m.Max / 1000,7:F2} {$"{m.Usage.Gen0}/{m.Usage.Gen1}/{m.Usage.Gen2}",9} {m.Usage.GcPauseMillis,11:F0}");
         }
 
-        Row($"no snapshot running ({Baseline.TotalSeconds:F0} s)", quiet);
-        Row($"while snapshots run ({snapshotSeconds.Sum():F1} s)", during);
-        report.Line($"  a snapshot took {snapshotSeconds[snapshotSeconds.Count / 2]:F2} s (median; capture, encode, fsync'd write, log truncation behind it)");
-        report.Line($"  GC pauses: {quietPauses.TotalMilliseconds:F0} ms in all with no snapshot; {duringPauses.TotalMilliseconds:F0} ms in all while snapshots ran (gen0/1/2 collections {collections})");
-        var stall = during[^1];
-        report.Line($"  goal: the longest commit while snapshots of 100,000 tasks are taken <= {GoalStallMs:F0} ms: {stall:F1} ms at {tasks} tasks (p99 {Percentile(during, 0.99):F1} ms; with no snapshot the longest was {quiet[^1]:F1} ms) {report.Goal(stall <= GoalStallMs * Math.Max(1, tasks / 100_000.0))}");
+        report.Line($"  {snapshotSeconds.Count} snapshots, {Stats.Median(snapshotSeconds):F2} s each (median; capture, encode, fsync'd write, log truncation behind it)");
+        var stall = during.Max / 1000;
+        report.Line($"  goal: the longest commit while snapshots of 100,000 tasks are taken <= {GoalStallMs:F0} ms: {stall:F1} ms at {tasks} tasks (p99 {during.P99 / 1000:F1} ms; with no snapshot the longest was {quiet.Max / 1000:F1} ms) {report.Goal(stall <= GoalStallMs * Math.Max(1, tasks / 100_000.0))}");
         report.Line($"  goal: store heap per task (both copies of the state) < {GoalBytesPerTask:F0} bytes: {heapPerTask:F0} {report.Goal(heapPerTask < GoalBytesPerTask)}");
     }
-
-    /// <summary>One client's commands back to back until <paramref name="length"/> passes or it is cancelled; each latency in milliseconds.</summary>
-    private static async Task WriteAsync(SchedulerStore store, int first, TimeSpan length, List<double> latencies, CancellationToken cancellationToken)
-    {
-        var until = length == Timeout.InfiniteTimeSpan ? long.MaxValue : Stopwatch.GetTimestamp() + (long)(length.TotalSeconds * Stopwatch.Frequency);
-        for (var i = first; Stopwatch.GetTimestamp() < until && !cancellationToken.IsCancellationRequested; i++)
-        {
-            var started = Stopwatch.GetTimestamp();
-            await store.ExecuteAsync(new SetQuota($"stall-{i % 100}", new Resources { NumCpus = 1 + (i % 1000), RamMb = 1024, DiskMb = 1024 }), "admin", CancellationToken.None);
-            latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-        }
-    }
-
-    private static double Percentile(List<double> sorted, double p) => sorted[Math.Min(sorted.Count - 1, (int)(p * sorted.Count))];
 
     private static void CopyDirectory(string from, string to)
     {

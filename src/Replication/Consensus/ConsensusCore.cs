@@ -649,13 +649,7 @@ public sealed class ConsensusCore
         StartWrite(local);
     }
 
-    /// <summary>Queues an append behind those in flight and starts its write.</summary>
-    private void StartAppend(LocalAppend local)
-    {
-        _localAppends.Enqueue(local);
-        StartWrite(local);
-    }
-
+    /// <summary>Starts the write of an append queued behind those in flight; its completion comes back through <see cref="LocalWritesCompleted"/>.</summary>
     private void StartWrite(LocalAppend local)
     {
         try
@@ -691,13 +685,10 @@ public sealed class ConsensusCore
                     return;
                 }
 
-                _logger.LogError(error, "appending positions {First}-{Last} from the leader failed", oldest.Entries[0].Position, oldest.Entries[^1].Position);
                 FlushLocalAppends();
                 if (oldest.Ack is { } failed)
                 {
-                    failed.Response.RetryFrom = _storage.LastPosition + 1;
-                    failed.Response.WriteFailed = true;
-                    Answer(failed.Leader, failed.Response);
+                    RefuseUnwritten(failed.Leader, failed.Response, oldest.Entries, error);
                 }
 
                 return;
@@ -1284,22 +1275,20 @@ public sealed class ConsensusCore
             // (so a slow fdatasync here costs the leader no lease) while the disk syncs, and the
             // acknowledgement of these entries goes out once they are durable (invariant 2).
             var local = new LocalAppend(toAppend, (from, new AppendResponse { Term = Term, Round = request.Round, MatchPosition = match }));
-            StartAppend(local);
+            _localAppends.Enqueue(local);
+            StartWrite(local);
         }
         else if (toAppend.Count > 0)
         {
-            // A RECOVERING replica writes synchronously: finishing its recovery depends on what it holds.
+            // A RECOVERING replica (it has no appends in flight) writes synchronously: finishing its
+            // recovery depends on what it holds.
             try
             {
-                FlushLocalAppends();
                 _storage.Append(toAppend);
             }
             catch (Exception e) when (e is IOException or InvalidOperationException)
             {
-                _logger.LogError(e, "appending positions {First}-{Last} from the leader failed", toAppend[0].Position, toAppend[^1].Position);
-                response.RetryFrom = _storage.LastPosition + 1;
-                response.WriteFailed = true;
-                Answer(from, response);
+                RefuseUnwritten(from, response, toAppend, e);
                 return;
             }
         }
@@ -1330,6 +1319,19 @@ public sealed class ConsensusCore
         }
 
         DeliverCommitted();
+    }
+
+    /// <summary>
+    /// Refuses entries from the leader that this replica failed to write: the leader resends them
+    /// from what the disk holds, with its next heartbeat rather than at once (<c>write_failed</c>).
+    /// </summary>
+    private void RefuseUnwritten(string leader, AppendResponse response, IReadOnlyList<LogEntry> entries, Exception? error)
+    {
+        _logger.LogError(error, "appending positions {First}-{Last} from the leader failed", entries[0].Position, entries[^1].Position);
+        response.Success = false;
+        response.RetryFrom = _storage.LastPosition + 1;
+        response.WriteFailed = true;
+        Answer(leader, response);
     }
 
     /// <summary>Answers an append, and notes its heartbeat round as answered.</summary>

@@ -298,7 +298,7 @@ public sealed class SchedulerStore : ICommandExecutor, IAsyncDisposable, IDispos
                 // log after that entry. Asked before a later prefix truncation could remove it.
                 term = _storage.Log.TermAt(position);
 
-                // Only the capture holds the apply loop back (about 10 ms per 100,000 tasks): the
+                // Only the capture holds the apply loop back (about 25 ms per 100,000 tasks): the
                 // snapshot is built and encoded from it while entries go on being applied.
                 capture = _state.Capture();
             }
