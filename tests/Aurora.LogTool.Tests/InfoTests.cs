@@ -79,7 +79,7 @@ public class InfoTests
         using var dir = new TempDirectory();
         Assert.Equal(0, Tool.Run("initialize", $"--path={dir.Path}").ExitCode);
         await TestLog.AppendAsync(dir.Path, 600);
-        new SnapshotStore(new SnapshotOptions { Directory = dir.Path }).Write(300, 31, "type.test/State", [1, 2, 3]);
+        new SnapshotStore(new SnapshotOptions { Directory = dir.Path }).Write(300, 31, "type.test/State", new byte[] { 1, 2, 3 });
 
         var result = Tool.Run("info", $"--path={dir.Path}", "--json");
 
@@ -161,7 +161,7 @@ public class InfoTests
     {
         using var dir = new TempDirectory();
         var store = new SnapshotStore(new SnapshotOptions { Directory = dir.Path });
-        var snapshot = store.Write(10, 2, "type.test/State", [1, 2, 3]);
+        var snapshot = store.Write(10, 2, "type.test/State", new byte[] { 1, 2, 3 });
         TestLog.FlipBit(snapshot.Path, 2);
 
         var result = Tool.Run("info", $"--path={dir.Path}");

@@ -71,7 +71,7 @@ public class InitializeTests
     public void Initialize_refuses_a_directory_that_holds_snapshots()
     {
         using var dir = new TempDirectory();
-        new SnapshotStore(new SnapshotOptions { Directory = dir.Path }).Write(10, 2, "type.test/State", [1, 2, 3]);
+        new SnapshotStore(new SnapshotOptions { Directory = dir.Path }).Write(10, 2, "type.test/State", new byte[] { 1, 2, 3 });
 
         var result = Tool.Run("initialize", $"--path={dir.Path}");
 

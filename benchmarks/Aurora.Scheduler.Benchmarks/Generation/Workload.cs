@@ -3,8 +3,10 @@ using System.Globalization;
 using Aurora.Scheduler.Persistence;
 using Aurora.Scheduler.Protos;
 using Aurora.Scheduler.State;
+using Aurora.Storage.IO;
 using Aurora.Storage.Log;
 using Aurora.Storage.Protos;
+using Aurora.Storage.Replica;
 
 namespace Aurora.Scheduler.Benchmarks.Generation;
 
@@ -99,6 +101,21 @@ internal sealed class Workload
         using var reader = SegmentedLog.Open(LogOptions);
         LogBytes = reader.Segments.Sum(s => s.DataBytes);
         Segments = reader.Segments.Count;
+    }
+
+    /// <summary>The written log (<see cref="WriteAsync"/>) copied into <paramref name="directory"/> as a voting replica's: what a store or <c>aurora-log</c> opens.</summary>
+    public void CopyToReplica(string directory)
+    {
+        var source = LogOptions?.Directory ?? throw new InvalidOperationException("the workload was not written to disk");
+        Directory.CreateDirectory(directory);
+        foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(directory, Path.GetRelativePath(source, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+
+        new ReplicaMetadataStore(PhysicalFileSystem.Instance, directory).Save(ReplicaMetadataStore.NewVoting(DateTimeOffset.UtcNow));
     }
 
     public IEnumerable<string> Describe()

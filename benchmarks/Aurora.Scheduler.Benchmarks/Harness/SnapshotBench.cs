@@ -10,7 +10,7 @@ namespace Aurora.Scheduler.Benchmarks.Harness;
 
 /// <summary>
 /// <c>snapshot</c>: the generated state as a snapshot. The capture (all a snapshot holds the apply
-/// loop back for), ToSnapshot and serialization (done after the capture, while entries apply), the fsync'd write through <see cref="SnapshotStore"/>, and the load a
+/// loop back for), ToSnapshot and serialization, the direct encoding a store writes (done after the capture, while entries apply), the fsync'd write through <see cref="SnapshotStore"/>, and the load a
 /// restart pays: read the file (header and CRC checked), parse, <see cref="SchedulerState.FromSnapshot(SchedulerSnapshot)"/>.
 /// </summary>
 internal static class SnapshotBench
@@ -33,6 +33,14 @@ internal static class SnapshotBench
         var toSnapshot = Timings.BestOf(reps, () => snapshot = state.ToSnapshot(), cancellationToken);
         var blob = Array.Empty<byte>();
         var serialize = Timings.BestOf(reps, () => blob = snapshot.ToByteArray(), cancellationToken);
+        var encoded = Array.Empty<byte>();
+        var encode = Timings.BestOf(reps, () => encoded = state.Capture().Encode(), cancellationToken);
+        if (!encoded.AsSpan().SequenceEqual(blob))
+        {
+            throw new InvalidOperationException("StateCapture.Encode differs from the serialized snapshot");
+        }
+
+        encoded = [];
 
         var store = new SnapshotStore(new SnapshotOptions { Directory = directory, RetainCount = 1 });
         SnapshotInfo? info = null;
@@ -88,6 +96,7 @@ internal static class SnapshotBench
         Row("Capture + StateCapture.ToSnapshot (state -> message)", fromCapture);
         Row("ToSnapshot (state -> message)", toSnapshot);
         Row("serialize (message -> bytes)", serialize);
+        Row("Capture + StateCapture.Encode (what a store writes)", encode);
         Row("SnapshotStore.Write (temp file, fdatasync, rename)", write);
         Row("  load: SnapshotStore.Read (file + header + CRC)", read);
         Row("  load: parse (bytes -> message)", parse);

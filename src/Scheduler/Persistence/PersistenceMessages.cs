@@ -15,7 +15,7 @@ internal static partial class PersistenceMessages
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Information,
         Message = "Snapshot written at log position {Position} ({Bytes} bytes, state hash {Hash})")]
-    public static partial void SnapshotWritten(ILogger logger, ulong position, int bytes, string hash);
+    public static partial void SnapshotWritten(ILogger logger, ulong position, long bytes, string hash);
 
     [LoggerMessage(EventId = 2003, Level = LogLevel.Critical,
         Message = "Committed log entry {Position} cannot be applied: the state diverged from the log. The scheduler stops serving; restart it to rebuild the state from the log, and report the entry (aurora-log dump --from={Position} --to={Position})")]

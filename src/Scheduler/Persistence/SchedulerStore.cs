@@ -307,13 +307,14 @@ public sealed class SchedulerStore : ICommandExecutor, IAsyncDisposable, IDispos
                 _stateLock.ExitReadLock();
             }
 
-            var blob = capture.ToSnapshot().ToByteArray();
-
-            var info = Snapshots.Write(position, term, SchedulerState.SnapshotBlobType, blob);
+            // Encoded straight into the file, a chunk at a time: no message tree, no whole copy in
+            // memory, and no more than a chunk queued ahead of the log's appends (StateCapture.Encoder).
+            var encoder = capture.Encoder();
+            var hash = Array.Empty<byte>();
+            var info = Snapshots.Write(position, term, SchedulerState.SnapshotBlobType, (ulong)encoder.Length, sink => hash = encoder.WriteTo(sink));
             Volatile.Write(ref _lastSnapshotPosition, position);
             ReportProgress();
-            var hash = SchedulerState.HashOf(blob);
-            PersistenceMessages.SnapshotWritten(_logger, position, blob.Length, SchedulerState.FormatHash(hash));
+            PersistenceMessages.SnapshotWritten(_logger, position, encoder.Length, SchedulerState.FormatHash(hash));
             if (_replication.CurrentLeadership.IsSelf)
             {
                 try

@@ -107,11 +107,10 @@ public sealed class BackupManager
             ClusterName = _options.ClusterName,
             SnapshotCreatedMicros = SnapshotFileFormat.ToMicros(info.CreatedAt),
         };
-        var bytes = SnapshotFileFormat.Encode(SnapshotFileKind.Backup, header, blob);
         var path = Path.Combine(Directory, FileName(SnapshotFileFormat.FromMicros(createdMicros), info.Position));
         lock (_saveLock)
         {
-            SnapshotFileFormat.WriteInto(_fs, _logger, Directory, path, bytes);
+            SnapshotFileFormat.WriteInto(_fs, _logger, Directory, path, file => SnapshotFileFormat.Write(file, SnapshotFileKind.Backup, header, sink => sink.Write(blob)));
             LogMessages.BackupSaved(_logger, path, info.Position, info.Term, blob.LongLength);
             ApplyRetention(path);
         }

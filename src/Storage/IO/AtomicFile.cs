@@ -8,7 +8,11 @@ public static class AtomicFile
 {
     public const string TempSuffix = ".tmp";
 
-    public static void Write(IFileSystem fileSystem, string path, ReadOnlySpan<byte> content)
+    public static void Write(IFileSystem fileSystem, string path, byte[] content) =>
+        Write(fileSystem, path, file => file.Write(0, content));
+
+    /// <summary>As <see cref="Write(IFileSystem, string, byte[])"/>, with the content written into the temp file by <paramref name="write"/>.</summary>
+    public static void Write(IFileSystem fileSystem, string path, Action<IStorageFile> write)
     {
         var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))
             ?? throw new ArgumentException($"{path} has no parent directory", nameof(path));
@@ -17,7 +21,7 @@ public static class AtomicFile
         {
             using (var file = fileSystem.OpenFile(temp, FileOpenMode.CreateOrTruncate))
             {
-                file.Write(0, content);
+                write(file);
                 file.DataSync();
             }
 

@@ -66,25 +66,32 @@ public sealed class SnapshotStore
     /// <see cref="SnapshotOptions.RetainCount"/> snapshots (by position; the one just written is never removed).
     /// </summary>
     /// <exception cref="IOException">The snapshot could not be written; the previous snapshots are intact.</exception>
-    public SnapshotInfo Write(ulong position, ulong term, string blobType, ReadOnlySpan<byte> blob)
+    public SnapshotInfo Write(ulong position, ulong term, string blobType, ReadOnlyMemory<byte> blob) =>
+        Write(position, term, blobType, (ulong)blob.Length, sink => sink.Write(blob.Span));
+
+    /// <summary>
+    /// As <see cref="Write(ulong, ulong, string, ReadOnlyMemory{byte})"/>, with a blob of
+    /// <paramref name="blobLength"/> bytes that <paramref name="writeBlob"/> writes to the stream it is
+    /// given: how a blob is written that is never whole in memory.
+    /// </summary>
+    /// <exception cref="InvalidOperationException"><paramref name="writeBlob"/> wrote more or fewer than <paramref name="blobLength"/> bytes; nothing was written.</exception>
+    public SnapshotInfo Write(ulong position, ulong term, string blobType, ulong blobLength, Action<Stream> writeBlob)
     {
         ArgumentNullException.ThrowIfNull(blobType);
-        var createdMicros = SnapshotFileFormat.ToMicros(_options.Time.GetUtcNow());
+        ArgumentNullException.ThrowIfNull(writeBlob);
         var header = new SnapshotHeader
         {
             Position = position,
             Term = term,
-            CreatedMicros = createdMicros,
-            BlobLength = (ulong)blob.Length,
-            BlobCrc32C = Crc32C.Compute(blob),
+            CreatedMicros = SnapshotFileFormat.ToMicros(_options.Time.GetUtcNow()),
+            BlobLength = blobLength,
             BlobType = blobType,
         };
-        var bytes = SnapshotFileFormat.Encode(SnapshotFileKind.Snapshot, header, blob);
         var path = PathFor(position);
         lock (_writeLock)
         {
-            SnapshotFileFormat.WriteInto(_fs, _logger, Directory, path, bytes);
-            LogMessages.SnapshotWritten(_logger, path, position, term, blob.Length);
+            SnapshotFileFormat.WriteInto(_fs, _logger, Directory, path, file => SnapshotFileFormat.Write(file, SnapshotFileKind.Snapshot, header, writeBlob));
+            LogMessages.SnapshotWritten(_logger, path, position, term, (long)blobLength);
             ApplyRetention(path);
         }
 

@@ -66,6 +66,7 @@ public class SnapshotProperties
             foreach (var (position, capture, then) in captures)
             {
                 Assert.True(then.AsSpan().SequenceEqual(capture.ToSnapshot().ToByteArray()), $"The capture at position {position} of {scenario.Harness.Log.Count} changed with the state after it.");
+                Assert.True(then.AsSpan().SequenceEqual(capture.Encode()), $"The encoding of the capture at position {position} of {scenario.Harness.Log.Count} differs from its snapshot's bytes.");
             }
         });
 
@@ -83,6 +84,7 @@ public class SnapshotProperties
             var snapshot = state.ToSnapshot();
             var bytes = snapshot.ToByteArray();
             var hash = state.StateHash();
+            Assert.Equal(bytes, state.Capture().Encode());
             Assert.Equal(System.Security.Cryptography.SHA256.HashData(bytes), hash);
 
             var loaded = SchedulerState.FromSnapshot(snapshot);
