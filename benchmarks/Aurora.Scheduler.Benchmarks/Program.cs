@@ -18,8 +18,12 @@ internal static class Program
                      store heap < 2 KiB per task
           memory     heap bytes per task, by replay and by snapshot load, with and without shared
                      configurations; goal < 2 KiB per task
-          all        the three above on one generated log
-            options of the four modes above:
+          restore    aurora-log state --at on the generated log (from the first entry, and from a
+                     snapshot half-way), aurora-log recover of a backup of the generated state, and the
+                     staged recovery commit (in process); needs ./build.sh (dist/bin);
+                     goals: state --at < 2 s, recover < 10 s, recovery commit < 10 s
+          all        the four above on one generated log
+            options of the five modes above:
               --seed N    generator seed (default 42)
               --jobs N    jobs (default 10000: 70% services, 20% ad-hoc, 10% cron)
               --tasks N   instances over all jobs (default 100000)
@@ -58,7 +62,7 @@ internal static class Program
 
     public static Task<int> Main(string[] args) => HarnessMain.RunAsync(args, Usage, async (mode, options) => mode switch
     {
-        "replay" or "snapshot" or "memory" or "all" => await SchedulerHarness.RunAsync(mode, SchedulerHarness.Settings.Parse(options)),
+        "replay" or "snapshot" or "memory" or "restore" or "all" => await SchedulerHarness.RunAsync(mode, SchedulerHarness.Settings.Parse(options)),
         "micro" => MicroBenchmarks.Run(options),
         "api" => await ApiBench.RunAsync(options),
         "placement" => await PlacementBench.RunAsync(options),

@@ -5,7 +5,7 @@ using Aurora.Scheduler.Benchmarks.Generation;
 namespace Aurora.Scheduler.Benchmarks.Harness;
 
 /// <summary>
-/// The harness modes (<c>replay</c>, <c>snapshot</c>, <c>memory</c>, <c>all</c>): generates the
+/// The harness modes (<c>replay</c>, <c>snapshot</c>, <c>memory</c>, <c>restore</c>, <c>all</c>): generates the
 /// cluster log once, writes it to a scratch log, runs the selected measurements and prints a
 /// summary with PASS/MISS against the goals.
 /// </summary>
@@ -41,6 +41,11 @@ internal static class SchedulerHarness
         if (mode is "memory" or "all")
         {
             MemoryBench.Run(workload, report, scratch.Interrupted);
+        }
+
+        if (mode is "restore" or "all")
+        {
+            await RestoreBench.RunAsync(workload, settings.Reps, scratch.Sub("restore"), report, scratch.Interrupted);
         }
 
         var text = new StringBuilder();
