@@ -93,7 +93,8 @@ public sealed partial class SchedulerState
     public static SchedulerState FromSnapshot(ReadOnlySpan<byte> blob) => FromSnapshot(SchedulerSnapshot.Parser.ParseFrom(blob));
 
     /// <summary>SHA-256 of the canonical snapshot encoding: equal exactly when the states are equal.</summary>
-    public byte[] StateHash() => HashOf(Capture().Encode());
+    /// <remarks>The encoding is hashed as it is written, to nowhere: the bytes are never held whole.</remarks>
+    public byte[] StateHash() => Capture().Encoder().WriteTo(Stream.Null);
 
     /// <summary>The state hash of an encoded snapshot (what <see cref="StateHash"/> computes).</summary>
     public static byte[] HashOf(ReadOnlySpan<byte> snapshotBlob) => SHA256.HashData(snapshotBlob);
