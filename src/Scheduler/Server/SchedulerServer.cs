@@ -124,8 +124,13 @@ internal sealed class SchedulerServer : IAsyncDisposable
                         await agent.StopAndKillTasksAsync(DevAgentKillGrace).ConfigureAwait(false);
                     }
 
+                    // Each step says when it is done, so that a shutdown that hangs names the step it hangs in.
+                    var logger = _app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Aurora.Scheduler");
+                    ServerMessages.ShuttingDown(logger, exitCode);
                     await _app.StopAsync().ConfigureAwait(false);
+                    ServerMessages.HttpStopped(logger);
                     await Runtime.DisposeAsync().ConfigureAwait(false);
+                    ServerMessages.RuntimeClosed(logger);
                     await _app.DisposeAsync().ConfigureAwait(false);
                 }
                 finally

@@ -38,6 +38,18 @@ internal static partial class ServerMessages
         Message = "aurora-scheduler for cluster {Cluster} listening on {Urls}")]
     public static partial void Listening(ILogger logger, string cluster, string urls);
 
+    [LoggerMessage(EventId = 3016, Level = LogLevel.Information,
+        Message = "Shutting down (exit code {ExitCode}): stopping the HTTP server")]
+    public static partial void ShuttingDown(ILogger logger, int exitCode);
+
+    [LoggerMessage(EventId = 3017, Level = LogLevel.Information,
+        Message = "Shutting down: the HTTP server has stopped; closing the store and the replicated log")]
+    public static partial void HttpStopped(ILogger logger);
+
+    [LoggerMessage(EventId = 3018, Level = LogLevel.Information,
+        Message = "Shutting down: the store and the replicated log are closed")]
+    public static partial void RuntimeClosed(ILogger logger);
+
     [LoggerMessage(EventId = 3005, Level = LogLevel.Warning,
         Message = "{Action} requested over HTTP from {Remote}")]
     public static partial void LifecycleRequested(ILogger logger, string action, string? remote);
