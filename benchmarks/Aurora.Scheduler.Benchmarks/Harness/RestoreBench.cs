@@ -41,17 +41,13 @@ internal static class RestoreBench
 
         // A snapshot half-way, as a scheduler would have taken one: --at replays the rest.
         var half = last / 2;
-        ulong halfTerm;
-        SchedulerState halfState;
-        using (var log = SegmentedLog.Open(LogDirectoryOptions(audit)))
+        var auditSnapshots = new SnapshotStore(new SnapshotOptions { Directory = audit });
+        using (var log = SegmentedLog.Open(new LogOptions { Directory = audit, ReadOnly = true }))
         {
-            halfState = StateReplayer.Replay(log, null, ReplayTarget.AtPosition(half)).State;
-            halfTerm = log.TermAt(half);
+            var halfState = StateReplayer.Replay(log, null, ReplayTarget.AtPosition(half)).State;
+            auditSnapshots.Write(half, log.TermAt(half), SchedulerState.SnapshotBlobType, halfState.Capture().Encode());
         }
 
-        var auditSnapshots = new SnapshotStore(new SnapshotOptions { Directory = audit });
-        auditSnapshots.Write(half, halfTerm, SchedulerState.SnapshotBlobType, halfState.Capture().Encode());
-        halfState = null!;
         var fromHalf = Timings.BestOf(reps, () => Expect(Run(tool, "state", $"--path={audit}", $"--at={last}", "--json"), hash, "state --at (from a snapshot)"), cancellationToken);
 
         // A backup of the whole generated state.
@@ -101,8 +97,6 @@ internal static class RestoreBench
         report.Line($"  goal: aurora-log recover of a backup of {state.TaskCount} tasks < {GoalRecoverSeconds:F0} s: {recover.Median():F2} s (median, with the check) {report.Goal(recover.Median() < GoalRecoverSeconds)}");
         report.Line($"  goal: staged recovery commit of {state.TaskCount} tasks < {GoalRecoverSeconds:F0} s: {Stats.Median(commits):F2} s (median) {report.Goal(Stats.Median(commits) < GoalRecoverSeconds)}");
     }
-
-    private static LogOptions LogDirectoryOptions(string replica) => new() { Directory = replica, ReadOnly = true };
 
     /// <summary>Runs the tool; returns its standard output, or throws with its standard error when it fails.</summary>
     private static string Run(string tool, params string[] args)
