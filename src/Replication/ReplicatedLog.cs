@@ -59,6 +59,8 @@ public sealed record Leadership(ulong Term, string? LeaderId, bool IsSelf, Cance
 public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
 {
     private static readonly TimeSpan TickEvery = TimeSpan.FromMilliseconds(5);
+
+    private const string ShuttingDown = "the replica is shutting down";
     private readonly IPeerSender _sender;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
@@ -148,12 +150,17 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
     public Task<ProposalOutcome> ProposeAsync(IReadOnlyList<LogEntry> entries)
     {
         var completion = new TaskCompletionSource<ProposalOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
-        Post(() =>
+        if (!Post(() =>
         {
             var id = _nextId++;
             _proposals[id] = completion;
             _batch.Add(new Proposal(id, entries));
-        });
+        }))
+        {
+            // The loop has stopped taking work: nothing of this proposal reached the log.
+            completion.TrySetResult(ProposalOutcome.Failed(CurrentLeadership.Term, ShuttingDown, mayHaveCommitted: false));
+        }
+
         return completion.Task;
     }
 
@@ -161,12 +168,16 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
     public Task<ReadOutcome> ReadBarrierAsync()
     {
         var completion = new TaskCompletionSource<ReadOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
-        Post(() =>
+        if (!Post(() =>
         {
             var id = _nextId++;
             _reads[id] = completion;
             _core.ReadBarrier(id);
-        });
+        }))
+        {
+            completion.TrySetResult(new ReadOutcome(false, 0, ShuttingDown));
+        }
+
         return completion.Task;
     }
 
@@ -181,12 +192,12 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
         await Task.Run(_loop.Join).ConfigureAwait(false);
         foreach (var proposal in _proposals.Values)
         {
-            proposal.TrySetResult(ProposalOutcome.Failed(_core.Term, "the replica is shutting down", mayHaveCommitted: true));
+            proposal.TrySetResult(ProposalOutcome.Failed(_core.Term, ShuttingDown, mayHaveCommitted: true));
         }
 
         foreach (var read in _reads.Values)
         {
-            read.TrySetResult(new ReadOutcome(false, 0, "the replica is shutting down"));
+            read.TrySetResult(new ReadOutcome(false, 0, ShuttingDown));
         }
 
         _committed.Writer.TryComplete();
@@ -198,15 +209,20 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
 
     private long WallClockMicros() => (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks / TimeSpan.TicksPerMicrosecond;
 
-    private void Post(Action action) => Enqueue(new Work(action, null, null));
+    /// <summary>Queues an action for the loop; false once the log is stopping, when the action will never run.</summary>
+    private bool Post(Action action) => Enqueue(new Work(action, null, null));
 
-    private void Enqueue(Work work)
+    /// <summary>
+    /// False once stopping: the loop runs what was queued before, but nothing after. A caller
+    /// waiting on what its work would complete must complete it itself then, or it waits forever.
+    /// </summary>
+    private bool Enqueue(Work work)
     {
         lock (_queueGate)
         {
             if (_stopping)
             {
-                return;
+                return false;
             }
 
             _queued.Add(work);
@@ -214,6 +230,8 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
             {
                 Monitor.Pulse(_queueGate);
             }
+
+            return true;
         }
     }
 
@@ -375,8 +393,11 @@ public sealed class ReplicatedLog : IConsensusHost, IAsyncDisposable
         }
     }
 
-    void IConsensusHost.WhenWritten(Task write, Action continuation) =>
-        write.ContinueWith(_ => Post(continuation), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    void IConsensusHost.WhenWritten(Task write, Action continuation)
+    {
+        // Once stopping, the continuation is dropped: DisposeAsync fails the proposals it would have counted.
+        write.ContinueWith(written => { _ = Post(continuation); }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
 
     void IConsensusHost.LeadershipChanged(LeadershipChange change)
     {
