@@ -64,10 +64,14 @@ internal static class RecoverCommand
         }
 
         // Everything about the backup is checked before the log directory is touched.
-        var backup = ReadBackup(backupPath, directory, context);
+        var (backup, recovered) = ReadBackup(backupPath, directory, context);
+        var (initialized, logId) = Prepare(directory, backup, context);
 
-        // A console tool has no synchronization context, so waiting here cannot deadlock.
-        var result = RecoverAsync(directory, backup, context).GetAwaiter().GetResult();
+        // A console tool has no synchronization context, so waiting here cannot deadlock. The
+        // store, and the backup's decoded state, are garbage once this returns: the check below
+        // builds the state a third time, and a heap holding two more copies made it collect slowly.
+        var (resumed, wrote) = WriteAsync(directory, backup, recovered, context).GetAwaiter().GetResult();
+        var result = Check(directory, logId, initialized, resumed, wrote || initialized, backup, context);
         context.Out.Write(flags.GetSwitch(LogDirectory.JsonFlag.Name) ? Json(result) + "\n" : Text(result));
         return ExitCodes.Ok;
     }
@@ -89,7 +93,7 @@ internal static class RecoverCommand
 
     /// <summary>Reads and checks the whole backup: header and blob checksums, blob type, and that it decodes as a scheduler state.</summary>
     /// <exception cref="InvalidDataException">The backup cannot be used; the message says why and that nothing was written.</exception>
-    private static Backup ReadBackup(string path, string directory, ToolContext context)
+    private static (Backup Backup, SchedulerSnapshot Recovered) ReadBackup(string path, string directory, ToolContext context)
     {
         var backupDirectory = Path.GetDirectoryName(path) ?? path;
         var manager = new BackupManager(new BackupOptions
@@ -135,10 +139,11 @@ internal static class RecoverCommand
 
         // The cluster name is in the header but not in the snapshot read back; a listing has it for backups under their own names.
         var cluster = manager.List().FirstOrDefault(b => b.Path == path)?.ClusterName;
-        return new Backup(path, Path.GetFileName(path), snapshot.Info, string.IsNullOrEmpty(cluster) ? null : cluster, decoded, state.StateHash());
+        return (new Backup(path, Path.GetFileName(path), snapshot.Info, string.IsNullOrEmpty(cluster) ? null : cluster, state.StateHash()), decoded);
     }
 
-    private static async Task<Result> RecoverAsync(string directory, Backup backup, ToolContext context)
+    /// <summary>Initializes DIR if it is missing or empty, or refuses a log that holds anything but this recovery; before the store takes its lock.</summary>
+    private static (bool Initialized, string LogId) Prepare(string directory, Backup backup, ToolContext context)
     {
         var fs = context.FileSystem;
         var metadataStore = new ReplicaMetadataStore(fs, directory);
@@ -163,40 +168,54 @@ internal static class RecoverCommand
             Classify(directory, log, backup, context);
         }
 
-        var logId = metadataStore.Load().LogId;
+        return (initialized, metadataStore.Load().LogId);
+    }
+
+    /// <summary>Writes the recovery entry and its snapshot through the store, or completes an interrupted run; whether it resumed, and whether it wrote.</summary>
+    private static async Task<(bool Resumed, bool Wrote)> WriteAsync(string directory, Backup backup, SchedulerSnapshot recovered, ToolContext context)
+    {
         var resumed = false;
-        var wrote = initialized;
-        using (var store = SchedulerStore.Open(StoreOptions(directory, context)))
+        var wrote = false;
+        using var store = SchedulerStore.Open(StoreOptions(directory, context));
+
+        // Again under the lock the store holds: nothing can have slipped in since.
+        if (Classify(directory, store.Log, backup, context) == Plan.Fresh)
         {
-            // Again under the lock the store holds: nothing can have slipped in since.
-            if (Classify(directory, store.Log, backup, context) == Plan.Fresh)
-            {
-                await store.ExecuteAsync(new CommitRecovery(backup.Id, backup.Info.Position, backup.Snapshot), Principal).ConfigureAwait(false);
-                wrote = true;
-            }
-            else
-            {
-                resumed = true;
-            }
-
-            RequireBackupState(directory, backup, store.StateHash(), "after the recovery entry");
-
-            // One entry alone means the run that wrote it stopped before its snapshot marker.
-            if (!resumed || store.AppliedPosition == 1 || store.Recovery.Snapshot is null)
-            {
-                await store.TakeSnapshotAsync().ConfigureAwait(false);
-                wrote = true;
-            }
+            await store.ExecuteAsync(new CommitRecovery(backup.Id, backup.Info.Position, recovered), Principal).ConfigureAwait(false);
+            wrote = true;
+        }
+        else
+        {
+            resumed = true;
         }
 
-        // Opened once more exactly as the scheduler opens it, to prove what it will find.
-        using var reopened = SchedulerStore.Open(StoreOptions(directory, context));
-        var snapshot = reopened.Recovery.Snapshot
+        // One entry alone means the run that wrote it stopped before its snapshot marker. The
+        // state is not hashed here: Check hashes what the snapshot and the log hold, and refuses
+        // the replica if it differs from the backup, as it would refuse it here.
+        if (!resumed || store.AppliedPosition == 1 || store.Recovery.Snapshot is null)
+        {
+            await store.TakeSnapshotAsync().ConfigureAwait(false);
+            wrote = true;
+        }
+
+        return (resumed, wrote);
+    }
+
+    /// <summary>
+    /// Rebuilds the state from what the replica now holds, as the scheduler will at its start and as
+    /// <c>aurora-log state</c> does (the newest snapshot, then the log after it, through the one
+    /// Apply), and requires the backup's state hash.
+    /// </summary>
+    private static Result Check(string directory, string logId, bool initialized, bool resumed, bool wrote, Backup backup, ToolContext context)
+    {
+        using var log = SegmentedLog.Open(LogDirectory.ReadOnlyLog(directory, context));
+        var replayed = StateReplayer.Replay(log, LogDirectory.Snapshots(directory, context), ReplayTarget.Latest);
+        var snapshot = replayed.Snapshot
             ?? throw new InvalidOperationException($"the recovered log at {directory} opens without a snapshot; run '{Program.Name} verify --path={directory}'");
-        var hash = reopened.StateHash();
+        var hash = replayed.State.StateHash();
         RequireBackupState(directory, backup, hash, "when reopened");
-        var (tasks, jobs) = reopened.Read(s => (s.TaskCount, s.JobKeys.Count()));
-        return new Result(directory, logId, initialized, resumed, wrote, backup, snapshot, reopened.AppliedPosition, SchedulerState.FormatHash(hash), tasks, jobs);
+        return new Result(
+            directory, logId, initialized, resumed, wrote, backup, snapshot, replayed.AppliedPosition, SchedulerState.FormatHash(hash), replayed.State.TaskCount, replayed.State.JobKeys.Count());
     }
 
     private static void RequireVoting(string directory, ReplicaMetadataStore metadataStore)
@@ -410,7 +429,7 @@ internal static class RecoverCommand
 
     /// <summary>A backup that was read and checked completely.</summary>
     /// <param name="Id">The file name, recorded in the recovery entry (as staged recovery records its backup id).</param>
-    private sealed record Backup(string Path, string Id, SnapshotInfo Info, string? Cluster, SchedulerSnapshot Snapshot, byte[] StateHash);
+    private sealed record Backup(string Path, string Id, SnapshotInfo Info, string? Cluster, byte[] StateHash);
 
     private sealed record Result(
         string Directory,

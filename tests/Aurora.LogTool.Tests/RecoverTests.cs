@@ -325,6 +325,30 @@ public class RecoverTests(RecoverBackups backups) : IClassFixture<RecoverBackups
         Assert.Equal(2UL, reopened.AppliedPosition);
     }
 
+    /// <summary>
+    /// What the replica holds is rebuilt and checked against the backup before success is reported:
+    /// here the snapshot at the recovery's position holds another state (as a defect in writing
+    /// it would), which the scheduler would load in place of the backup's.
+    /// </summary>
+    [Fact]
+    public async Task A_replica_whose_snapshot_does_not_hold_the_backups_state_is_refused_with_both_hashes()
+    {
+        using var dir = new TempDirectory();
+        Assert.Equal(0, Tool.Run("initialize", $"--path={dir.Path}").ExitCode);
+        using (var store = OpenStore(dir.Path))
+        {
+            await store.ExecuteAsync(new CommitRecovery(Path.GetFileName(backups.Early), 12, SchedulerSnapshot.Parser.ParseFrom(RecoverBackups.Read(backups.Early).Blob)), Principals.Recover);
+            store.Snapshots.Write(1, 1, SchedulerState.SnapshotBlobType, RecoverBackups.Read(backups.Late).Blob);
+        }
+
+        var result = Tool.Run("recover", $"--backup={backups.Early}", $"--path={dir.Path}");
+
+        Assert.True(result.ExitCode == 1, result.ToString());
+        Assert.Empty(result.OutLines);
+        Assert.Contains($"holds state hash {RecoverBackups.HashOf(backups.Late)} when reopened", result.Error, StringComparison.Ordinal);
+        Assert.Contains($"the backup's state hash is {RecoverBackups.HashOf(backups.Early)}; do not start a scheduler on it", result.Error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_rerun_completes_a_recovery_whose_entry_was_torn_by_a_crash()
     {
