@@ -6,7 +6,8 @@ namespace Aurora.Storage.Log;
 
 /// <summary>
 /// The durable, append-only log on local disk: preallocated segment files of checksummed records,
-/// group commit, torn-tail repair on open, prefix truncation, and reads from any retained position.
+/// group commit, torn-tail repair on open, prefix truncation (whose segments are recycled as next
+/// segments), and reads from any retained position.
 /// </summary>
 /// <remarks>
 /// <para>Threading: any number of threads may call <see cref="AppendAsync(LogEntry, CancellationToken)"/>,
