@@ -26,8 +26,9 @@ public sealed record UnaccountedFile(string Path, FileKind Kind, string Reason)
 /// <list type="bullet">
 /// <item><c>replica.meta</c>, <c>replica.meta.tmp</c> (an interrupted metadata write), <c>LOCK</c>: regular files;</item>
 /// <item><c>log/</c>: a directory of regular files <c>segment-&lt;first position&gt;.log</c>, their
-/// <c>.tmp</c> while a segment is installed, <c>next-segment.tmp</c>, and
-/// <c>reset-&lt;first position&gt;.log</c> while a reset replaces every segment;</item>
+/// <c>.tmp</c> while a segment is installed, <c>next-segment.tmp</c>,
+/// <c>spare-&lt;first position&gt;.log.tmp</c> (segments removed by prefix truncation, kept to be
+/// recycled), and <c>reset-&lt;first position&gt;.log</c> while a reset replaces every segment;</item>
 /// <item><c>snapshots/</c>: a directory of regular files <c>snapshot-&lt;position:D20&gt;.snap</c> and
 /// their <c>.tmp</c> while one is written;</item>
 /// <item><c>lost+found/</c>: the directory mkfs leaves when the log directory is a file system's root;</item>
@@ -130,7 +131,8 @@ public static class LogDirectoryLayout
         {
             var name = Path.GetFileName(entry.Path);
             var unsuffixed = name.EndsWith(AtomicFile.TempSuffix, StringComparison.Ordinal) ? name[..^AtomicFile.TempSuffix.Length] : name;
-            if (name == SegmentedLog.NextSegmentFileName || Segment.TryParseFileName(unsuffixed, out _) || Segment.TryParseResetFileName(name, out _))
+            if (name == SegmentedLog.NextSegmentFileName || Segment.TryParseFileName(unsuffixed, out _) || Segment.TryParseResetFileName(name, out _)
+                || Segment.TryParseSpareFileName(name, out _))
             {
                 RequireRegular(entry, found);
             }

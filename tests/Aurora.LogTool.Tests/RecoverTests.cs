@@ -480,9 +480,9 @@ public class RecoverTests(RecoverBackups backups) : IClassFixture<RecoverBackups
         var payload = new byte[2000];
         new Random(7).NextBytes(payload);
         var header = new byte[RecordHeader.Size];
-        new RecordHeader(CompressionCodec.None, payload.Length, Aurora.Storage.Crc32C.Compute(payload), 1, 1, 0, 1).Write(header);
+        new RecordHeader(CompressionCodec.None, payload.Length, Aurora.Storage.Crc32C.Compute(payload), 1, 1, 0, 1).Write(header, TestLog.NewSegment);
         using var file = File.Open(segmentPath, FileMode.Open, FileAccess.ReadWrite);
-        file.Position = 32;
+        file.Position = 48; // after a version-3 segment header
         file.Write(header);
     }
 }

@@ -102,11 +102,14 @@ internal static class TestLog
         [.. Directory.GetFiles(Path.Combine(directory, "log"), "segment-*.log").Order(StringComparer.Ordinal)];
 
     /// <summary>Where each record of a segment starts, read with the record format's own layout.</summary>
+    /// <summary>The format of a new log's first segment (version 3, generation 1): what its records are checked against.</summary>
+    public static SegmentFormat NewSegment => new(3, 1, false);
+
     public static List<(long Offset, ulong Position, int Length)> Records(string segmentPath)
     {
         var bytes = File.ReadAllBytes(segmentPath);
         var records = new List<(long, ulong, int)>();
-        var offset = 32;
+        var offset = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8)) >= 3 ? 48 : 32; // segment format 3's header is 48 bytes
         while (offset + 40 <= bytes.Length && bytes.AsSpan(offset, 40).IndexOfAnyExcept((byte)0) >= 0)
         {
             var length = 40 + BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(offset + 8));
@@ -137,7 +140,7 @@ internal static class TestLog
         var payload = new byte[2000];
         new Random(7).NextBytes(payload);
         var header = new byte[RecordHeader.Size];
-        new RecordHeader(CompressionCodec.None, payload.Length, Aurora.Storage.Crc32C.Compute(payload), position, term, 0, 1).Write(header);
+        new RecordHeader(CompressionCodec.None, payload.Length, Aurora.Storage.Crc32C.Compute(payload), position, term, 0, 1).Write(header, NewSegment);
         using var file = File.Open(segmentPath, FileMode.Open, FileAccess.ReadWrite);
         file.Position = offset;
         file.Write(header);

@@ -68,25 +68,59 @@ internal static class AppendHarness
         var result = await RunLogLoadAsync(log, files, writers, payload, settings.Window, cancellationToken);
         Console.WriteLine(result.ToLine(rep));
 
-        // Keep the disk footprint to about one segment; deleting segments is outside the window.
-        log.TruncatePrefix(log.LastDurablePosition + 1);
         return result;
     }
 
-    /// <summary>N writers, each appending one entry, awaiting its acknowledgement (durable), and appending the next.</summary>
-    private static Task<Measurement> RunLogLoadAsync(SegmentedLog log, CountingFileSystem files, int writers, Google.Protobuf.WellKnownTypes.Any payload, WindowOptions window, CancellationToken cancellationToken) =>
-        ClosedLoop.RunAsync(
-            $"log_{writers}w",
-            writers,
-            async () =>
+    /// <summary>
+    /// N writers, each appending one entry, awaiting its acknowledgement (durable), and appending
+    /// the next; meanwhile the prefix is truncated every 100 ms, as a server truncates after its
+    /// snapshots, so that segments roll into recycled files (or, with nothing to recycle, into
+    /// zero-filled ones) as they would there.
+    /// </summary>
+    private static async Task<Measurement> RunLogLoadAsync(SegmentedLog log, CountingFileSystem files, int writers, Google.Protobuf.WellKnownTypes.Any payload, WindowOptions window, CancellationToken cancellationToken)
+    {
+        using var stop = new CancellationTokenSource();
+        var truncator = Task.Run(async () =>
+        {
+            using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
+            while (await WaitAsync(timer, stop.Token))
             {
-                await log.AppendAsync(Payloads.Entry(payload));
-                return true;
-            },
-            Payloads.RecordBytes(payload),
-            () => files.WriterSyncs,
-            window,
-            cancellationToken);
+                log.TruncatePrefix(log.LastDurablePosition + 1);
+            }
+        });
+        try
+        {
+            return await ClosedLoop.RunAsync(
+                $"log_{writers}w",
+                writers,
+                async () =>
+                {
+                    await log.AppendAsync(Payloads.Entry(payload));
+                    return true;
+                },
+                Payloads.RecordBytes(payload),
+                () => files.WriterSyncs,
+                window,
+                cancellationToken);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await truncator;
+        }
+    }
+
+    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
 
     private static string Summarize(List<(int Rep, Measurement Result)> results, Settings settings, string directory, string loadBefore, string loadAfter, out bool allPass)
     {

@@ -194,7 +194,8 @@ internal static class ReplayHarness
         foreach (var segment in segments)
         {
             using var file = PhysicalFileSystem.Instance.OpenFile(segment.Path, FileOpenMode.ReadExisting);
-            var scanner = new SegmentScanner(file, SegmentHeader.Size, segment.DataBytes);
+            SegmentHeader.Check(file, segment.FirstPosition, out _, out var format);
+            var scanner = new SegmentScanner(file, format, format.DataStart, segment.DataBytes);
             var assembler = new EntryAssembler(segment.Path, segment.FirstPosition);
             while (scanner.Next() is { Outcome: ScanOutcome.Record } record)
             {

@@ -44,7 +44,7 @@ public class CompressionBenchmarks
             _codecs[codec] = entryCodec;
             _output.ResetWrittenCount();
             entryCodec.Encode(_entry, _output);
-            _ = RecordHeader.TryRead(_output.WrittenSpan, out var header, out _);
+            _ = RecordHeader.TryRead(_output.WrittenSpan, SegmentFormat.Version2, out var header, out _);
             _stored[codec] = _output.WrittenSpan.Slice(RecordHeader.Size, header.PayloadLength).ToArray();
             Console.WriteLine($"// {codec}: {Size} B payload stored as {_stored[codec].Length} B (codec {header.Codec})");
         }

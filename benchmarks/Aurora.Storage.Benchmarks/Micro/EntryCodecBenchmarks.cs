@@ -59,7 +59,7 @@ public class EntryCodecBenchmarks
     [BenchmarkCategory("Decode")]
     public LogEntry Check_and_decode_record()
     {
-        if (!RecordHeader.TryRead(_record, out var header, out var problem))
+        if (!RecordHeader.TryRead(_record, SegmentFormat.Version2, out var header, out var problem))
         {
             throw new InvalidDataException(problem);
         }

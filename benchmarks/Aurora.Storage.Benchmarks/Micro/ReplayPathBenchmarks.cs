@@ -23,7 +23,7 @@ public class ReplayPathBenchmarks
     {
         var codec = new EntryCodec(CompressionCodec.None, 4096, LogOptions.DefaultMaxEntrySize);
         var output = new ArrayBufferWriter<byte>();
-        output.Write(new byte[SegmentHeader.Size]);
+        output.Write(new byte[SegmentHeader.LegacySize]); // records as EntryCodec encodes them: segment format 2's
         var payload = Payloads.Blob(Payloads.DefaultPayloadBytes);
         for (var i = 1; i <= Records; i++)
         {
@@ -39,7 +39,7 @@ public class ReplayPathBenchmarks
     [Benchmark(Baseline = true, OperationsPerInvoke = Records)]
     public long Scan()
     {
-        var scanner = new SegmentScanner(_file, SegmentHeader.Size, _file.Length);
+        var scanner = new SegmentScanner(_file, SegmentFormat.Version2, SegmentHeader.LegacySize, _file.Length);
         long count = 0;
         while (scanner.Next().Outcome == ScanOutcome.Record)
         {
@@ -52,7 +52,7 @@ public class ReplayPathBenchmarks
     [Benchmark(OperationsPerInvoke = Records)]
     public long Scan_assemble()
     {
-        var scanner = new SegmentScanner(_file, SegmentHeader.Size, _file.Length);
+        var scanner = new SegmentScanner(_file, SegmentFormat.Version2, SegmentHeader.LegacySize, _file.Length);
         var assembler = new EntryAssembler(_file.Path, 1);
         long count = 0;
         while (scanner.Next() is { Outcome: ScanOutcome.Record } record)
@@ -69,7 +69,7 @@ public class ReplayPathBenchmarks
     [Benchmark(OperationsPerInvoke = Records)]
     public long Scan_assemble_decode()
     {
-        var scanner = new SegmentScanner(_file, SegmentHeader.Size, _file.Length);
+        var scanner = new SegmentScanner(_file, SegmentFormat.Version2, SegmentHeader.LegacySize, _file.Length);
         var assembler = new EntryAssembler(_file.Path, 1);
         long bytes = 0;
         while (scanner.Next() is { Outcome: ScanOutcome.Record } record)

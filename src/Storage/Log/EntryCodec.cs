@@ -54,7 +54,7 @@ internal sealed class EntryCodec(CompressionCodec compression, int compressionMi
             {
                 var payload = output.AsSpan(at + RecordHeader.Size, length);
                 entry.WriteTo(payload);
-                new RecordHeader(codec, length, Crc32C.Compute(payload), entry.Position, entry.Term, 0, 1).Write(output.AsSpan(at));
+                new RecordHeader(codec, length, Crc32C.Compute(payload), entry.Position, entry.Term, 0, 1).Write(output.AsSpan(at), SegmentFormat.Version2);
                 at += RecordHeader.Size + length;
                 continue;
             }
@@ -64,7 +64,7 @@ internal sealed class EntryCodec(CompressionCodec compression, int compressionMi
             {
                 var start = index * maxChunkSize;
                 var chunk = bytes.AsSpan(start, Math.Min(maxChunkSize, length - start));
-                new RecordHeader(codec, chunk.Length, Crc32C.Compute(chunk), entry.Position, entry.Term, index, chunkCount).Write(output.AsSpan(at));
+                new RecordHeader(codec, chunk.Length, Crc32C.Compute(chunk), entry.Position, entry.Term, index, chunkCount).Write(output.AsSpan(at), SegmentFormat.Version2);
                 chunk.CopyTo(output.AsSpan(at + RecordHeader.Size));
                 at += RecordHeader.Size + chunk.Length;
             }

@@ -16,7 +16,7 @@ public sealed record LogOptions
     /// <summary>The log directory (<c>-native_log_file_path</c>); segments live in its <c>log/</c> subdirectory.</summary>
     public required string Directory { get; init; }
 
-    /// <summary>Bytes preallocated (and zero-filled) per segment file.</summary>
+    /// <summary>Bytes preallocated per segment file (zero-filled, or a recycled segment's).</summary>
     public long SegmentSize { get; init; } = DefaultSegmentSize;
 
     /// <summary>Largest record payload (<c>-dlog_max_entry_size</c>); bigger entries are split into chunks.</summary>
@@ -34,14 +34,14 @@ public sealed record LogOptions
 
     /// <summary>
     /// Off (the default), a writer thread runs the appends, truncations and resets, gathering the
-    /// appends queued together into one write and one fdatasync, and the next segment is
-    /// zero-filled in the background while the current one fills. On, there is no thread of the
-    /// log's own: each call writes (and syncs) on the thread that makes it, before it returns, and
-    /// the next segment is zero-filled when the log rolls; concurrent callers take turns, so there
-    /// is no group commit. Every file operation then happens in the order of the calls that cause
-    /// it, which is what a deterministic simulation on a <see cref="FileSystem"/> with seeded
-    /// faults needs (and it saves the two thread switches per call that a simulation would spend
-    /// most of its time on).
+    /// appends queued together into one write and one fdatasync, and the next segment is prepared
+    /// (a recycled spare, or zero-filled in the background) while the current one fills. On, there
+    /// is no thread of the log's own: each call writes (and syncs) on the thread that makes it,
+    /// before it returns, and the next segment is prepared when the log rolls; concurrent callers
+    /// take turns, so there is no group commit. Every file operation then happens in the order of
+    /// the calls that cause it, which is what a deterministic simulation on a
+    /// <see cref="FileSystem"/> with seeded faults needs (and it saves the two thread switches per
+    /// call that a simulation would spend most of its time on).
     /// </summary>
     public bool WriteOnCallingThread { get; init; }
 

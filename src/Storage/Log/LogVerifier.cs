@@ -117,7 +117,7 @@ public static class LogVerifier
     {
         var path = file.Path;
         var length = file.Length;
-        if (SegmentHeader.Check(file, first, out var previousTerm) is { } headerProblem)
+        if (SegmentHeader.Check(file, first, out var previousTerm, out var format) is { } headerProblem)
         {
             // The records may still be sound: keep going, trusting the position in the file name.
             state.Report(path, 0, first, headerProblem);
@@ -138,7 +138,7 @@ public static class LogVerifier
             }
         }
 
-        var scanner = new SegmentScanner(file, SegmentHeader.Size, length);
+        var scanner = new SegmentScanner(file, format, format.DataStart, length);
         EntryAssembler? current = new EntryAssembler(path, first, state.TermPosition == first - 1 ? state.LastTerm : 0);
         while (true)
         {

@@ -4,7 +4,8 @@ namespace Aurora.Storage.Log;
 
 /// <summary>One segment file's place in the log. Mutated only by the writer, under the log's lock.</summary>
 /// <param name="previousTerm">The term of the entry at <c>firstPosition - 1</c> as the header says it; null when it does not (format version 1).</param>
-internal sealed class Segment(string path, ulong firstPosition, long capacity, ulong? previousTerm)
+/// <param name="format">What the header says about the records (version, generation, recycled).</param>
+internal sealed class Segment(string path, ulong firstPosition, long capacity, ulong? previousTerm, SegmentFormat format)
 {
     /// <summary>Every this-many entries, the offset of an entry is kept so reads can seek near a position.</summary>
     public const int IndexStride = 64;
@@ -18,6 +19,12 @@ internal sealed class Segment(string path, ulong firstPosition, long capacity, u
     /// </summary>
     public const string ResetPrefix = "reset-";
 
+    /// <summary>
+    /// The name of a segment removed by prefix truncation and kept to be recycled as a next segment
+    /// (<c>spare-&lt;its old first position&gt;.log.tmp</c>); a leftover, deleted on open, like every temp file.
+    /// </summary>
+    public const string SparePrefix = "spare-";
+
     public string Path { get; } = path;
 
     public ulong FirstPosition { get; } = firstPosition;
@@ -25,11 +32,13 @@ internal sealed class Segment(string path, ulong firstPosition, long capacity, u
     /// <summary>The term of the entry before <see cref="FirstPosition"/>, from the header; null when unknown.</summary>
     public ulong? PreviousTerm { get; } = previousTerm;
 
+    public SegmentFormat Format { get; } = format;
+
     /// <summary>Last durable entry in this segment; <c>FirstPosition - 1</c> while it has none.</summary>
     public ulong LastPosition { get; set; } = firstPosition - 1;
 
     /// <summary>Offset just past the last durable record.</summary>
-    public long DataEnd { get; set; } = SegmentHeader.Size;
+    public long DataEnd { get; set; } = format.DataStart;
 
     /// <summary>Bytes preallocated; appends that would cross it go to a new segment.</summary>
     public long Capacity { get; set; } = capacity;
@@ -52,7 +61,7 @@ internal sealed class Segment(string path, ulong firstPosition, long capacity, u
     /// <summary>The offset of an indexed entry at or before <paramref name="position"/>.</summary>
     public long SeekOffset(ulong position)
     {
-        var offset = (long)SegmentHeader.Size;
+        long offset = Format.DataStart;
         foreach (var (indexed, at) in Index)
         {
             if (indexed > position)
@@ -72,6 +81,9 @@ internal sealed class Segment(string path, ulong firstPosition, long capacity, u
     public static string ResetFileName(ulong firstPosition) =>
         ResetPrefix + firstPosition.ToString("D20", CultureInfo.InvariantCulture) + Suffix;
 
+    public static string SpareFileName(ulong firstPosition) =>
+        SparePrefix + firstPosition.ToString("D20", CultureInfo.InvariantCulture) + Suffix + IO.AtomicFile.TempSuffix;
+
     /// <summary>
     /// The segment files in <paramref name="directory"/>, by first position; other names are ignored.
     /// Entries of every kind are listed by name, so that opening one that is not a regular file (a
@@ -87,6 +99,9 @@ internal sealed class Segment(string path, ulong firstPosition, long capacity, u
     public static bool TryParseFileName(string path, out ulong firstPosition) => TryParse(path, Prefix, out firstPosition);
 
     public static bool TryParseResetFileName(string path, out ulong firstPosition) => TryParse(path, ResetPrefix, out firstPosition);
+
+    public static bool TryParseSpareFileName(string path, out ulong firstPosition) =>
+        TryParse(path.EndsWith(IO.AtomicFile.TempSuffix, StringComparison.Ordinal) ? path[..^IO.AtomicFile.TempSuffix.Length] : "", SparePrefix, out firstPosition);
 
     private static List<(ulong First, string Path)> List(IO.IFileSystem fileSystem, string directory, string prefix)
     {

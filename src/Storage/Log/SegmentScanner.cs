@@ -45,6 +45,11 @@ internal readonly record struct ScanStop(long Offset, long CutAt, ulong? Positio
 /// <para>And damage is never torn when a valid record marked <see cref="RecordFlags.GroupStart"/>
 /// follows it: the writer starts a group only after the previous group's fdatasync returned, so
 /// the damaged bytes were durable, and possibly acknowledged, before it (see <see cref="Classify"/>).</para>
+/// <para>A recycled segment (<see cref="SegmentFormat.Recycled"/>) is not zero-filled: an unwritten
+/// sector there holds the bytes of the file's earlier use, whose records never validate under this
+/// segment's generation. So in such a segment bytes after the last record are not garbage, and any
+/// damage that no valid group start of this generation follows looks torn; the writer ends every
+/// group there with an all-zero record header, so that a clean end is still seen as one.</para>
 /// </remarks>
 internal sealed class SegmentScanner
 {
@@ -52,17 +57,20 @@ internal sealed class SegmentScanner
     private const int DefaultBufferSize = 1 << 20;
 
     private readonly IO.IStorageFile _file;
+    private readonly SegmentFormat _format;
     private readonly long _limit;
     private byte[] _buffer;
     private long _bufferStart;
     private int _bufferCount;
 
     /// <param name="file">The segment.</param>
+    /// <param name="format">What its header says: which records are valid in it.</param>
     /// <param name="startOffset">Where the first record starts.</param>
     /// <param name="limit">Treat this offset as the end of the file (the durable end of a live segment).</param>
-    public SegmentScanner(IO.IStorageFile file, long startOffset, long limit, int bufferSize = DefaultBufferSize)
+    public SegmentScanner(IO.IStorageFile file, SegmentFormat format, long startOffset, long limit, int bufferSize = DefaultBufferSize)
     {
         _file = file;
+        _format = format;
         _limit = limit;
         // No bigger than the range: reading one entry must not cost a 1 MiB allocation.
         _buffer = new byte[(int)Math.Min(bufferSize, Math.Max(4096, limit - startOffset))];
@@ -98,7 +106,7 @@ internal sealed class SegmentScanner
             return new ScanResult(ScanOutcome.End, offset, default, default, null, false);
         }
 
-        if (!RecordHeader.TryRead(headerBytes, out var header, out var problem))
+        if (!RecordHeader.TryRead(headerBytes, _format, out var header, out var problem))
         {
             return Damage(offset, problem!, LooksTorn(offset, offset + RecordHeader.Size));
         }
@@ -143,7 +151,7 @@ internal sealed class SegmentScanner
         for (var candidate = damaged.Offset + 1; candidate + RecordHeader.Size <= _limit; candidate++)
         {
             var bytes = Fetch(candidate, RecordHeader.Size);
-            if (bytes.IndexOfAnyExcept((byte)0) >= 0 && RecordHeader.TryRead(bytes, out _, out _))
+            if (bytes.IndexOfAnyExcept((byte)0) >= 0 && RecordHeader.TryRead(bytes, _format, out _, out _))
             {
                 Offset = candidate;
                 return;
@@ -161,7 +169,9 @@ internal sealed class SegmentScanner
     public ScanStop? Classify(in ScanResult result, EntryAssembler? assembler)
     {
         var damaged = result.Outcome == ScanOutcome.Damaged;
-        var garbageAt = damaged ? result.Offset : FindNonZero(result.Offset);
+
+        // In a recycled file the bytes after the last record are the earlier use's, not zeros.
+        var garbageAt = damaged ? result.Offset : _format.Recycled ? -1 : FindNonZero(result.Offset);
         var incomplete = assembler?.PendingOffset;
         if (!damaged && garbageAt < 0 && incomplete is null)
         {
@@ -175,7 +185,7 @@ internal sealed class SegmentScanner
         var position = result.Header.ChunkCount > 0 ? result.Header.Position
             : incomplete is not null ? assembler!.PendingPosition
             : assembler?.ExpectedPosition;
-        var looksTorn = (!damaged || result.LooksTorn) && !GroupStartFollows(offset + 1);
+        var looksTorn = (!damaged || result.LooksTorn || _format.Recycled) && !GroupStartFollows(offset + 1);
         return new ScanStop(offset, incomplete ?? result.Offset, position, problem, looksTorn);
     }
 
@@ -197,7 +207,7 @@ internal sealed class SegmentScanner
                 return false;
             }
 
-            if (RecordHeader.TryRead(Fetch(candidate, RecordHeader.Size), out var header, out _)
+            if (RecordHeader.TryRead(Fetch(candidate, RecordHeader.Size), _format, out var header, out _)
                 && candidate + header.RecordLength <= _limit
                 && Crc32C.Compute(Fetch(candidate, checked((int)header.RecordLength))[RecordHeader.Size..]) == header.PayloadCrc)
             {

@@ -18,7 +18,7 @@ public sealed partial class SegmentedLog
     /// </exception>
     public IEnumerable<LogEntry> Read(ulong from, ulong to = ulong.MaxValue)
     {
-        var plan = new List<(string Path, long Offset, long Limit, ulong First, ulong Last)>();
+        var plan = new List<(string Path, SegmentFormat Format, long Offset, long Limit, ulong First, ulong Last)>();
         ulong epoch;
         lock (_lock)
         {
@@ -42,18 +42,18 @@ public sealed partial class SegmentedLog
                 }
 
                 var first = Math.Max(from, segment.FirstPosition);
-                plan.Add((segment.Path, segment.SeekOffset(first), segment.DataEnd, first, Math.Min(to, segment.LastPosition)));
+                plan.Add((segment.Path, segment.Format, segment.SeekOffset(first), segment.DataEnd, first, Math.Min(to, segment.LastPosition)));
             }
         }
 
         return ReadPlan(plan, epoch);
     }
 
-    private IEnumerable<LogEntry> ReadPlan(List<(string Path, long Offset, long Limit, ulong First, ulong Last)> plan, ulong epoch)
+    private IEnumerable<LogEntry> ReadPlan(List<(string Path, SegmentFormat Format, long Offset, long Limit, ulong First, ulong Last)> plan, ulong epoch)
     {
-        foreach (var (path, offset, limit, first, last) in plan)
+        foreach (var (path, format, offset, limit, first, last) in plan)
         {
-            foreach (var entry in ReadSegment(path, offset, limit, first, last, epoch))
+            foreach (var entry in ReadSegment(path, format, offset, limit, first, last, epoch))
             {
                 yield return entry;
             }
@@ -66,7 +66,7 @@ public sealed partial class SegmentedLog
     /// segment shrunk or deleted under the read is not corruption, and an entry read from it may
     /// be stale.
     /// </summary>
-    private IEnumerable<LogEntry> ReadSegment(string path, long offset, long limit, ulong first, ulong last, ulong epoch)
+    private IEnumerable<LogEntry> ReadSegment(string path, SegmentFormat format, long offset, long limit, ulong first, ulong last, ulong epoch)
     {
         IStorageFile file;
         try
@@ -81,7 +81,7 @@ public sealed partial class SegmentedLog
 
         using (file)
         {
-            var scanner = new SegmentScanner(file, offset, limit);
+            var scanner = new SegmentScanner(file, format, offset, limit);
             EntryAssembler? assembler = null;
             while (true)
             {
@@ -93,21 +93,21 @@ public sealed partial class SegmentedLog
                 catch (IOException)
                 {
                     // "File shrank while being read": a suffix truncation, or a real problem.
-                    ThrowIfDiscarded(epoch, assembler?.ExpectedPosition ?? first);
+                    ThrowIfGone(epoch, assembler?.ExpectedPosition ?? first);
                     throw;
                 }
 
                 if (result.Outcome == ScanOutcome.End)
                 {
                     // The range ends at a durable entry, so zeros before it are lost data, not the end.
-                    ThrowIfDiscarded(epoch, assembler?.ExpectedPosition ?? first);
+                    ThrowIfGone(epoch, assembler?.ExpectedPosition ?? first);
                     throw new LogCorruptedException(path, result.Offset, assembler?.ExpectedPosition,
                         $"the segment ends before position {last}, which was acknowledged");
                 }
 
                 if (result.Outcome == ScanOutcome.Damaged)
                 {
-                    ThrowIfDiscarded(epoch, assembler?.ExpectedPosition ?? first);
+                    ThrowIfGone(epoch, assembler?.ExpectedPosition ?? first);
                     throw new LogCorruptedException(path, result.Offset, result.Header.ChunkCount > 0 ? result.Header.Position : null, result.Problem!);
                 }
 
@@ -124,7 +124,7 @@ public sealed partial class SegmentedLog
                 }
                 catch (LogCorruptedException)
                 {
-                    ThrowIfDiscarded(epoch, assembler?.ExpectedPosition ?? first);
+                    ThrowIfGone(epoch, assembler?.ExpectedPosition ?? first);
                     throw;
                 }
 
@@ -136,6 +136,22 @@ public sealed partial class SegmentedLog
                     yield break;
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Before a read failure is reported as such: throws <see cref="PositionDiscardedException"/> or
+    /// <see cref="PositionTruncatedException"/> when <paramref name="position"/> was discarded or
+    /// truncated away while it was read. A segment removed by prefix truncation may be recycled
+    /// under an open reader: its header and records are rewritten in place, and none of the new
+    /// records validates as one of the segment the reader expects.
+    /// </summary>
+    private void ThrowIfGone(ulong epoch, ulong position)
+    {
+        ThrowIfDiscarded(epoch, position);
+        if (FirstRetainedPosition is var firstRetained && position < firstRetained)
+        {
+            throw new PositionTruncatedException(position, firstRetained);
         }
     }
 

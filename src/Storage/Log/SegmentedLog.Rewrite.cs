@@ -222,7 +222,7 @@ public sealed partial class SegmentedLog
         }
 
         // Found before anything changes, so that a read error here leaves the log untouched.
-        var cut = lastKept + 1 == target.FirstPosition ? SegmentHeader.Size : FindEntryOffset(target, lastKept + 1);
+        var cut = lastKept + 1 == target.FirstPosition ? target.Format.DataStart : FindEntryOffset(target, lastKept + 1);
         lock (_lock)
         {
             RecordDiscard(lastKept);
@@ -284,7 +284,7 @@ public sealed partial class SegmentedLog
     private long FindEntryOffset(Segment segment, ulong position)
     {
         using var file = _fs.OpenFile(segment.Path, FileOpenMode.ReadExisting);
-        var scanner = new SegmentScanner(file, segment.SeekOffset(position), segment.DataEnd);
+        var scanner = new SegmentScanner(file, segment.Format, segment.SeekOffset(position), segment.DataEnd);
         while (true)
         {
             var result = scanner.Next();
@@ -307,16 +307,10 @@ public sealed partial class SegmentedLog
         var directory = _options.SegmentDirectory;
         var resetPath = Path.Combine(directory, Segment.ResetFileName(position + 1));
         var prepared = TakePreparedSegment();
+        SegmentFormat format;
         try
         {
-            using (var file = _fs.OpenFile(prepared, FileOpenMode.ReadWriteExisting))
-            {
-                Span<byte> header = stackalloc byte[SegmentHeader.Size];
-                SegmentHeader.Write(header, position + 1, term);
-                file.Write(0, header);
-                DataSyncOrFatal(file);
-            }
-
+            format = StampSegment(prepared, position + 1, term);
             _fs.Rename(prepared, resetPath);
         }
         catch (IOException)
@@ -342,7 +336,7 @@ public sealed partial class SegmentedLog
             RecordDiscard(0);
             old = [.. _segments];
             _segments.Clear();
-            _segments.Add(new Segment(path, position + 1, _options.SegmentSize, term));
+            _segments.Add(new Segment(path, position + 1, _options.SegmentSize, term, format));
             _firstRetainedPosition = position + 1;
             _durableTerms.Reset(position, term);
             _lastDurablePosition = position;
@@ -401,7 +395,7 @@ public sealed partial class SegmentedLog
 
         var (first, path) = resets[0];
         using var file = fs.OpenFile(path, FileOpenMode.ReadExisting);
-        if (SegmentHeader.Check(file, first, out _) is { } problem)
+        if (SegmentHeader.Check(file, first, out _, out _) is { } problem)
         {
             throw new LogCorruptedException(path, 0, first, problem);
         }

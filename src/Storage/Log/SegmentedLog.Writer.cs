@@ -9,8 +9,14 @@ namespace Aurora.Storage.Log;
 /// <summary>The append path: queueing, group commit, segment rolls, and failure handling.</summary>
 public sealed partial class SegmentedLog
 {
-    /// <summary>The next segment, zero-filled ahead of time, in the segment directory.</summary>
+    /// <summary>The next segment, zero-filled ahead of time or a recycled spare, in the segment directory.</summary>
     internal const string NextSegmentFileName = "next-segment" + AtomicFile.TempSuffix;
+
+    /// <summary>How many segments removed by prefix truncation are kept to be recycled (the rest are deleted).</summary>
+    internal const int MaxSpareSegments = 4;
+
+    /// <summary>What ends every write group in a recycled segment: an all-zero record header.</summary>
+    private static readonly byte[] EndMarker = new byte[RecordHeader.Size];
 
     // Appends, suffix truncations and resets, in the order they were called; the writer thread runs them in that order.
     private readonly Queue<WriteRequest> _queue = new();
@@ -329,9 +335,9 @@ public sealed partial class SegmentedLog
                     continue;
                 }
 
-                // The buffer is ours alone (writer thread), so patching the encoded header in place is safe.
+                // The buffer is ours alone (writer thread), so sealing the encoded headers in place is safe.
                 var bytes = MemoryMarshal.AsMemory(_groupBuffer.WrittenMemory).Span[start..ends[end - from - 1]];
-                RecordHeader.MarkGroupStart(bytes);
+                RecordHeader.SealGroup(bytes, segment.Format);
                 WriteDurably(segment, bytes);
                 var lastEntry = At(end - 1).Entries[^1];
                 lock (_lock)
@@ -383,7 +389,11 @@ public sealed partial class SegmentedLog
         return true;
     }
 
-    /// <summary>pwrite then fdatasync, after zeroing (durably) what a failed earlier write may have left behind.</summary>
+    /// <summary>
+    /// pwrite then fdatasync, after zeroing (durably) what a failed earlier write may have left
+    /// behind. In a recycled segment the group is followed by an end marker in the same sync, since
+    /// what follows it there is not zeros (see <see cref="SegmentScanner"/>).
+    /// </summary>
     private void WriteDurably(Segment segment, ReadOnlySpan<byte> bytes)
     {
         var file = _activeFile!;
@@ -397,13 +407,18 @@ public sealed partial class SegmentedLog
             segment.DirtyEnd = 0;
         }
 
+        var marker = segment.Format.Recycled ? EndMarker.Length : 0;
         try
         {
             file.Write(at, bytes);
+            if (marker > 0)
+            {
+                file.Write(at + bytes.Length, EndMarker);
+            }
         }
         catch (IOException)
         {
-            segment.DirtyEnd = Math.Max(segment.DirtyEnd, at + bytes.Length);
+            segment.DirtyEnd = Math.Max(segment.DirtyEnd, at + bytes.Length + marker);
             throw;
         }
 
@@ -432,9 +447,10 @@ public sealed partial class SegmentedLog
 
         var path = Path.Combine(_options.SegmentDirectory, Segment.FileName(firstPosition));
         IStorageFile file;
+        SegmentFormat format;
         try
         {
-            InstallSegment(prepared, path, firstPosition, previousTerm);
+            format = InstallSegment(prepared, path, firstPosition, previousTerm);
 
             // Reopened by its final name, so every later error names the segment, not the temp file.
             file = _fs.OpenFile(path, FileOpenMode.ReadWriteExisting);
@@ -449,21 +465,25 @@ public sealed partial class SegmentedLog
         _activeFile = file;
         lock (_lock)
         {
-            _segments.Add(new Segment(path, firstPosition, _options.SegmentSize, previousTerm));
+            _segments.Add(new Segment(path, firstPosition, _options.SegmentSize, previousTerm, format));
         }
 
         _nextSegment = PrepareNextSegmentAsync();
         LogMessages.SegmentRolled(_logger, path);
     }
 
-    /// <summary>The zero-filled next segment, once its preparation finished (retried once if it had failed).</summary>
+    /// <summary>The next segment, once its preparation finished (retried once if it had failed).</summary>
     private string TakePreparedSegment()
     {
         if (_nextSegment is null)
         {
             // Not prepared in the background (LogOptions.WriteOnCallingThread): now, here.
             var path = Path.Combine(_options.SegmentDirectory, NextSegmentFileName);
-            WriteZeroFilledFile(path);
+            if (!TryRecycleSpare(path))
+            {
+                WriteZeroFilledFile(path);
+            }
+
             return path;
         }
 
@@ -481,8 +501,10 @@ public sealed partial class SegmentedLog
     }
 
     /// <summary>
-    /// Zero-fills the next segment in the background so a roll costs a rename, not 64 MiB of writes;
-    /// null with <see cref="LogOptions.WriteOnCallingThread"/> (the roll prepares it).
+    /// Makes the next segment ready so a roll costs a header and a rename, not 64 MiB of writes: a
+    /// spare that prefix truncation left is renamed into place at once; otherwise a file is
+    /// zero-filled in the background. Null with <see cref="LogOptions.WriteOnCallingThread"/> (the
+    /// roll prepares it).
     /// </summary>
     private Task<string>? PrepareNextSegmentAsync()
     {
@@ -491,10 +513,15 @@ public sealed partial class SegmentedLog
             return null;
         }
 
+        var path = Path.Combine(_options.SegmentDirectory, NextSegmentFileName);
+        if (TryRecycleSpare(path))
+        {
+            return Task.FromResult(path);
+        }
+
         // On a thread of its own: writing and syncing a segment's worth of zeros takes a large
         // part of a second, and a thread-pool thread blocked that long starves the timers and I/O
         // completions of everything else in the process (a replica's heartbeats among them).
-        var path = Path.Combine(_options.SegmentDirectory, NextSegmentFileName);
         return Task.Factory.StartNew(
             () =>
             {
@@ -504,6 +531,36 @@ public sealed partial class SegmentedLog
             CancellationToken.None,
             TaskCreationOptions.LongRunning,
             TaskScheduler.Default);
+    }
+
+    /// <summary>
+    /// Renames a spare (a segment removed by prefix truncation) to <paramref name="path"/>; false
+    /// when there is none or the rename failed (the spare is then left for the next open to delete).
+    /// No directory fsync: before and after, the file is a temp file that a crash leaves to be deleted.
+    /// </summary>
+    private bool TryRecycleSpare(string path)
+    {
+        string spare;
+        lock (_lock)
+        {
+            if (_spares.Count == 0)
+            {
+                return false;
+            }
+
+            spare = _spares[^1];
+            _spares.RemoveAt(_spares.Count - 1);
+        }
+
+        try
+        {
+            _fs.Rename(spare, path);
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Creates (or replaces) a durable, zero-filled file of one segment's size.</summary>
@@ -525,21 +582,14 @@ public sealed partial class SegmentedLog
     private const long ZeroFillSyncBytes = 4 << 20;
 
     /// <summary>
-    /// Turns a prepared zero-filled file into the segment starting at <paramref name="firstPosition"/>
-    /// after an entry of <paramref name="previousTerm"/>: header, fdatasync, rename to
-    /// <paramref name="path"/>, fsync of the directory. A crash before the rename leaves a temp file
-    /// (deleted on open); after it, a valid segment with no records.
+    /// Turns a prepared file into the segment starting at <paramref name="firstPosition"/> after an
+    /// entry of <paramref name="previousTerm"/>: header, fdatasync, rename to <paramref name="path"/>,
+    /// fsync of the directory. A crash before the rename leaves a temp file (deleted on open); after
+    /// it, a valid segment with no records.
     /// </summary>
-    private void InstallSegment(string prepared, string path, ulong firstPosition, ulong previousTerm)
+    private SegmentFormat InstallSegment(string prepared, string path, ulong firstPosition, ulong previousTerm)
     {
-        using (var file = _fs.OpenFile(prepared, FileOpenMode.ReadWriteExisting))
-        {
-            Span<byte> header = stackalloc byte[SegmentHeader.Size];
-            SegmentHeader.Write(header, firstPosition, previousTerm);
-            file.Write(0, header);
-            DataSyncOrFatal(file);
-        }
-
+        var format = StampSegment(prepared, firstPosition, previousTerm);
         _fs.Rename(prepared, path);
         try
         {
@@ -549,6 +599,43 @@ public sealed partial class SegmentedLog
         {
             throw new FatalWriteException(e);
         }
+
+        return format;
+    }
+
+    /// <summary>
+    /// Writes a prepared file's segment header and makes it durable. A zero-filled file gets
+    /// generation 1; a recycled one the generation after its old header's, the recycled flag and an
+    /// end marker right after the header (its first record slot holds the earlier use's bytes). A
+    /// file that is neither (a header write torn by an earlier failure) is zero-filled first.
+    /// </summary>
+    private SegmentFormat StampSegment(string prepared, ulong firstPosition, ulong previousTerm)
+    {
+        Span<byte> start = stackalloc byte[SegmentHeader.Size + RecordHeader.Size];
+        (ulong Generation, bool Recycled)? next;
+        using (var file = _fs.OpenFile(prepared, FileOpenMode.ReadExisting))
+        {
+            start.Clear();
+            StorageFileExtensions.ReadFully(file, 0, start);
+            next = SegmentHeader.NextGeneration(start);
+        }
+
+        if (next is null)
+        {
+            WriteZeroFilledFile(prepared);
+            next = (1, false);
+        }
+
+        var (generation, recycled) = next.Value;
+        start.Clear();
+        SegmentHeader.Write(start, firstPosition, previousTerm, generation, recycled);
+        using (var file = _fs.OpenFile(prepared, FileOpenMode.ReadWriteExisting))
+        {
+            file.Write(0, recycled ? start : start[..SegmentHeader.Size]);
+            DataSyncOrFatal(file);
+        }
+
+        return new SegmentFormat(SegmentHeader.CurrentVersion, generation, recycled);
     }
 
     /// <summary>The segment being written. The list changes under the lock (rolls, prefix truncation).</summary>
@@ -571,8 +658,8 @@ public sealed partial class SegmentedLog
         try
         {
             WriteZeroFilledFile(temp);
-            InstallSegment(temp, path, 1, previousTerm: 0);
-            return new Segment(path, 1, _options.SegmentSize, previousTerm: 0);
+            var format = InstallSegment(temp, path, 1, previousTerm: 0);
+            return new Segment(path, 1, _options.SegmentSize, previousTerm: 0, format);
         }
         catch (FatalWriteException fatal)
         {

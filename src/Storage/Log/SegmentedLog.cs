@@ -6,7 +6,8 @@ namespace Aurora.Storage.Log;
 
 /// <summary>
 /// The durable, append-only log on local disk: preallocated segment files of checksummed records,
-/// group commit, torn-tail repair on open, prefix truncation, and reads from any retained position.
+/// group commit, torn-tail repair on open, prefix truncation (whose segments are recycled as next
+/// segments), and reads from any retained position.
 /// </summary>
 /// <remarks>
 /// <para>Threading: any number of threads may call <see cref="AppendAsync(LogEntry, CancellationToken)"/>,
@@ -33,6 +34,10 @@ public sealed partial class SegmentedLog : IDisposable
     private readonly object _lock = new();
     private readonly List<Segment> _segments;
     private readonly IDisposable? _directoryLock;
+
+    // Segments removed by prefix truncation, renamed to spare-*.log.tmp, to be recycled as next
+    // segments instead of zero-filling new ones (guarded by _lock).
+    private readonly List<string> _spares = [];
 
     // Positions, each with one meaning (all guarded by _lock).
     private ulong _lastAssignedPosition;   // handed to a queued append, maybe not yet written
@@ -262,6 +267,7 @@ public sealed partial class SegmentedLog : IDisposable
     private ulong TruncatePrefixNow(ulong keepFrom)
     {
         List<Segment> removed;
+        int spareRoom;
         lock (_lock)
         {
             var count = 0;
@@ -273,6 +279,7 @@ public sealed partial class SegmentedLog : IDisposable
             removed = _segments.GetRange(0, count);
             _segments.RemoveRange(0, count);
             _firstRetainedPosition = _segments.Count > 0 ? _segments[0].FirstPosition : _lastDurablePosition + 1;
+            spareRoom = MaxSpareSegments - _spares.Count; // only this method (under _maintenance) adds spares
 
             // The term of FirstRetained - 1 stays known: the first retained segment's header says it too.
             // (_assignedTerms is left whole: with a reset queued it may describe other positions;
@@ -280,16 +287,38 @@ public sealed partial class SegmentedLog : IDisposable
             _durableTerms.TruncateBefore(_firstRetainedPosition - 1);
         }
 
-        // Oldest first, so that a crash part-way still leaves a contiguous run of segments.
-        foreach (var segment in removed)
+        // Oldest first, so that a crash part-way still leaves a contiguous run of segments. Up to
+        // MaxSpareSegments are renamed instead of deleted, to be recycled as next segments: to the
+        // log a rename away is a deletion, and a spare is a temp file, deleted on open.
+        var spares = new List<string>();
+        try
         {
-            _fs.DeleteFile(segment.Path);
-        }
+            foreach (var segment in removed)
+            {
+                if (spares.Count < spareRoom)
+                {
+                    var spare = Path.Combine(_options.SegmentDirectory, Segment.SpareFileName(segment.FirstPosition));
+                    _fs.Rename(segment.Path, spare);
+                    spares.Add(spare);
+                }
+                else
+                {
+                    _fs.DeleteFile(segment.Path);
+                }
+            }
 
-        if (removed.Count > 0)
+            if (removed.Count > 0)
+            {
+                SyncDirectoryOrDie(_options.SegmentDirectory);
+                LogMessages.PrefixTruncated(_logger, removed.Count, FirstRetainedPosition);
+            }
+        }
+        finally
         {
-            SyncDirectoryOrDie(_options.SegmentDirectory);
-            LogMessages.PrefixTruncated(_logger, removed.Count, FirstRetainedPosition);
+            lock (_lock)
+            {
+                _spares.AddRange(spares);
+            }
         }
 
         return FirstRetainedPosition;
@@ -332,7 +361,7 @@ public sealed partial class SegmentedLog : IDisposable
     {
         var path = file.Path;
         var length = file.Length;
-        if (SegmentHeader.Check(file, first, out var previousTerm) is { } headerProblem)
+        if (SegmentHeader.Check(file, first, out var previousTerm, out var format) is { } headerProblem)
         {
             throw new LogCorruptedException(path, 0, first, headerProblem);
         }
@@ -347,8 +376,8 @@ public sealed partial class SegmentedLog : IDisposable
                 $"segment header says the entry before it (position {first - 1}) has term {said}, the previous segment ends with term {actual}");
         }
 
-        var segment = new Segment(path, first, Math.Max(length, options.SegmentSize), previousTerm);
-        var scanner = new SegmentScanner(file, SegmentHeader.Size, length);
+        var segment = new Segment(path, first, Math.Max(length, options.SegmentSize), previousTerm, format);
+        var scanner = new SegmentScanner(file, format, format.DataStart, length);
         var assembler = new EntryAssembler(path, first, terms.IsEmpty ? previousTerm ?? 0 : terms.LastTerm);
         long? cutAt = null;
         string? cutReason = null;
@@ -394,6 +423,16 @@ public sealed partial class SegmentedLog : IDisposable
                 file.WriteZeros(offset, Math.Max(length, options.SegmentSize));
                 SyncOrDie(options, file);
             }
+        }
+        else if (!options.ReadOnly && isLast && format.Recycled)
+        {
+            // After a crash, a group that was written in part can lie past the end found here (its
+            // first sector never made it, so the scan met the previous group's end marker). Its
+            // records have this generation: were the next group to tear over it, they could read
+            // as entries. Zeroed now, as a torn tail's bytes are; without a crash, the file's
+            // earlier use is zeroed too, once per open.
+            file.WriteZeros(segment.DataEnd, Math.Max(length, options.SegmentSize));
+            SyncOrDie(options, file);
         }
         else if (!options.ReadOnly && length < options.SegmentSize && isLast)
         {

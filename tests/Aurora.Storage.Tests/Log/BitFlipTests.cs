@@ -41,7 +41,7 @@ public class BitFlipTests
             var path = segments[s];
             var bytes = pristine.ReadAll(path);
             var records = LogKit.WalkRecords(path, bytes);
-            var dataEnd = records.Count > 0 ? records[^1].End : 32;
+            var dataEnd = records.Count > 0 ? records[^1].End : SegmentHeader.Size;
             var isLastSegment = s == segments.Count - 1;
 
             // Every byte of the segment header and the records, and some of the zeros after them.
@@ -131,7 +131,7 @@ public class BitFlipTests
         List<LogEntry> entries, string context)
     {
         var firstInSegment = records.Count > 0 ? records[0].Position : entries[^1].Position + 1;
-        if (offset < 32)
+        if (offset < SegmentHeader.Size)
         {
             return new Expectation(Outcome.Corrupt, path, 0, firstInSegment, entries.Count);
         }

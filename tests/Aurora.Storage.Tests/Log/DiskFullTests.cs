@@ -34,7 +34,7 @@ public class DiskFullTests
         var history = await Workload.DryRunAsync(Work, f => Options(f));
         bool IsNextSegmentWrite(FsOperation op) => op.Kind == FsOperationKind.Write && SimulatedFileSystem.IsNextSegmentFile(op.Path);
         var used = Workload.FollowedByRoll(history, IsNextSegmentWrite);
-        var headerWrites = history.Where(IsNextSegmentWrite).Select(op => op.Length == 32).ToList();
+        var headerWrites = history.Where(IsNextSegmentWrite).Select(op => op.Length == SegmentHeader.Size).ToList();
         Assert.True(used.Count(u => u) >= 6, "the workload should roll several times");
         Assert.True(headerWrites.Count(h => h) >= 6 && headerWrites.Count(h => !h) >= 6);
         for (var n = 1; n <= used.Count; n++)

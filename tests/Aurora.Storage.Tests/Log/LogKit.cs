@@ -171,7 +171,7 @@ public static class LogKit
     public static List<RecordLayout> WalkRecords(string file, byte[] bytes)
     {
         var records = new List<RecordLayout>();
-        long offset = 32;
+        long offset = DataStart(bytes);
         while (offset + 40 <= bytes.Length && bytes.AsSpan((int)offset, 40).IndexOfAnyExcept((byte)0) >= 0)
         {
             var header = bytes.AsSpan((int)offset, 40);
@@ -193,6 +193,69 @@ public static class LogKit
     /// A segment header of format version 1, as builds before the previous term wrote it: magic,
     /// u32 version 1, reserved zeros at 12..16 and 24..28, u64 first position at 16, CRC32C at 28.
     /// </summary>
+    /// <summary>Runs seeds 1..<paramref name="seeds"/> and fails with the first three that failed, each named with its seed.</summary>
+    public static async Task RunSeedsAsync(int seeds, Func<int, Task> run)
+    {
+        var failures = new List<string>();
+        for (var seed = 1; seed <= seeds && failures.Count < 3; seed++)
+        {
+            try
+            {
+                await run(seed);
+            }
+            catch (Exception e)
+            {
+                failures.Add($"seed {seed}: {e}");
+            }
+        }
+
+        Assert.True(failures.Count == 0, string.Join("\n\n", failures));
+    }
+
+    /// <summary>Every entry read was submitted, appears once, and is intact (its position aside).</summary>
+    public static void AssertSubmittedOnce(IEnumerable<LogEntry> read, IReadOnlyDictionary<string, LogEntry> submitted)
+    {
+        var ids = new HashSet<string>();
+        foreach (var entry in read)
+        {
+            var id = IdOf(entry);
+            Assert.True(ids.Add(id), $"entry {id} appears twice");
+            Assert.True(submitted.TryGetValue(id, out var original), $"entry {id} was never submitted");
+            var expected = original.Clone();
+            expected.Position = entry.Position;
+            Assert.Equal(expected, entry);
+        }
+    }
+
+    /// <summary>Where a segment's records start, by the format version in its header: 48 bytes for version 3, 32 before.</summary>
+    public static int DataStart(ReadOnlySpan<byte> segment) =>
+        BinaryPrimitives.ReadUInt32LittleEndian(segment[8..]) >= 3 ? 48 : 32;
+
+    /// <summary>The format of the first segment of a new log: version 3, generation 1, zero-filled.</summary>
+    public static SegmentFormat FreshFormat => new(3, 1, false);
+
+    /// <summary>
+    /// A segment the log wrote (format version 3) as a build before version 3 would have written
+    /// it: the given 32-byte header, then the same records with record format version 1 (unsalted
+    /// header checksums, flags kept), zeros after them.
+    /// </summary>
+    public static byte[] AsVersion1Records(byte[] segment, ReadOnlySpan<byte> header)
+    {
+        var old = new byte[segment.Length];
+        header.CopyTo(old);
+        long at = 32;
+        foreach (var record in WalkRecords("memory", segment))
+        {
+            var bytes = old.AsSpan((int)at, (int)record.Length);
+            segment.AsSpan((int)record.Offset, (int)record.Length).CopyTo(bytes);
+            bytes[4] = RecordHeader.FirstVersion;
+            BinaryPrimitives.WriteUInt32LittleEndian(bytes, RecordHeader.Checksum(bytes, salt: null));
+            at += record.Length;
+        }
+
+        return old;
+    }
+
     public static byte[] Version1SegmentHeader(ulong first)
     {
         var header = new byte[32];

@@ -56,7 +56,7 @@ public class LogVerifierTests
     {
         var bytes = File.ReadAllBytes(segment);
         var records = new List<(long, int)>();
-        for (var offset = SegmentHeader.Size; offset + RecordHeader.Size <= bytes.Length && bytes.AsSpan(offset, RecordHeader.Size).IndexOfAnyExcept((byte)0) >= 0;)
+        for (var offset = LogKit.DataStart(bytes); offset + RecordHeader.Size <= bytes.Length && bytes.AsSpan(offset, RecordHeader.Size).IndexOfAnyExcept((byte)0) >= 0;)
         {
             var length = RecordHeader.Size + BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(offset + 8));
             records.Add((offset, length));
@@ -86,7 +86,7 @@ public class LogVerifierTests
         Directory.CreateDirectory(segmentDirectory);
         var bytes = new byte[4096];
         LogKit.Version1SegmentHeader(first).CopyTo(bytes, 0);
-        var offset = SegmentHeader.Size;
+        var offset = SegmentHeader.LegacySize;
         foreach (var record in records)
         {
             record.CopyTo(bytes, offset);
@@ -105,10 +105,11 @@ public class LogVerifierTests
         return output.WrittenSpan.ToArray();
     }
 
-    private static byte[] RawRecord(ulong position, ulong term, byte[] payload)
+    /// <summary>A record for a hand-written segment (format version 1 or 2), or for one the log wrote (<paramref name="format"/>).</summary>
+    private static byte[] RawRecord(ulong position, ulong term, byte[] payload, SegmentFormat? format = null)
     {
         var record = new byte[RecordHeader.Size + payload.Length];
-        new RecordHeader(CompressionCodec.None, payload.Length, Crc32C.Compute(payload), position, term, 0, 1).Write(record);
+        new RecordHeader(CompressionCodec.None, payload.Length, Crc32C.Compute(payload), position, term, 0, 1).Write(record, format ?? SegmentFormat.Version2);
         payload.CopyTo(record, RecordHeader.Size);
         return record;
     }
@@ -188,7 +189,7 @@ public class LogVerifierTests
         await WriteLogAsync(dir.Path, 100);
         var last = Segments(dir.Path)[^1];
         var end = Records(last).Select(r => r.Offset + r.Length).Last();
-        var torn = RawRecord(101, 3, new byte[2000].Select((_, i) => (byte)(i + 1)).ToArray());
+        var torn = RawRecord(101, 3, new byte[2000].Select((_, i) => (byte)(i + 1)).ToArray(), LogKit.FreshFormat);
         Patch(last, end, torn.AsSpan(0, RecordHeader.Size + 100)); // the rest of the payload never made it
 
         var result = LogVerifier.Verify(Options(dir.Path));
@@ -210,7 +211,7 @@ public class LogVerifierTests
         await WriteLogAsync(dir.Path, 300);
         var first = Segments(dir.Path)[0];
         var end = Records(first).Select(r => r.Offset + r.Length).Last();
-        Patch(first, end, RawRecord(999, 1, new byte[2000].Select(_ => (byte)7).ToArray()).AsSpan(0, RecordHeader.Size));
+        Patch(first, end, RawRecord(999, 1, new byte[2000].Select(_ => (byte)7).ToArray(), LogKit.FreshFormat).AsSpan(0, RecordHeader.Size));
 
         var result = LogVerifier.Verify(Options(dir.Path));
 
@@ -277,7 +278,7 @@ public class LogVerifierTests
         var three = Encode(liar);
         // Re-label the record as position 3, keeping its header checksum valid.
         var header = new RecordHeader(CompressionCodec.None, three.Length - RecordHeader.Size, BinaryPrimitives.ReadUInt32LittleEndian(three.AsSpan(12)), 3, 1, 0, 1);
-        header.Write(three);
+        header.Write(three, SegmentFormat.Version2);
         var four = Encode(Small(4, 1));
         var path = WriteSegment(dir.Path, 1, one, two, three, four);
 
@@ -285,10 +286,10 @@ public class LogVerifierTests
 
         Assert.Equal(2, result.Problems.Count);
         var undecodable = result.Problems[0];
-        Assert.Equal((SegmentHeader.Size + one.Length, (ulong?)2UL), (undecodable.Offset, undecodable.Position));
+        Assert.Equal((SegmentHeader.LegacySize + one.Length, (ulong?)2UL), (undecodable.Offset, undecodable.Position));
         Assert.StartsWith("entry does not decode: ", undecodable.Problem, StringComparison.Ordinal);
         var contradicting = result.Problems[1];
-        Assert.Equal((SegmentHeader.Size + one.Length + two.Length, (ulong?)3UL), (contradicting.Offset, contradicting.Position));
+        Assert.Equal((SegmentHeader.LegacySize + one.Length + two.Length, (ulong?)3UL), (contradicting.Offset, contradicting.Position));
         Assert.Equal("entry says position 9 term 1, its record says position 3 term 1", contradicting.Problem);
         Assert.All(result.Problems, p => Assert.Equal(path, p.File));
         Assert.Equal(2UL, result.Entries);

@@ -325,7 +325,7 @@ public class ResetTests
         {
             using var file = fs.OpenFile(Path.Combine(directory, Segment.ResetFileName(first)), FileOpenMode.CreateNew);
             var header = new byte[SegmentHeader.Size];
-            SegmentHeader.Write(header, first, 3);
+            SegmentHeader.Write(header, first, 3, generation: 1, recycled: false);
             file.Write(0, header);
             file.DataSync();
         }

@@ -95,7 +95,7 @@ public class TermAtTests
     }
 
     [Fact]
-    public async Task A_log_of_version_1_segments_opens_knows_the_term_before_it_only_at_position_1_and_rolls_into_version_2()
+    public async Task A_log_of_version_1_segments_opens_knows_the_term_before_it_only_at_position_1_and_rolls_into_version_3()
     {
         var fs = new SimulatedFileSystem(seed: 3);
         List<LogEntry> entries;
@@ -108,10 +108,8 @@ public class TermAtTests
         var files = LogKit.SegmentFiles(fs, LogKit.SimDirectory);
         foreach (var file in files)
         {
-            var bytes = fs.ReadAll(file);
             var first = ulong.Parse(Path.GetFileNameWithoutExtension(file)["segment-".Length..], System.Globalization.CultureInfo.InvariantCulture);
-            LogKit.Version1SegmentHeader(first).CopyTo(bytes, 0);
-            fs.Overwrite(file, bytes);
+            fs.Overwrite(file, LogKit.AsVersion1Records(fs.ReadAll(file), LogKit.Version1SegmentHeader(first)));
         }
 
         ulong retained;
@@ -134,7 +132,7 @@ public class TermAtTests
             Assert.Throws<PositionTruncatedException>(() => log.TermAt(retained - 1));
             AssertTerms(log, entries, "reopened on a version 1 first segment");
             var newest = LogKit.SegmentFiles(fs, LogKit.SimDirectory)[^1];
-            Assert.Equal(2, fs.ReadAll(newest)[8]);
+            Assert.Equal(3, fs.ReadAll(newest)[8]);
         }
     }
 
@@ -151,7 +149,7 @@ public class TermAtTests
         var bytes = fs.ReadAll(second);
         var first = BitConverter.ToUInt64(bytes, 16);
         var header = new byte[SegmentHeader.Size];
-        SegmentHeader.Write(header, first, previousTerm: 1000);
+        SegmentHeader.Write(header, first, previousTerm: 1000, generation: 1, recycled: false);
         header.CopyTo(bytes, 0);
         fs.Overwrite(second, bytes);
 

@@ -52,7 +52,7 @@ public class WriteGroupTests
         Assert.Equal(2, records.Count);
         foreach (var record in records)
         {
-            Assert.True(RecordHeader.TryRead(bytes.AsSpan((int)record.Offset, RecordHeader.Size), out var header, out var problem), problem);
+            Assert.True(RecordHeader.TryRead(bytes.AsSpan((int)record.Offset, RecordHeader.Size), LogKit.FreshFormat, out var header, out var problem), problem);
             Assert.Equal(RecordFlags.GroupStart, header.Flags);
         }
     }
