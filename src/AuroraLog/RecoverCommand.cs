@@ -69,7 +69,8 @@ internal static class RecoverCommand
 
         // A console tool has no synchronization context, so waiting here cannot deadlock. The
         // store, and the backup's decoded state, are garbage once this returns: the check below
-        // builds the state a third time, and a heap holding two more copies made it collect slowly.
+        // builds the state once more, and a heap still holding the store's two copies of it and
+        // the decoded tree collected slowly (peak 1.6 GB against 1.16 GB at 114,810 tasks).
         var (resumed, wrote) = WriteAsync(directory, backup, recovered, context).GetAwaiter().GetResult();
         var result = Check(directory, logId, initialized, resumed, wrote || initialized, backup, context);
         context.Out.Write(flags.GetSwitch(LogDirectory.JsonFlag.Name) ? Json(result) + "\n" : Text(result));
