@@ -1,5 +1,6 @@
 using Aurora.Scheduler.Protos;
 using Aurora.Scheduler.State;
+using Aurora.Scheduler.Tests.Support;
 using Google.Protobuf;
 
 namespace Aurora.Scheduler.Tests.Properties;
@@ -68,6 +69,43 @@ public class SnapshotProperties
                 Assert.True(then.AsSpan().SequenceEqual(capture.ToSnapshot().ToByteArray()), $"The capture at position {position} of {scenario.Harness.Log.Count} changed with the state after it.");
                 Assert.True(then.AsSpan().SequenceEqual(capture.Encode()), $"The encoding of the capture at position {position} of {scenario.Harness.Log.Count} differs from its snapshot's bytes.");
             }
+        });
+
+    [Fact]
+    public void A_clone_is_the_same_state_and_shares_nothing_that_either_changes_afterwards() =>
+        Scenarios.ForAll((scenario, length) =>
+        {
+            // What the store's decision copy relies on: the clone decides as the state would, and
+            // applying to one of them never shows in the other.
+            var random = new Random(scenario.Seed ^ 0x0C10);
+            var clones = new List<(int Position, SchedulerState Clone, byte[] Then)>();
+            scenario.Run(length, _ =>
+            {
+                if (random.Next(8) == 0)
+                {
+                    var state = scenario.Harness.State;
+                    var clone = state.Clone();
+                    StateInvariants.AssertHold(clone);
+                    Assert.Equal(state.Tasks.Select(t => t.TaskId), clone.Tasks.Select(t => t.TaskId));
+                    foreach (var job in state.JobKeys)
+                    {
+                        Assert.Equal(state.UpdatesOf(job).Select(u => u.Key.Id), clone.UpdatesOf(job).Select(u => u.Key.Id));
+                    }
+
+                    clones.Add((scenario.Harness.Log.Count, clone, state.ToSnapshot().ToByteArray()));
+                }
+            });
+
+            var final = scenario.Harness.State.StateHash();
+            foreach (var (position, clone, then) in clones)
+            {
+                Assert.True(then.AsSpan().SequenceEqual(clone.ToSnapshot().ToByteArray()), $"The clone taken at position {position} of {scenario.Harness.Log.Count} changed as the state moved on.");
+                var resumed = scenario.Harness.Replay(clone, position);
+                StateInvariants.AssertHold(resumed);
+                Assert.True(final.AsSpan().SequenceEqual(resumed.StateHash()), $"The clone taken at position {position} plus the rest of the log differs from the state.");
+            }
+
+            Assert.True(final.AsSpan().SequenceEqual(scenario.Harness.State.StateHash()), "Applying to the clones changed the state they were taken from.");
         });
 
     [Fact]

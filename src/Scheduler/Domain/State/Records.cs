@@ -68,4 +68,13 @@ public sealed class JobUpdateRecord(JobUpdateKey key, string user, IReadOnlyList
     internal void AddEvent(JobUpdateEventRecord record) => _events.Add(record);
 
     internal void AddInstanceEvent(JobInstanceUpdateEventRecord record) => _instanceEvents.Add(record);
+
+    /// <summary>A record equal to this one with histories of its own (<see cref="SchedulerState.Clone"/>).</summary>
+    internal JobUpdateRecord Copy()
+    {
+        var copy = new JobUpdateRecord(Key, User, Metadata, Instructions, CreatedMicros) { Status = Status, LastModifiedMicros = LastModifiedMicros };
+        copy._events.AddRange(_events);
+        copy._instanceEvents.AddRange(_instanceEvents);
+        return copy;
+    }
 }

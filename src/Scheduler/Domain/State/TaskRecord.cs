@@ -21,6 +21,11 @@ public sealed class TaskRecord
     private int _eventCount;
 
     internal TaskRecord(string taskId, TaskConfig config, int instanceId, string? ancestorId, int failureCount, long penaltyMs)
+        : this(taskId, config, instanceId, ancestorId, failureCount, penaltyMs, new TaskEvent[4], 0)
+    {
+    }
+
+    private TaskRecord(string taskId, TaskConfig config, int instanceId, string? ancestorId, int failureCount, long penaltyMs, TaskEvent[] events, int eventCount)
     {
         TaskId = taskId;
         Config = config;
@@ -28,7 +33,8 @@ public sealed class TaskRecord
         AncestorId = ancestorId;
         FailureCount = failureCount;
         PenaltyMs = penaltyMs;
-        _events = new TaskEvent[4];
+        _events = events;
+        _eventCount = eventCount;
     }
 
     /// <summary><c>role-env-name-instance-uuid</c>, as Aurora's TaskIdGenerator makes them.</summary>
@@ -94,6 +100,16 @@ public sealed class TaskRecord
 
         _events[_eventCount++] = taskEvent;
     }
+
+    /// <summary>A record equal to this one with a history array of its own (<see cref="SchedulerState.Clone"/>).</summary>
+    internal TaskRecord Copy() => new(TaskId, Config, InstanceId, AncestorId, FailureCount, PenaltyMs, _events[.._eventCount], _eventCount)
+    {
+        Status = Status,
+        AgentId = AgentId,
+        Host = Host,
+        Ports = Ports,
+        TimesPartitioned = TimesPartitioned,
+    };
 
     public override string ToString() => $"{TaskId} {TaskStatuses.Name(Status)}";
 }
