@@ -36,7 +36,10 @@ public sealed record StoreRecovery(SnapshotInfo? Snapshot, long EntriesReplayed,
 /// leader decides at once, with no replay. We chose this over a read fence on one state (every read
 /// in the server would have to wait for the commit, and a failed proposal would leave the one state
 /// wrong) and over an overlay of pending events (every query of the domain would have to consult
-/// it). It costs a second copy of the state and a second apply on each replica.</para>
+/// it). It costs a second copy of the state and a second apply on each replica. Except while a
+/// store that opened replays the entries its own log already held: the decision copy is built once,
+/// by <see cref="SchedulerState.Clone"/>, when the apply loop has reached the end of that log (or
+/// by the first election before that), instead of applying every replayed entry twice.</para>
 /// <para><b>When a proposal fails</b> (an I/O error, lost leadership) every later one of the term
 /// fails too (the log keeps order). Their commands are answered with <see cref="NotLeaderException"/>;
 /// answers that were decided after them (refusals, no-ops) wait for them and fail with them; and
@@ -72,19 +75,32 @@ public sealed class SchedulerStore : ICommandExecutor, IAsyncDisposable, IDispos
     private ulong _decidingTerm;               // under _decisionLock: the term whose own entries _decisions holds ahead of the commit
     private int _ownUncommitted;               // under _decisionLock: entries decided in _decidingTerm not yet applied
     private bool _decisionsDirty;              // under _decisionLock: _decisions must be rebuilt before it is decided on
+    private ulong _decisionsBuiltAt;           // under _decisionLock: while dirty after opening, the position at which the apply loop builds _decisions (0: never)
     private Writer? _writer;                   // the leader's pipeline; null on followers
     private long _entriesApplied;
     private Exception? _failure;
     private int _disposed;
 
-    private SchedulerStore(SchedulerStoreOptions options, LogReplicaStorage storage, SnapshotStore snapshots, SchedulerState state, SchedulerState decisions, ulong position, StoreRecovery recovery)
+    /// <param name="replayEnd">The last entry of the log as it was opened: the decision copy is built once it is applied.</param>
+    private SchedulerStore(SchedulerStoreOptions options, LogReplicaStorage storage, SnapshotStore snapshots, SchedulerState state, ulong position, ulong replayEnd, StoreRecovery recovery)
     {
         _options = options;
         _storage = storage;
         Snapshots = snapshots;
         Recovery = recovery;
         _state = state;
-        _decisions = decisions;
+        if (replayEnd > position)
+        {
+            // Built when the replay of the log's own entries is done (Apply), not folded entry by entry.
+            _decisions = new SchedulerState();
+            _decisionsDirty = true;
+            _decisionsBuiltAt = replayEnd;
+        }
+        else
+        {
+            _decisions = state.Clone();
+        }
+
         _appliedPosition = position;
         _lastSubstantivePosition = position;
         _logger = options.Logger;
@@ -162,7 +178,7 @@ public sealed class SchedulerStore : ICommandExecutor, IAsyncDisposable, IDispos
             }
 
             var storage = new LogReplicaStorage(log, snapshots, metadataStore);
-            store = new SchedulerStore(options, storage, snapshots, state, Copy(state), position, new StoreRecovery(snapshot, 0, skipped));
+            store = new SchedulerStore(options, storage, snapshots, state, position, log.LastDurablePosition, new StoreRecovery(snapshot, 0, skipped));
             store.Start(replicate?.Invoke(storage, position) ?? LoneReplica(options, storage, position));
             if (replicate is null)
             {
@@ -391,8 +407,6 @@ public sealed class SchedulerStore : ICommandExecutor, IAsyncDisposable, IDispos
         return true;
     }
 
-    private static SchedulerState Copy(SchedulerState state) => SchedulerState.FromSnapshot(state.ToSnapshot());
-
     private static ReplicatedLog LoneReplica(SchedulerStoreOptions options, LogReplicaStorage storage, ulong position)
     {
         var consensus = new ConsensusOptions
@@ -500,6 +514,12 @@ public sealed class SchedulerStore : ICommandExecutor, IAsyncDisposable, IDispos
                     Volatile.Write(ref _lastSubstantivePosition, entry.Position);
                 }
             }
+
+            if (_decisionsDirty && _decisionsBuiltAt != 0 && entry.Position >= _decisionsBuiltAt && _decidingTerm == 0)
+            {
+                // The replay of what the log held when the store opened is done.
+                RebuildDecisions();
+            }
         }
 
         Interlocked.Increment(ref _entriesApplied);
@@ -536,7 +556,7 @@ public sealed class SchedulerStore : ICommandExecutor, IAsyncDisposable, IDispos
     {
         // The leader sent its snapshot because this replica was behind its log: both copies start over from it.
         var state = SchedulerState.FromSnapshot(SchedulerSnapshot.Parser.ParseFrom(blob));
-        var decisions = SchedulerState.FromSnapshot(SchedulerSnapshot.Parser.ParseFrom(blob));
+        var decisions = state.Clone();
         lock (_decisionLock)
         {
             _stateLock.EnterWriteLock();
@@ -565,7 +585,7 @@ public sealed class SchedulerStore : ICommandExecutor, IAsyncDisposable, IDispos
         _stateLock.EnterReadLock();
         try
         {
-            _decisions = Copy(_state);
+            _decisions = _state.Clone();
         }
         finally
         {
@@ -573,6 +593,7 @@ public sealed class SchedulerStore : ICommandExecutor, IAsyncDisposable, IDispos
         }
 
         _decisionsDirty = false;
+        _decisionsBuiltAt = 0;
         _decidingTerm = 0;
         _ownUncommitted = 0;
     }

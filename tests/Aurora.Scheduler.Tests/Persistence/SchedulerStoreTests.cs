@@ -46,6 +46,37 @@ public class SchedulerStoreTests
         Assert.Equal(fixture.Time.GetUtcNow().ToUnixTimeMilliseconds() * 1000, assigned.LatestEvent.TimeMicros);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_reopened_store_decides_against_the_state_it_rebuilt(bool snapshotFirst)
+    {
+        // The decision copy is built once the replay of the log's entries is done (after a snapshot,
+        // that is its marker entry), not folded entry by entry: the first decision sees every entry.
+        using var fixture = new StoreFixture();
+        using (var store = fixture.Open())
+        {
+            await store.ExecuteAsync(new SetQuota("www-data", Configs.Quota(10, 10240, 10240)), "admin");
+            await store.ExecuteAsync(new CreateJob(Configs.Job(instances: 3)), "alice");
+            await store.ExecuteAsync(new CreateJob(Configs.Job(Configs.Key(name: "other"), instances: 2)), "alice");
+            await store.ExecuteAsync(new KillTasks(Configs.Key(), [0]), "alice");
+            if (snapshotFirst)
+            {
+                Assert.NotNull(await store.TakeSnapshotAsync());
+            }
+        }
+
+        using var reopened = fixture.Open();
+        Assert.Equal(snapshotFirst ? 1 : 4, reopened.Recovery.EntriesReplayed);
+
+        var refused = await Assert.ThrowsAsync<CommandRejectedException>(() => reopened.ExecuteAsync(new CreateJob(Configs.Job(instances: 1)), "alice"));
+        Assert.Contains("already exists", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(2, reopened.Read(s => s.TasksOf(Configs.Key()).Count(t => t.IsActive)));
+        await reopened.ExecuteAsync(new KillTasks(Configs.Key()), "alice");
+        Assert.Equal(0, reopened.Read(s => s.TasksOf(Configs.Key()).Count(t => t.Status == ScheduleStatus.Pending)));
+        Assert.Equal(2, reopened.Read(s => s.TasksOf(Configs.Key(name: "other")).Count(t => t.Status == ScheduleStatus.Pending)));
+    }
+
     [Fact]
     public async Task A_rejected_command_writes_nothing()
     {
