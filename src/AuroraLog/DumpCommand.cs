@@ -142,7 +142,7 @@ internal static class DumpCommand
         Exception problem;
         try
         {
-            tasks.Seed(StateReplayer.Replay(log, snapshots, ReplayTarget.AtPosition(before)).State);
+            tasks.Seed(StateReplayer.Replay(log, snapshots, ReplayTarget.AtPosition(before), LogDirectory.Decoding).State);
             return;
         }
         catch (Exception e) when (e is ReplayUnavailableException or EventApplyException or InvalidDataException or IOException)

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Aurora.Scheduler.Model;
+using Aurora.Scheduler.Persistence;
 using Aurora.Storage;
 using Aurora.Storage.Log;
 using Aurora.Storage.Protos;
@@ -126,6 +127,9 @@ internal static class LogDirectory
 
     public static SnapshotStore Snapshots(string directory, ToolContext context) =>
         new(new SnapshotOptions { Directory = directory, FileSystem = context.FileSystem, Time = context.Time });
+
+    /// <summary>How the tools replay: decoding on a second thread when the machine has a second core.</summary>
+    public static ReplayDecoding Decoding => Environment.ProcessorCount > 1 ? ReplayDecoding.Ahead : ReplayDecoding.InLine;
 
     /// <summary>ISO-8601 UTC with microseconds, the log's own resolution.</summary>
     public static string FormatTime(DateTimeOffset time) =>

@@ -210,7 +210,7 @@ internal static class RecoverCommand
     private static Result Check(string directory, string logId, bool initialized, bool resumed, bool wrote, Backup backup, ToolContext context)
     {
         using var log = SegmentedLog.Open(LogDirectory.ReadOnlyLog(directory, context));
-        var replayed = StateReplayer.Replay(log, LogDirectory.Snapshots(directory, context), ReplayTarget.Latest);
+        var replayed = StateReplayer.Replay(log, LogDirectory.Snapshots(directory, context), ReplayTarget.Latest, LogDirectory.Decoding);
         var snapshot = replayed.Snapshot
             ?? throw new InvalidOperationException($"the recovered log at {directory} opens without a snapshot; run '{Program.Name} verify --path={directory}'");
         var hash = replayed.State.StateHash();

@@ -68,7 +68,7 @@ internal static class StateCommand
         var status = InfoCommand.StatusName(LogDirectory.RequireSound(directory, context).Status);
 
         using var log = SegmentedLog.Open(LogDirectory.ReadOnlyLog(directory, context));
-        var result = StateReplayer.Replay(log, LogDirectory.Snapshots(directory, context), target);
+        var result = StateReplayer.Replay(log, LogDirectory.Snapshots(directory, context), target, LogDirectory.Decoding);
         var state = result.State;
 
         var jobs = state.JobKeys
