@@ -3,7 +3,8 @@ using System.Runtime.InteropServices;
 namespace Aurora.Benchmarks.Shared;
 
 /// <summary>
-/// A fresh directory for one harness run, deleted on dispose. SIGINT and SIGTERM cancel
+/// A fresh directory for one harness run, deleted on dispose (kept when the environment sets
+/// <c>AURORA_BENCH_KEEP=1</c>, to profile the tools on what the run wrote). SIGINT and SIGTERM cancel
 /// <see cref="Interrupted"/> instead of ending the process at once, so the run stops at its next
 /// check and unwinds through this dispose: gigabytes of segment files are not left behind in /tmp.
 /// A second signal ends the process the usual way.
@@ -62,6 +63,12 @@ internal sealed class ScratchDirectory : IDisposable
 
     private void Delete()
     {
+        if (Environment.GetEnvironmentVariable("AURORA_BENCH_KEEP") == "1")
+        {
+            Console.Error.WriteLine($"AURORA_BENCH_KEEP=1: kept {Path}");
+            return;
+        }
+
         try
         {
             Directory.Delete(Path, recursive: true);
