@@ -29,7 +29,7 @@ internal static class SchedulerHarness
         var report = new Report();
         if (mode is "replay" or "all")
         {
-            ReplayBench.Run(workload, settings.Reps, report, scratch.Interrupted);
+            ReplayBench.Run(workload, settings.Reps, scratch.Sub("replay"), report, scratch.Interrupted);
         }
 
         if (mode is "snapshot" or "all")

@@ -11,7 +11,8 @@ namespace Aurora.Scheduler.Benchmarks.Harness;
 /// <summary>
 /// <c>snapshot</c>: the generated state as a snapshot. The capture (all a snapshot holds the apply
 /// loop back for), ToSnapshot and serialization, the direct encoding a store writes (done after the capture, while entries apply), the fsync'd write through <see cref="SnapshotStore"/>, and the load a
-/// restart pays: read the file (header and CRC checked), parse, <see cref="SchedulerState.FromSnapshot(SchedulerSnapshot)"/>.
+/// restart pays: read the file (header and CRC checked), parse, <see cref="SchedulerState.FromSnapshot(SchedulerSnapshot)"/>;
+/// and the store's decision copy, <see cref="SchedulerState.Clone"/>, against the round trip through a snapshot it replaced.
 /// </summary>
 internal static class SnapshotBench
 {
@@ -72,6 +73,18 @@ internal static class SnapshotBench
         }
 
         loaded = null;
+
+        // What a store's decision copy is made with, against the snapshot round trip it replaced.
+        SchedulerState? copy = null;
+        var clone = Timings.BestOf(reps, () => copy = state.Clone(), cancellationToken);
+        if (!copy!.StateHash().AsSpan().SequenceEqual(expectedHash))
+        {
+            throw new InvalidOperationException("the clone is not the same state (hash mismatch)");
+        }
+
+        copy = null;
+        var roundTrip = Timings.BestOf(reps, () => copy = SchedulerState.FromSnapshot(state.ToSnapshot()), cancellationToken);
+        copy = null;
         var options = workload.LogOptions ?? throw new InvalidOperationException("the workload was not written to disk");
         using var log = SegmentedLog.Open(options);
         ReplayResult? recovered = null;
@@ -104,6 +117,8 @@ internal static class SnapshotBench
         Row("    of which TaskConfig.GetHashCode once per task", hashing);
         Row("load: read + parse + FromSnapshot", load);
         Row("StateReplayer.Replay from this snapshot (0 tail)", recovery);
+        Row("decision copy: SchedulerState.Clone", clone);
+        Row("decision copy before: FromSnapshot(ToSnapshot())", roundTrip);
         var loadSeconds = load.Best().Wall;
         var per100K = loadSeconds * 100_000 / tasks;
         var heldMs = captureTimes.Median() * 1000 * 100_000 / tasks;
