@@ -33,6 +33,18 @@ public sealed class AgentFlagsTests
         Assert.Equal(new LoggerSpec(LoggerSpec.Rotate, 100, 10), options.DefaultLogger);
         Assert.Equal(TimeSpan.FromSeconds(10), options.HeartbeatWait);
         Assert.False(options.ContainerEngine);
+        Assert.True(options.RunAsRoleUser);
+        Assert.False(options.AllowRootRole);
+    }
+
+    [Fact]
+    public void Nosetuid_runs_tasks_as_the_agents_user_and_allow_root_role_lets_root_roles_run()
+    {
+        using var directory = new TempDirectory();
+        var options = AgentFlags.Parse([$"-work_dir={directory.Sub("agent")}", "-nosetuid", "-allow_root_role"], new FakeMachine());
+
+        Assert.False(options.RunAsRoleUser);
+        Assert.True(options.AllowRootRole);
     }
 
     [Fact]

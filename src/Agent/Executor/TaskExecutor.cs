@@ -61,7 +61,7 @@ public sealed class TaskExecutor : ITaskExecutor
         options = options with { WorkDir = Path.GetFullPath(options.WorkDir) };
         _http = new HttpClient(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false });
         var store = new CheckpointStore(Path.Combine(options.WorkDir, "checkpoints"));
-        var launcher = new ProcessLauncher();
+        var launcher = new ProcessLauncher(switchesUsers: options.RunAsRoleUser);
         _context = new ExecutorContext(options, time ?? TimeProvider.System, logger ?? NullLogger.Instance, store, launcher, new HealthChecker(_http, launcher));
         Directory.CreateDirectory(_context.SandboxesDirectory);
         _loop = Task.Run(LoopAsync);

@@ -345,7 +345,7 @@ internal sealed partial class TaskSupervisor
         _dirty = true;
         try
         {
-            var started = _context.Launcher.Start(Sandbox, runDir, _commands[process.Name], _environment);
+            var started = _context.Launcher.Start(Sandbox, runDir, _commands[process.Name], _environment, Confinement());
             process.Current = new ProcessRun(run, started.Pid, started.StartTime, now);
             process.Status = ProcessStatus.Running;
             _handles[process.Name] = started.Process;
@@ -498,6 +498,10 @@ internal sealed partial class TaskSupervisor
         try
         {
             Directory.CreateDirectory(Sandbox);
+            if (_launchError is null)
+            {
+                GiveSandboxToTaskUser();
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -33,6 +33,8 @@ public static class AgentFlags
         new("max_log_backups", "Rotated stdout/stderr files kept per process, unless the task or the scheduler says otherwise.", "N", "10"),
         new("gc_delay", "How long the sandbox of a finished task the scheduler has recorded is kept before it is deleted (the Mesos agent's --gc_delay).", "DURATION", "7days"),
         new("heartbeat_wait", "How long the scheduler may hold a heartbeat when the agent has nothing new (at most 30secs).", "DURATION", "10secs"),
+        new("nosetuid", "Run every task as the agent's own user instead of its role's Unix user (Thermos' --nosetuid), for single-user setups; -dev uses it."),
+        new("allow_root_role", "Allow tasks whose role's user is root (uid 0) to run as root; refused by default."),
         new("docker_socket", "Docker's socket; Docker tasks are accepted when it exists and docker is on PATH.", "PATH", DefaultDockerSocket),
     ];
 
@@ -146,6 +148,8 @@ public static class AgentFlags
             HeartbeatWait = wait,
             SandboxGcDelay = gcDelay,
             ContainerEngine = machine.IsOnPath("docker") && machine.Exists(dockerSocket),
+            RunAsRoleUser = !parsed.GetSwitch("nosetuid"),
+            AllowRootRole = parsed.GetSwitch("allow_root_role"),
         };
     }
 

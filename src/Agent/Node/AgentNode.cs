@@ -73,6 +73,8 @@ public sealed class AgentNode : IAsyncDisposable
             DefaultLogger = options.DefaultLogger,
             ContainerEngineAvailable = options.ContainerEngine,
             PollInterval = options.ExecutorPollInterval,
+            RunAsRoleUser = options.RunAsRoleUser,
+            AllowRootRole = options.AllowRootRole,
         };
         var executor = (executorFactory ?? (o => DefaultExecutor.Create(o, loggers)))(executorOptions);
         WebApplication? app = null;

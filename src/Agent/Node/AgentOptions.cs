@@ -48,6 +48,12 @@ public sealed record AgentOptions
     /// <summary>Whether Docker is usable here: <c>docker</c> on PATH and its socket present.</summary>
     public bool ContainerEngine { get; init; }
 
+    /// <summary>Whether tasks run as their role's Unix user; the flags make it true unless -nosetuid is given, options built in code keep the agent's own user unless they say so.</summary>
+    public bool RunAsRoleUser { get; init; }
+
+    /// <summary><c>-allow_root_role</c>: a role whose user is root may run as root.</summary>
+    public bool AllowRootRole { get; init; }
+
     /// <summary>How often the executor looks at its processes.</summary>
     public TimeSpan ExecutorPollInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 
