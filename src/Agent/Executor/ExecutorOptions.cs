@@ -24,6 +24,9 @@ public sealed record ExecutorOptions(string WorkDir, string Hostname, string Age
     /// <summary>Whether a role whose user is uid 0 may run (-allow_root_role); refused by default.</summary>
     public bool AllowRootRole { get; init; }
 
+    /// <summary>Cgroups and disk watching for every task; null runs tasks without limits (-isolation=none, or cgroups unusable here).</summary>
+    public TaskIsolation? Isolation { get; init; }
+
     /// <summary>How often processes, logs and health checks are looked at.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 

@@ -14,7 +14,7 @@ internal sealed partial class TaskSupervisor
 
     /// <summary>How every process of the task starts: as its user, in its cgroups.</summary>
     private ProcessConfinement Confinement() =>
-        _switchTo is null ? ProcessConfinement.None : new ProcessConfinement(_switchTo, []);
+        _switchTo is null && _cgroup is null ? ProcessConfinement.None : new ProcessConfinement(_switchTo, _cgroup?.ProcsFiles ?? []);
 
     /// <summary>Finds the role's user; null when the task may run as it, otherwise why not (the task then fails with it).</summary>
     private string? ResolveRoleUser(string role)
