@@ -63,7 +63,7 @@ start() {
 
   if ! alive "$dir/agent.pid"; then
     mkdir -p "$dir/agent"
-    nohup "$bin/aurora-agent" -scheduler="$(urls)" -work_dir="$dir/agent" -ip=127.0.0.1 -http_port=0 \
+    nohup "$bin/aurora-agent" -scheduler="$(urls)" -work_dir="$dir/agent" -ip=127.0.0.1 -http_port=0 -nosetuid \
       > "$dir/agent.log" 2>&1 &
     echo $! > "$dir/agent.pid"
     echo "agent: pid $! (log $dir/agent.log)"

@@ -33,6 +33,38 @@ public sealed class AgentFlagsTests
         Assert.Equal(new LoggerSpec(LoggerSpec.Rotate, 100, 10), options.DefaultLogger);
         Assert.Equal(TimeSpan.FromSeconds(10), options.HeartbeatWait);
         Assert.False(options.ContainerEngine);
+        Assert.True(options.RunAsRoleUser);
+        Assert.False(options.AllowRootRole);
+        Assert.Equal(IsolationMode.Auto, options.Isolation);
+        Assert.Equal("aurora", options.CgroupsRoot);
+        Assert.False(options.CgroupsEnableCfs);
+        Assert.Equal(4096, options.CgroupsPidsMax);
+        Assert.Equal(TimeSpan.FromSeconds(15), options.DiskWatchInterval);
+    }
+
+    [Fact]
+    public void Isolation_flags_are_used()
+    {
+        using var directory = new TempDirectory();
+        var options = AgentFlags.Parse(
+            [$"-work_dir={directory.Sub("agent")}", "-isolation=cgroups", "-cgroups_root=tasks", "-cgroups_enable_cfs", "-cgroups_pids_max=100", "-container_disk_watch_interval=2secs"],
+            new FakeMachine());
+
+        Assert.Equal(IsolationMode.Cgroups, options.Isolation);
+        Assert.Equal("tasks", options.CgroupsRoot);
+        Assert.True(options.CgroupsEnableCfs);
+        Assert.Equal(100, options.CgroupsPidsMax);
+        Assert.Equal(TimeSpan.FromSeconds(2), options.DiskWatchInterval);
+    }
+
+    [Fact]
+    public void Nosetuid_runs_tasks_as_the_agents_user_and_allow_root_role_lets_root_roles_run()
+    {
+        using var directory = new TempDirectory();
+        var options = AgentFlags.Parse([$"-work_dir={directory.Sub("agent")}", "-nosetuid", "-allow_root_role"], new FakeMachine());
+
+        Assert.False(options.RunAsRoleUser);
+        Assert.True(options.AllowRootRole);
     }
 
     [Fact]
@@ -107,6 +139,11 @@ public sealed class AgentFlagsTests
     [InlineData("-max_log_size=512KB", "-max_log_size=512KB: must be a whole number of MB, at least 1MB (e.g. 100MB, 1GB)")]
     [InlineData("-max_log_size=big", "-max_log_size=big: must be a whole number of MB, at least 1MB (e.g. 100MB, 1GB)")]
     [InlineData("-max_log_backups=0", "-max_log_backups=0: must be a whole number from 1 to 10000")]
+    [InlineData("-isolation=docker", "-isolation=docker: must be auto, cgroups or none")]
+    [InlineData("-cgroups_root=a/b", "-cgroups_root=a/b: must be one directory name (no '/', spaces or control characters), e.g. aurora")]
+    [InlineData("-cgroups_root=..", "-cgroups_root=..: must be one directory name (no '/', spaces or control characters), e.g. aurora")]
+    [InlineData("-cgroups_pids_max=3", "-cgroups_pids_max=3: must be a whole number from 8 to 4194304")]
+    [InlineData("-container_disk_watch_interval=10ms", "-container_disk_watch_interval=10ms: must be a duration of at least 100ms, e.g. 15secs")]
     [InlineData("-heartbeat_wait=1min", "-heartbeat_wait=1min: must be a duration above 0 and at most 30secs (the longest a scheduler holds a heartbeat), e.g. 10secs")]
     [InlineData("-heartbeat_wait=0secs", "-heartbeat_wait=0secs: must be a duration above 0 and at most 30secs (the longest a scheduler holds a heartbeat), e.g. 10secs")]
     [InlineData("-hostname= ", "-hostname: hostname ' ' may hold only letters, digits, '.', '-', '_' and ':' (an IPv6 address).")]

@@ -41,7 +41,7 @@ public sealed partial class ProcessTests
         using var directory = new TempDirectory();
         await using var scheduler = await FakeScheduler.StartAsync((request, n, s, http) =>
             request.WaitMs > 0 ? s.HoldAsync(request, http) : FakeScheduler.WriteAsync(http, FakeScheduler.Empty()));
-        string[] args = [$"-work_dir={directory.Sub("work")}", $"-scheduler={scheduler.BaseUri}", "-ip=127.0.0.1", "-http_port=0", "-hostname=proc-host", "-resources=cpus:1;mem:256;disk:512"];
+        string[] args = [$"-work_dir={directory.Sub("work")}", $"-scheduler={scheduler.BaseUri}", "-ip=127.0.0.1", "-http_port=0", "-hostname=proc-host", "-resources=cpus:1;mem:256;disk:512", "-isolation=none"];
 
         string firstId;
         using (var agent = ChildProcess.Start(Dll, args))

@@ -102,6 +102,10 @@ public sealed partial class AgentCluster : IAsyncDisposable
             "-ip=127.0.0.1",
             "-http_port=0",
             "-heartbeat_wait=2secs",
+
+            // Roles here (team) are not Unix users, and several agents share one machine: user switching and cgroups have their own tests.
+            "-nosetuid",
+            "-isolation=none",
         ];
         var agent = ChildProcess.Start(Path.Combine(DistBin, "aurora-agent"), args);
         _agents[host] = (agent, args);

@@ -106,7 +106,7 @@ public sealed partial class ReplicatedClusterTests(ITestOutputHelper output) : I
         [
             $"-scheduler={string.Join(',', _replicas.Select(r => r.Url.ToString().TrimEnd('/')))}",
             $"-work_dir={_root.Sub("agent")}", "-hostname=agent-1", "-ip=127.0.0.1", "-http_port=0", "-heartbeat_wait=1secs",
-            "-resources=cpus:4;mem:4096;disk:8192;ports:[42000-42099]",
+            "-resources=cpus:4;mem:4096;disk:8192;ports:[42000-42099]", "-nosetuid", "-isolation=none",
         ]);
         var leader = await LeaderAsync();
         var file = Path.Combine(_root.Path, "sleeper.json");

@@ -52,4 +52,16 @@ internal static partial class ExecutorLog
 
     [LoggerMessage(4015, LogLevel.Warning, "Checkpoint {Path} names a task the agent protocol cannot carry: {Problem} Killed {Killed} process group(s) it or its sandbox named and removed the checkpoint; the scheduler finds the task missing and makes it LOST.")]
     public static partial void UnreportableCheckpoint(ILogger logger, string path, string problem, int killed);
+
+    [LoggerMessage(4016, LogLevel.Warning, "Task {TaskId} went over its {Resource} limit and is stopped: {Detail}")]
+    public static partial void LimitExceeded(ILogger logger, string taskId, string resource, string detail);
+
+    [LoggerMessage(4017, LogLevel.Warning, "Task {TaskId}: its cgroup {Problem}")]
+    public static partial void CgroupFailed(ILogger logger, string taskId, string problem);
+
+    [LoggerMessage(4018, LogLevel.Warning, "Removed {Count} cgroup(s) of tasks this agent no longer holds (left by an agent that stopped before removing them), killing what ran in them")]
+    public static partial void LeftoverCgroupsRemoved(ILogger logger, int count);
+
+    [LoggerMessage(4019, LogLevel.Warning, "Measuring the disk use of task {TaskId} failed: {Reason}")]
+    public static partial void DiskWatchFailed(ILogger logger, string taskId, string reason);
 }

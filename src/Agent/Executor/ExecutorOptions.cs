@@ -14,6 +14,19 @@ public sealed record ExecutorOptions(string WorkDir, string Hostname, string Age
     /// <summary>Whether a container engine is usable here; container tasks fail with a clear message either way in this build.</summary>
     public bool ContainerEngineAvailable { get; init; }
 
+    /// <summary>
+    /// Whether each task runs as the Unix user named by its role (setuid, setgid, initgroups, HOME),
+    /// as Thermos does; false (-nosetuid) runs every task as the agent's own user. Switching needs
+    /// the agent to run as root and util-linux's setpriv.
+    /// </summary>
+    public bool RunAsRoleUser { get; init; }
+
+    /// <summary>Whether a role whose user is uid 0 may run (-allow_root_role); refused by default.</summary>
+    public bool AllowRootRole { get; init; }
+
+    /// <summary>Cgroups and disk watching for every task; null runs tasks without limits (-isolation=none, or cgroups unusable here).</summary>
+    public TaskIsolation? Isolation { get; init; }
+
     /// <summary>How often processes, logs and health checks are looked at.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 

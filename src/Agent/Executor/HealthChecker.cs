@@ -49,9 +49,9 @@ internal sealed class HealthChecker(HttpClient http, ProcessLauncher launcher)
         }
     }
 
-    public async Task<HealthResult> CheckShellAsync(HealthCheckSpec spec, string command, string sandbox, IReadOnlyDictionary<string, string> environment, CancellationToken cancellation)
+    public async Task<HealthResult> CheckShellAsync(HealthCheckSpec spec, string command, string sandbox, IReadOnlyDictionary<string, string> environment, ProcessConfinement confinement, CancellationToken cancellation)
     {
-        using var process = launcher.StartCaptured(sandbox, environment, command);
+        using var process = launcher.StartCaptured(sandbox, environment, command, confinement);
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync(cancellation);
         var stderr = process.StandardError.ReadToEndAsync(cancellation);

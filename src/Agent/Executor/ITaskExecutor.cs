@@ -51,6 +51,12 @@ public interface ITaskExecutor : IAsyncDisposable
     /// <summary>The task's sandbox directory (kept after <see cref="Forget"/> while it is on disk), or null for an unknown task.</summary>
     string? SandboxOf(string taskId);
 
+    /// <summary>What each task held has used, as last measured (CPU seconds, memory, disk); empty when the executor does not isolate tasks.</summary>
+    IReadOnlyDictionary<string, TaskUsage> Usage() => new Dictionary<string, TaskUsage>(StringComparer.Ordinal);
+
+    /// <summary>How tasks are isolated here, for /vars: <c>none</c>, <c>cgroups_v1</c> or <c>cgroups_v2</c>.</summary>
+    string Isolation => "none";
+
     /// <summary>Raised after any task changes state (from a background thread); handlers must be quick.</summary>
     event Action? Changed;
 

@@ -13,6 +13,9 @@ internal static partial class NativeMethods
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);
 
+    /// <summary>Sends <paramref name="signal"/> to one process (a cgroup member that may have left its group); false when it is gone or not ours to signal.</summary>
+    public static bool KillProcess(int pid, int signal) => pid > 1 && Kill(pid, signal) == 0;
+
     /// <summary>Sends <paramref name="signal"/> to every process of the group; false when the group has no process left.</summary>
     public static bool SignalGroup(int pgid, int signal)
     {

@@ -7,15 +7,30 @@ namespace Aurora.Agent.Executor;
 /// <param name="StartTime">-1 when the wrapper was gone before its start time could be read; it is then judged by its exit file alone.</param>
 internal sealed record StartedRun(Process Process, int Pid, long StartTime);
 
+/// <summary>What a task's processes are confined to: the user they run as and the cgroups they join.</summary>
+/// <param name="SwitchTo">The role's user, when the agent switches to it (setuid, setgid, initgroups); null runs as the agent's user.</param>
+/// <param name="CgroupProcsFiles">The <c>cgroup.procs</c> files of the task's cgroups: the process joins them before it runs anything.</param>
+internal sealed record ProcessConfinement(UnixUser? SwitchTo, IReadOnlyList<string> CgroupProcsFiles)
+{
+    public static ProcessConfinement None { get; } = new(null, []);
+}
+
 /// <summary>
-/// Starts a process run as <c>setsid bash -c WRAPPER</c>: its own session and process group, output
-/// appended to files in the run's log directory, exit status written next to them.
+/// Starts a process run as <c>setsid bash -c JOIN</c>: its own session and process group, in the
+/// task's cgroups, as the task's user, output appended to files in the run's log directory, exit
+/// status written next to them.
 /// </summary>
 /// <remarks>
 /// Nothing flows through the agent: the wrapper opens stdout/stderr itself (O_APPEND), so the
 /// processes outlive an agent crash, and it records the exit status in a file (temp + mv) because a
 /// restarted agent cannot wait() for a process it did not start. setsid execs in place (the .NET
 /// child is never a group leader), so the pid we get is the process group id.
+/// The first stage (JOIN) runs as the agent: it writes its own pid to each cgroup.procs file, so that
+/// nothing it starts can run outside the cgroups, then execs (same pid) <c>setpriv --reuid --regid
+/// --init-groups</c> into the wrapper when the task has a user of its own. The wrapper therefore runs
+/// as the task's user from its first line: it creates the run directory, the pid, exit and log files
+/// itself, so the agent never writes by name into a sandbox the task owns (where a planted symbolic
+/// link would turn a write as root into a write anywhere).
 /// The wrapper traps SIGTERM with a no-op handler (handlers, unlike ignored signals, are reset in the
 /// child), so on a kill the command gets SIGTERM while the wrapper lives on to record its status.
 /// </remarks>
@@ -29,8 +44,19 @@ internal sealed class ProcessLauncher
     /// <summary>The most read of a pid or exit file: a number and a newline fit many times over.</summary>
     private const int SmallFileBytes = 64;
 
-    // $1 command line, $2 stdout, $3 stderr, $4 run dir, $5 mv.
+    // $1 how many cgroup.procs files follow, then the files, then the command to exec.
+    private const string Join = """
+        n=$1; shift
+        while [ "$n" -gt 0 ]; do
+          echo $$ > "$1" || { echo "aurora: cannot join cgroup $1" >&2; exit 125; }
+          shift; n=$((n-1))
+        done
+        exec "$@"
+        """;
+
+    // $1 command line, $2 stdout, $3 stderr, $4 run dir, $5 mv, $6 mkdir.
     private const string Wrapper = """
+        "$6" -p "$4" || exit 126
         echo $$ > "$4/pid.tmp" && "$5" -f "$4/pid.tmp" "$4/pid"
         exec </dev/null >>"$2" 2>>"$3"
         trap : TERM
@@ -42,28 +68,38 @@ internal sealed class ProcessLauncher
 
     private readonly string _setsid;
     private readonly string _mv;
+    private readonly string _mkdir;
+    private readonly string? _setpriv;
 
-    public ProcessLauncher()
+    /// <param name="switchesUsers">Whether tasks run as their role's user: setpriv (util-linux) is then required.</param>
+    public ProcessLauncher(bool switchesUsers = false)
     {
         _setsid = FindTool("setsid", "/usr/bin/setsid", "/bin/setsid");
         _mv = FindTool("mv", "/usr/bin/mv", "/bin/mv");
+        _mkdir = FindTool("mkdir", "/usr/bin/mkdir", "/bin/mkdir");
+        _setpriv = switchesUsers ? FindTool("setpriv", "/usr/bin/setpriv", "/bin/setpriv") : null;
     }
 
     /// <summary>Starts <paramref name="cmdline"/> with bash in <paramref name="workingDirectory"/>, its logs and exit file in <paramref name="runDir"/>.</summary>
-    public StartedRun Start(string workingDirectory, string runDir, string cmdline, IReadOnlyDictionary<string, string> environment)
+    public StartedRun Start(string workingDirectory, string runDir, string cmdline, IReadOnlyDictionary<string, string> environment, ProcessConfinement confinement)
     {
-        Directory.CreateDirectory(runDir);
-        var process = StartDetached(workingDirectory, environment, redirectOutput: false, "-c", Wrapper, "aurora-process", cmdline,
-            Path.Combine(runDir, StdoutFile), Path.Combine(runDir, StderrFile), runDir, _mv);
+        if (confinement.SwitchTo is null)
+        {
+            // The agent's own user creates it; for a task user the wrapper does, as that user.
+            Directory.CreateDirectory(runDir);
+        }
+
+        var process = StartDetached(workingDirectory, environment, redirectOutput: false, confinement,
+            "-c", Wrapper, "aurora-process", cmdline, Path.Combine(runDir, StdoutFile), Path.Combine(runDir, StderrFile), runDir, _mv, _mkdir);
         var startTime = ProcFs.ReadStat(process.Id)?.StartTime ?? -1;
         return new StartedRun(process, process.Id, startTime);
     }
 
-    /// <summary>Starts <c>bash -c <paramref name="command"/></c> in a session of its own with stdout/stderr piped to the caller (health checks).</summary>
-    public Process StartCaptured(string workingDirectory, IReadOnlyDictionary<string, string> environment, string command) =>
-        StartDetached(workingDirectory, environment, redirectOutput: true, "-c", command, "bash");
+    /// <summary>Starts <c>bash -c <paramref name="command"/></c> in a session of its own, confined like the task, with stdout/stderr piped to the caller (health checks).</summary>
+    public Process StartCaptured(string workingDirectory, IReadOnlyDictionary<string, string> environment, string command, ProcessConfinement confinement) =>
+        StartDetached(workingDirectory, environment, redirectOutput: true, confinement, "-c", command, "bash");
 
-    private Process StartDetached(string workingDirectory, IReadOnlyDictionary<string, string> environment, bool redirectOutput, params string[] bashArguments)
+    private Process StartDetached(string workingDirectory, IReadOnlyDictionary<string, string> environment, bool redirectOutput, ProcessConfinement confinement, params string[] bashArguments)
     {
         var info = new ProcessStartInfo(_setsid)
         {
@@ -73,6 +109,25 @@ internal sealed class ProcessLauncher
             RedirectStandardOutput = redirectOutput,
             RedirectStandardError = redirectOutput,
         };
+        info.ArgumentList.Add("/bin/bash");
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add(Join);
+        info.ArgumentList.Add("aurora-join");
+        info.ArgumentList.Add(confinement.CgroupProcsFiles.Count.ToString(CultureInfo.InvariantCulture));
+        foreach (var procs in confinement.CgroupProcsFiles)
+        {
+            info.ArgumentList.Add(procs);
+        }
+
+        if (confinement.SwitchTo is { } user)
+        {
+            info.ArgumentList.Add(_setpriv ?? throw new InvalidOperationException("Tasks run as their role's user only when the launcher was made to switch users."));
+            info.ArgumentList.Add("--reuid=" + user.Uid.ToString(CultureInfo.InvariantCulture));
+            info.ArgumentList.Add("--regid=" + user.Gid.ToString(CultureInfo.InvariantCulture));
+            info.ArgumentList.Add("--init-groups");
+            info.ArgumentList.Add("--");
+        }
+
         info.ArgumentList.Add("/bin/bash");
         foreach (var argument in bashArguments)
         {

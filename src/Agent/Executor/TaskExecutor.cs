@@ -28,6 +28,7 @@ public sealed class TaskExecutor : ITaskExecutor
     private readonly SemaphoreSlim _wake = new(0);
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
+    private readonly Task _diskWatch;
 
     /// <summary>How many refused task ids are remembered, so that a launch repeated by the scheduler is logged once.</summary>
     private const int MaxRefusedRemembered = 1024;
@@ -61,10 +62,11 @@ public sealed class TaskExecutor : ITaskExecutor
         options = options with { WorkDir = Path.GetFullPath(options.WorkDir) };
         _http = new HttpClient(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false });
         var store = new CheckpointStore(Path.Combine(options.WorkDir, "checkpoints"));
-        var launcher = new ProcessLauncher();
+        var launcher = new ProcessLauncher(switchesUsers: options.RunAsRoleUser);
         _context = new ExecutorContext(options, time ?? TimeProvider.System, logger ?? NullLogger.Instance, store, launcher, new HealthChecker(_http, launcher));
         Directory.CreateDirectory(_context.SandboxesDirectory);
         _loop = Task.Run(LoopAsync);
+        _diskWatch = options.Isolation is { } isolation ? Task.Run(() => DiskWatchLoopAsync(isolation.DiskWatchInterval)) : Task.CompletedTask;
     }
 
     /// <inheritdoc/>
@@ -94,11 +96,24 @@ public sealed class TaskExecutor : ITaskExecutor
                     : RecoverUnreadable(stored);
             }
 
+            RemoveLeftoverCgroups();
             _changePending = true;
             Wake();
             return InventoryLocked();
         }
     }
+
+    /// <inheritdoc/>
+    public IReadOnlyDictionary<string, TaskUsage> Usage()
+    {
+        lock (_lock)
+        {
+            return _tasks.Values.Where(t => t.Usage is not null).ToDictionary(t => t.TaskId, t => t.Usage!, StringComparer.Ordinal);
+        }
+    }
+
+    /// <inheritdoc/>
+    public string Isolation => _context.Options.Isolation?.Describe() ?? "none";
 
     /// <inheritdoc/>
     public bool Launch(TaskLaunch launch)
@@ -312,11 +327,13 @@ public sealed class TaskExecutor : ITaskExecutor
 
         await _stop.CancelAsync().ConfigureAwait(false);
         await _loop.ConfigureAwait(false);
+        await _diskWatch.ConfigureAwait(false);
         lock (_lock)
         {
             foreach (var task in _tasks.Values)
             {
                 task.StopMonitoring();
+                task.ReleaseCgroupIfEnded();
             }
         }
 
@@ -364,6 +381,110 @@ public sealed class TaskExecutor : ITaskExecutor
 
         return TaskSupervisor.Lost(_context, stored.TaskId,
             $"The checkpoint of task {stored.TaskId} {stored.Problem ?? "is unreadable"}; its processes were killed ({killed} process group(s))");
+    }
+
+    /// <summary>
+    /// Cgroups under the agent's root that no checkpointed task owns (a task forgotten, or set aside as
+    /// unreadable, while an earlier agent could not remove its cgroup): what runs in them is killed
+    /// and they are removed. Only those whose task had a sandbox in this work dir: another agent on
+    /// the same machine (tests, a dev cluster) may share the cgroup root, and its tasks are not ours.
+    /// </summary>
+    private void RemoveLeftoverCgroups()
+    {
+        if (_context.Options.Isolation is not { } isolation)
+        {
+            return;
+        }
+
+        var removed = 0;
+        try
+        {
+            foreach (var taskId in isolation.Cgroups.ExistingTaskIds())
+            {
+                if ((!_tasks.TryGetValue(taskId, out var task) || !task.IsPersistent)
+                    && Directory.Exists(Path.Combine(_context.SandboxesDirectory, taskId))
+                    && isolation.Cgroups.For(taskId).TryRemove())
+                {
+                    removed++;
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            ExecutorLog.CgroupFailed(_context.Logger, "(leftover)", $"sweep failed: {e.Message}");
+        }
+
+        if (removed > 0)
+        {
+            ExecutorLog.LeftoverCgroupsRemoved(_context.Logger, removed);
+        }
+    }
+
+    /// <summary>
+    /// Measures every active task's sandbox each <paramref name="interval"/>, outside the lock (a big
+    /// sandbox takes a while to walk), and hands the result to its supervisor, which stops the task on
+    /// its next tick when it is over its disk quota (Mesos' disk/du isolator).
+    /// </summary>
+    private async Task DiskWatchLoopAsync(TimeSpan interval)
+    {
+        var token = _stop.Token;
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(interval, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            TaskSupervisor[] watched;
+            lock (_lock)
+            {
+                watched = [.. _tasks.Values.Where(t => t.WantsDiskWatch)];
+            }
+
+            var over = false;
+            foreach (var task in watched)
+            {
+                long bytes;
+                try
+                {
+                    bytes = SandboxBytes(task.Sandbox);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    ExecutorLog.DiskWatchFailed(_context.Logger, task.TaskId, e.Message);
+                    continue;
+                }
+
+                lock (_lock)
+                {
+                    task.RecordDiskUsage(bytes);
+                }
+
+                over |= task.DiskQuotaBytes > 0 && bytes > task.DiskQuotaBytes;
+            }
+
+            if (over)
+            {
+                Wake();
+            }
+        }
+    }
+
+    /// <summary>The apparent size of every regular file below <paramref name="sandbox"/>; symbolic links are neither followed nor counted.</summary>
+    internal static long SandboxBytes(string sandbox)
+    {
+        var options = new EnumerationOptions
+        {
+            RecurseSubdirectories = true,
+            IgnoreInaccessible = true,
+            AttributesToSkip = FileAttributes.ReparsePoint,
+            ReturnSpecialDirectories = false,
+        };
+        return Directory.Exists(sandbox) ? new DirectoryInfo(sandbox).EnumerateFiles("*", options).Sum(f => f.Length) : 0;
     }
 
     private List<TaskReport> InventoryLocked() =>

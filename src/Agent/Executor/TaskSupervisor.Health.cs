@@ -39,7 +39,7 @@ internal sealed partial class TaskSupervisor
         var cancellation = _health.Cancellation.Token;
         _health.Pending = check.Kind == HealthCheckSpec.Http
             ? Task.Run(() => _context.Health.CheckHttpAsync(check, State.Launch.Ports[HealthChecker.HealthPort], cancellation), cancellation)
-            : Task.Run(() => _context.Health.CheckShellAsync(check, _healthCommand!, Sandbox, _environment, cancellation), cancellation);
+            : Task.Run(() => _context.Health.CheckShellAsync(check, _healthCommand!, Sandbox, _environment, Confinement(), cancellation), cancellation);
     }
 
     private void HarvestHealthCheck(long now)

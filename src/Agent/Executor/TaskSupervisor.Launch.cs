@@ -18,7 +18,7 @@ internal sealed partial class TaskSupervisor
             _predecessors.TryAdd(process.Name, []);
         }
 
-        return Validate(launch) ?? Bind(launch);
+        return Validate(launch) ?? ResolveRoleUser(launch.Role) ?? Bind(launch);
     }
 
     private string? Validate(TaskLaunch launch)
@@ -159,7 +159,7 @@ internal sealed partial class TaskSupervisor
     /// <summary>Binds the template variables of every command and builds the processes' environment.</summary>
     private string? Bind(TaskLaunch launch)
     {
-        var template = new CommandTemplate(launch, _context.Options.Hostname, _context.User);
+        var template = new CommandTemplate(launch, _context.Options.Hostname, RunAsName);
         foreach (var process in launch.Processes)
         {
             if (!template.TryBind(process.Cmdline, $"Process '{process.Name}'", out var command, out var error))
@@ -183,6 +183,14 @@ internal sealed partial class TaskSupervisor
         foreach (var (name, value) in _context.InheritedEnvironment())
         {
             _environment[name] = value;
+        }
+
+        if (_roleUser is { } user)
+        {
+            // As login(1) would: the role's home, whatever the agent's is.
+            _environment["HOME"] = user.Home;
+            _environment["USER"] = user.Name;
+            _environment["LOGNAME"] = user.Name;
         }
 
         var instance = launch.InstanceId.ToString(CultureInfo.InvariantCulture);

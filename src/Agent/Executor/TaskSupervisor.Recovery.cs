@@ -18,6 +18,7 @@ internal sealed partial class TaskSupervisor
         var supervisor = new TaskSupervisor(context, checkpoint, persistent: true);
         supervisor._durableHistory = checkpoint.History.Count;
         supervisor._launchError = supervisor.Prepare();
+        supervisor.FindCgroup();
         if (checkpoint.Phase != TaskPhase.Terminal)
         {
             supervisor.Reattach();

@@ -101,11 +101,22 @@ internal sealed partial class TaskSupervisor
         if (_durableHistory == 0 || State.Phase == TaskPhase.Terminal)
         {
             // Nothing may run before STARTING is durable: a crash would leave processes no checkpoint names.
-            return Flush();
+            var changed = Flush();
+            if (State.Phase == TaskPhase.Terminal && IsTerminal)
+            {
+                ReleaseCgroup();
+            }
+
+            return changed;
         }
 
         var now = Now;
+        EnforceLimits(now);
         Reap();
+
+        // Again after the reaping: a run the OOM killer ended is a memory limitation, not a failed process.
+        EnforceLimits(now);
+        SampleUsage(now);
         for (var step = 0; step < 4; step++)
         {
             var phase = State.Phase;
@@ -141,6 +152,7 @@ internal sealed partial class TaskSupervisor
     public void Release()
     {
         StopHealthChecks();
+        ReleaseCgroup();
         foreach (var handle in _handles.Values)
         {
             handle.Dispose();
@@ -345,7 +357,7 @@ internal sealed partial class TaskSupervisor
         _dirty = true;
         try
         {
-            var started = _context.Launcher.Start(Sandbox, runDir, _commands[process.Name], _environment);
+            var started = _context.Launcher.Start(Sandbox, runDir, _commands[process.Name], _environment, Confinement());
             process.Current = new ProcessRun(run, started.Pid, started.StartTime, now);
             process.Status = ProcessStatus.Running;
             _handles[process.Name] = started.Process;
@@ -498,10 +510,19 @@ internal sealed partial class TaskSupervisor
         try
         {
             Directory.CreateDirectory(Sandbox);
+            if (_launchError is null)
+            {
+                GiveSandboxToTaskUser();
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return ($"Cannot launch task {TaskId} on {host}: its sandbox cannot be created: {e.Message}", e);
+        }
+
+        if (_launchError is null && CreateCgroup() is { } cgroupError)
+        {
+            return ($"Cannot launch task {TaskId} on {host}: its cgroup cannot be created: {cgroupError.Message}", cgroupError);
         }
 
         Transition(AgentTaskState.Starting, $"Launched on {host}");
@@ -509,6 +530,7 @@ internal sealed partial class TaskSupervisor
         {
             // A rename that went through before the directory's fsync failed must not bring the task back after a restart.
             _context.Store.TryDelete(TaskId);
+            ReleaseCgroup();
             return ($"Cannot launch task {TaskId} on {host}: its checkpoint cannot be written: {error.Message}", error);
         }
 

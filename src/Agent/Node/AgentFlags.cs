@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using Aurora.Agent.Executor;
 using Aurora.Agent.Protocol;
 using Aurora.CommandLine;
 
@@ -33,6 +34,13 @@ public static class AgentFlags
         new("max_log_backups", "Rotated stdout/stderr files kept per process, unless the task or the scheduler says otherwise.", "N", "10"),
         new("gc_delay", "How long the sandbox of a finished task the scheduler has recorded is kept before it is deleted (the Mesos agent's --gc_delay).", "DURATION", "7days"),
         new("heartbeat_wait", "How long the scheduler may hold a heartbeat when the agent has nothing new (at most 30secs).", "DURATION", "10secs"),
+        new("nosetuid", "Run every task as the agent's own user instead of its role's Unix user (Thermos' --nosetuid), for single-user setups; -dev uses it."),
+        new("allow_root_role", "Allow tasks whose role's user is root (uid 0) to run as root; refused by default."),
+        new("isolation", "How tasks are held to their resources: cgroups (each task in a cgroup of its own sized to its cpus, mem and a pids limit, and its sandbox watched against its disk; the agent does not start without them), none, or auto (cgroups when this machine lets the agent make them, otherwise none with a warning).", "auto|cgroups|none", "auto"),
+        new("cgroups_root", "Name of the agent's cgroup under each cgroup hierarchy; each task's cgroup is made inside it (the Mesos agent's --cgroups_root).", "NAME", "aurora"),
+        new("cgroups_enable_cfs", "Hard-cap each task's CPU at its cpus with a CFS quota, not only share CPU by weight (the Mesos agent's --cgroups_enable_cfs)."),
+        new("cgroups_pids_max", "The most processes and threads one task may hold at once (pids.max): a fork bomb stops there.", "N", TaskIsolation.DefaultPidsMax.ToString(CultureInfo.InvariantCulture)),
+        new("container_disk_watch_interval", "How often each task's sandbox is measured against its disk quota (the Mesos agent's flag of that name).", "DURATION", "15secs"),
         new("docker_socket", "Docker's socket; Docker tasks are accepted when it exists and docker is on PATH.", "PATH", DefaultDockerSocket),
     ];
 
@@ -127,6 +135,25 @@ public static class AgentFlags
         }
 
         var dockerSocket = Value("docker_socket");
+        var isolation = Value("isolation") switch
+        {
+            "auto" => IsolationMode.Auto,
+            "cgroups" => IsolationMode.Cgroups,
+            "none" => IsolationMode.None,
+            var other => throw new UsageException($"-isolation={other}: must be auto, cgroups or none"),
+        };
+        var cgroupsRoot = Value("cgroups_root");
+        if (cgroupsRoot.Length is 0 or > 255 || cgroupsRoot is "." or ".." || cgroupsRoot.Any(c => c == '/' || char.IsControl(c) || char.IsWhiteSpace(c)))
+        {
+            throw new UsageException($"-cgroups_root={cgroupsRoot}: must be one directory name (no '/', spaces or control characters), e.g. aurora");
+        }
+
+        var pidsMax = Integer(Value("cgroups_pids_max"), "cgroups_pids_max", 8, 4_194_304);
+        var diskWatchText = Value("container_disk_watch_interval");
+        if (!Amounts.TryParseDuration(diskWatchText, TimeSpan.FromSeconds(1), out var diskWatch) || diskWatch < TimeSpan.FromMilliseconds(100))
+        {
+            throw new UsageException($"-container_disk_watch_interval={diskWatchText}: must be a duration of at least 100ms, e.g. 15secs");
+        }
 
         // Last, so that a mistake in any other flag leaves the file system alone.
         var workDir = CreateWorkDir(parsed.GetString("work_dir") ?? throw new UsageException("missing required flag -work_dir: where the agent keeps its id, checkpoints and sandboxes"));
@@ -146,6 +173,13 @@ public static class AgentFlags
             HeartbeatWait = wait,
             SandboxGcDelay = gcDelay,
             ContainerEngine = machine.IsOnPath("docker") && machine.Exists(dockerSocket),
+            RunAsRoleUser = !parsed.GetSwitch("nosetuid"),
+            AllowRootRole = parsed.GetSwitch("allow_root_role"),
+            Isolation = isolation,
+            CgroupsRoot = cgroupsRoot,
+            CgroupsEnableCfs = parsed.GetSwitch("cgroups_enable_cfs"),
+            CgroupsPidsMax = pidsMax,
+            DiskWatchInterval = diskWatch,
         };
     }
 

@@ -1,10 +1,12 @@
 using System.Net;
+using System.Text.Json;
 using Aurora.Agent.Executor;
 using Aurora.Agent.Protocol;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -73,6 +75,9 @@ public sealed class AgentNode : IAsyncDisposable
             DefaultLogger = options.DefaultLogger,
             ContainerEngineAvailable = options.ContainerEngine,
             PollInterval = options.ExecutorPollInterval,
+            RunAsRoleUser = options.RunAsRoleUser,
+            AllowRootRole = options.AllowRootRole,
+            Isolation = ResolveIsolation(options, logger),
         };
         var executor = (executorFactory ?? (o => DefaultExecutor.Create(o, loggers)))(executorOptions);
         WebApplication? app = null;
@@ -90,6 +95,8 @@ public sealed class AgentNode : IAsyncDisposable
             };
             var node = new AgentNode(options, agentId, executor, app, http, logger);
             SandboxServer.Map(app, node.State, executor);
+            app.MapGet("/vars", () => Results.Text(node.Vars(), "text/plain"));
+            app.MapGet("/vars.json", () => Results.Text(JsonSerializer.Serialize(node.VarsJson(), AgentApi.Json), "application/json"));
             await app.StartAsync(ct).ConfigureAwait(false);
             node.SandboxUri = PublicUri(app, options);
 
@@ -152,10 +159,79 @@ public sealed class AgentNode : IAsyncDisposable
         NodeMessages.Stopped(_logger, AgentId, killGrace is null ? "; its tasks keep running" : " after killing its tasks");
     }
 
+    /// <summary>
+    /// Decides <c>-isolation</c>: the machine's cgroup hierarchy with the agent's root cgroups made, or
+    /// null (none). <see cref="IsolationMode.Cgroups"/> refuses to start without them;
+    /// <see cref="IsolationMode.Auto"/> goes on without, and says so.
+    /// </summary>
+    /// <exception cref="IOException">-isolation=cgroups and cgroups cannot be used here.</exception>
+    private static TaskIsolation? ResolveIsolation(AgentOptions options, ILogger logger)
+    {
+        if (options.Isolation == IsolationMode.None)
+        {
+            return null;
+        }
+
+        string? problem;
+        var hierarchy = CgroupHierarchy.DetectLocal(options.CgroupsRoot, out problem);
+        if (hierarchy is not null)
+        {
+            try
+            {
+                hierarchy.Prepare();
+                var isolation = new TaskIsolation(hierarchy, options.CgroupsPidsMax, options.CgroupsEnableCfs, options.DiskWatchInterval);
+                NodeMessages.IsolationOn(logger, isolation.Describe(), options.CgroupsRoot, options.CgroupsPidsMax, options.DiskWatchInterval);
+                return isolation;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                problem = $"cannot make the agent's cgroups ({hierarchy.Version}, -cgroups_root={options.CgroupsRoot}): {e.Message}";
+            }
+        }
+
+        if (options.Isolation == IsolationMode.Cgroups)
+        {
+            throw new IOException($"-isolation=cgroups: {problem}. Run the agent as root on a machine with cgroups, or use -isolation=auto or none");
+        }
+
+        NodeMessages.IsolationOff(logger, problem ?? "cgroups are unusable");
+        return null;
+    }
+
+    /// <summary>Aurora's <c>/vars</c> format: one <c>name value</c> line each, names sorted.</summary>
+    private string Vars()
+    {
+        var lines = VarsJson().Select(v => $"{v.Key} {Convert.ToString(v.Value, System.Globalization.CultureInfo.InvariantCulture)}");
+        return string.Join('\n', lines) + "\n";
+    }
+
+    private SortedDictionary<string, object> VarsJson()
+    {
+        var vars = new SortedDictionary<string, object>(StringComparer.Ordinal)
+        {
+            ["agent_id"] = AgentId,
+            ["heartbeats_answered"] = HeartbeatsAnswered,
+            ["isolation"] = Executor.Isolation,
+            ["tasks"] = Executor.Inventory().Count,
+        };
+        foreach (var (taskId, usage) in Executor.Usage())
+        {
+            vars[$"task_{taskId}_cpu_seconds"] = Math.Round(usage.CpuSeconds, 3);
+            vars[$"task_{taskId}_rss_bytes"] = usage.RssBytes;
+            vars[$"task_{taskId}_memory_peak_bytes"] = usage.MemoryPeakBytes;
+            vars[$"task_{taskId}_memory_limit_bytes"] = usage.MemoryLimitBytes;
+            vars[$"task_{taskId}_disk_bytes"] = usage.DiskBytes;
+            vars[$"task_{taskId}_disk_quota_bytes"] = usage.DiskQuotaBytes;
+        }
+
+        return vars;
+    }
+
     private AgentStateView State()
     {
+        var usage = Executor.Usage();
         var tasks = Executor.Inventory()
-            .Select(t => new TaskStateView(t.TaskId, t.Current.State, t.Current.Message, t.Current.TimestampMs, new Uri(SandboxUri, "tasks/" + Uri.EscapeDataString(t.TaskId)).ToString(), t.History))
+            .Select(t => new TaskStateView(t.TaskId, t.Current.State, t.Current.Message, t.Current.TimestampMs, new Uri(SandboxUri, "tasks/" + Uri.EscapeDataString(t.TaskId)).ToString(), t.History, usage.GetValueOrDefault(t.TaskId)))
             .ToList();
         return new AgentStateView(
             AgentId,

@@ -48,6 +48,27 @@ public sealed record AgentOptions
     /// <summary>Whether Docker is usable here: <c>docker</c> on PATH and its socket present.</summary>
     public bool ContainerEngine { get; init; }
 
+    /// <summary>Whether tasks run as their role's Unix user; the flags make it true unless -nosetuid is given, options built in code keep the agent's own user unless they say so.</summary>
+    public bool RunAsRoleUser { get; init; }
+
+    /// <summary><c>-allow_root_role</c>: a role whose user is root may run as root.</summary>
+    public bool AllowRootRole { get; init; }
+
+    /// <summary><c>-isolation</c>: whether tasks get cgroups. Options built in code isolate nothing unless they say so; the flag's default is <see cref="IsolationMode.Auto"/>.</summary>
+    public IsolationMode Isolation { get; init; } = IsolationMode.None;
+
+    /// <summary><c>-cgroups_root</c>: the agent's cgroup under each hierarchy.</summary>
+    public string CgroupsRoot { get; init; } = "aurora";
+
+    /// <summary><c>-cgroups_enable_cfs</c>: CPU hard-capped at the task's cpus.</summary>
+    public bool CgroupsEnableCfs { get; init; }
+
+    /// <summary><c>-cgroups_pids_max</c>: processes and threads per task.</summary>
+    public long CgroupsPidsMax { get; init; } = Executor.TaskIsolation.DefaultPidsMax;
+
+    /// <summary><c>-container_disk_watch_interval</c>: how often sandboxes are measured.</summary>
+    public TimeSpan DiskWatchInterval { get; init; } = TimeSpan.FromSeconds(15);
+
     /// <summary>How often the executor looks at its processes.</summary>
     public TimeSpan ExecutorPollInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 
@@ -55,4 +76,17 @@ public sealed record AgentOptions
     public TimeSpan RetryBackoffMin { get; init; } = TimeSpan.FromMilliseconds(200);
 
     public TimeSpan RetryBackoffMax { get; init; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>What <c>-isolation</c> asks for.</summary>
+public enum IsolationMode
+{
+    /// <summary>Cgroups when the machine lets the agent make them; otherwise none, with a warning (event 4114).</summary>
+    Auto,
+
+    /// <summary>Cgroups, or the agent does not start.</summary>
+    Cgroups,
+
+    /// <summary>No limits: resources are placement accounting only.</summary>
+    None,
 }

@@ -60,4 +60,12 @@ internal static partial class NodeMessages
     [LoggerMessage(EventId = 4113, Level = LogLevel.Error,
         Message = "The executor holds a task the agent protocol cannot carry, left out of every heartbeat: {Problem} The scheduler would refuse the whole heartbeat with it")]
     public static partial void Unreportable(ILogger logger, string problem);
+
+    [LoggerMessage(EventId = 4114, Level = LogLevel.Warning,
+        Message = "Tasks run WITHOUT resource isolation: {Problem}. Their cpus, mem and disk are placement accounting only and nothing stops a task from using more. Run the agent as root on a machine with cgroups, or pass -isolation=none to say this is meant")]
+    public static partial void IsolationOff(ILogger logger, string problem);
+
+    [LoggerMessage(EventId = 4115, Level = LogLevel.Information,
+        Message = "Tasks are isolated with {Isolation}: one cgroup each under {Root}, at most {PidsMax} processes per task, sandboxes measured every {DiskWatch}")]
+    public static partial void IsolationOn(ILogger logger, string isolation, string root, long pidsMax, TimeSpan diskWatch);
 }

@@ -10,7 +10,8 @@ using Microsoft.Extensions.Logging;
 namespace Aurora.Agent.Node;
 
 /// <summary>A task as <c>GET /state</c> shows it.</summary>
-internal sealed record TaskStateView(string TaskId, AgentTaskState State, string Message, long TimestampMs, string Sandbox, IReadOnlyList<TaskTransition> History);
+/// <param name="Usage">What it used as last measured (with isolation on); omitted otherwise.</param>
+internal sealed record TaskStateView(string TaskId, AgentTaskState State, string Message, long TimestampMs, string Sandbox, IReadOnlyList<TaskTransition> History, TaskUsage? Usage = null);
 
 /// <summary>What <c>GET /state</c> answers.</summary>
 internal sealed record AgentStateView(

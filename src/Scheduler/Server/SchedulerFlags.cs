@@ -48,6 +48,7 @@ internal static class SchedulerFlags
         new("enable_preemptor", "Preempt preemptible-tier tasks for production tasks that do not fit.", "BOOL", "true"),
         new("min_required_instances_for_sla_check", "Jobs with fewer active instances are not held to SLA policies (drains, SLA-aware updates); their percentage and count policies are refused.", "N", "20"),
         new("receive_revocable_resources", "Offer agents' revocable resources to revocable-tier tasks.", "BOOL", "false"),
+        new("allow_root_role", "Accept jobs of role root, whose tasks the agents run as root (they refuse it too unless started with -allow_root_role).", "BOOL", "false"),
         new("thermos_executor_flags", "Cluster-wide Thermos logger defaults handed to agents with each task, e.g. --runner-logger-mode=rotate --runner-rotate-log-size-mb=100 --runner-rotate-log-backups=10.", "FLAGS", string.Empty),
         new("dev", "Single-node cluster for trying things out: log, backups and an agent under -dev_dir, initialised on first start.", null, "false"),
         new("dev_dir", "Where -dev keeps its state.", "DIR", "./.aurora-dev"),

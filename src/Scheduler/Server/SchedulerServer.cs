@@ -144,7 +144,8 @@ internal sealed class SchedulerServer : IAsyncDisposable
     /// <summary>The -dev agent: a real agent (sandboxes, processes, heartbeats over HTTP) hosted in this process.</summary>
     private static async Task<AgentNode> StartDevAgentAsync(string workDirectory, Uri scheduler, ILoggerFactory loggers)
     {
-        var options = AgentFlags.Parse([$"-work_dir={workDirectory}", $"-scheduler={scheduler}", "-http_port=0", "-ip=127.0.0.1"]);
+        // -nosetuid: a dev cluster runs every role as the user who started it, roles need not be Unix users.
+        var options = AgentFlags.Parse([$"-work_dir={workDirectory}", $"-scheduler={scheduler}", "-http_port=0", "-ip=127.0.0.1", "-nosetuid"]);
         var agent = await AgentNode.StartAsync(options, loggers).ConfigureAwait(false);
         ServerMessages.DevAgentStarted(loggers.CreateLogger("Aurora.Scheduler"), agent.AgentId, agent.SandboxUri);
         return agent;

@@ -160,6 +160,7 @@ internal sealed record ServerOptions
             PreemptionDelay = SchedulerFlags.Duration(flags, "preemption_delay"),
             EnablePreemptor = SchedulerFlags.Switch(flags, "enable_preemptor"),
             ReceiveRevocableResources = SchedulerFlags.Switch(flags, "receive_revocable_resources"),
+            AllowRootRole = SchedulerFlags.Switch(flags, "allow_root_role"),
             MinRequiredInstancesForSlaCheck = SchedulerFlags.Integer(flags, "min_required_instances_for_sla_check", 1, 1_000_000),
         };
 

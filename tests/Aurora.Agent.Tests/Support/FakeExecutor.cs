@@ -70,6 +70,13 @@ internal sealed class FakeExecutor : ITaskExecutor
 
     public string? SandboxOf(string taskId) => _sandboxes.GetValueOrDefault(taskId);
 
+    /// <summary>What <see cref="Usage"/> answers; empty, as an executor without isolation.</summary>
+    public Dictionary<string, TaskUsage> UsageByTask { get; } = new(StringComparer.Ordinal);
+
+    public IReadOnlyDictionary<string, TaskUsage> Usage() => UsageByTask;
+
+    public string Isolation { get; init; } = "none";
+
     public IReadOnlyList<string> CollectSandboxes(DateTimeOffset before) => [];
 
     public Task KillAllAsync(TimeSpan gracePeriod)

@@ -243,6 +243,19 @@ public class ConfigurationValidatorTests
     }
 
     [Fact]
+    public void A_root_job_is_refused_unless_the_scheduler_allows_root_roles()
+    {
+        var config = Configs.Job(Configs.Key(role: "root"));
+
+        var refused = Assert.Throws<CommandRejectedException>(() => ConfigurationValidator.ValidateJob(config, SchedulerSettings.Default));
+        Assert.Equal("Role root is not allowed: its tasks would run as root on the agents. Use another role, or start the scheduler with -allow_root_role.", refused.Message);
+        var task = Assert.Throws<CommandRejectedException>(() => ConfigurationValidator.ValidateTask(config.Task, 1, SchedulerSettings.Default));
+        Assert.Equal(refused.Message, task.Message);
+
+        ConfigurationValidator.ValidateJob(config, SchedulerSettings.Default with { AllowRootRole = true });
+    }
+
+    [Fact]
     public void Gpus_and_absolute_volumes_are_accepted_where_the_cluster_allows_them()
     {
         var config = Configs.Job();

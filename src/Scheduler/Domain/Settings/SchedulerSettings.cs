@@ -28,6 +28,9 @@ public sealed record SchedulerSettings
     /// <summary><c>-allow_container_volumes</c>.</summary>
     public bool AllowContainerVolumes { get; init; }
 
+    /// <summary><c>-allow_root_role</c>: jobs of role <c>root</c> (whose tasks agents run as root) are accepted.</summary>
+    public bool AllowRootRole { get; init; }
+
     /// <summary><c>-allow_gpu_resource</c>.</summary>
     public bool AllowGpuResource { get; init; }
 

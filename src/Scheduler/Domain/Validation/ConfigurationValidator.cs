@@ -17,6 +17,9 @@ public static class ConfigurationValidator
 {
     public const string DedicatedAttribute = "dedicated";
 
+    /// <summary>The role refused unless <see cref="SchedulerSettings.AllowRootRole"/>.</summary>
+    public const string RootRole = "root";
+
     /// <summary>A validated copy of <paramref name="config"/> with defaults filled in.</summary>
     /// <exception cref="CommandRejectedException">The configuration is invalid; nothing is changed.</exception>
     public static JobConfiguration ValidateJob(JobConfiguration config, SchedulerSettings settings)
@@ -98,6 +101,12 @@ public static class ConfigurationValidator
 
     private static void ValidateTaskInPlace(TaskConfig task, int instanceCount, SchedulerSettings settings)
     {
+        if (task.Job?.Role == RootRole && !settings.AllowRootRole)
+        {
+            // Agents run a task as its role's Unix user: this role would run as root on every agent.
+            throw Invalid("Role root is not allowed: its tasks would run as root on the agents. Use another role, or start the scheduler with -allow_root_role.");
+        }
+
         ValidateTier(task, settings.Tiers);
         ValidateResources(task, settings);
         ValidateConstraints(task);
