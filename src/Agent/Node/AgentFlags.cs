@@ -33,6 +33,7 @@ public static class AgentFlags
         new("max_log_backups", "Rotated stdout/stderr files kept per process, unless the task or the scheduler says otherwise.", "N", "10"),
         new("gc_delay", "How long the sandbox of a finished task the scheduler has recorded is kept before it is deleted (the Mesos agent's --gc_delay).", "DURATION", "7days"),
         new("heartbeat_wait", "How long the scheduler may hold a heartbeat when the agent has nothing new (at most 30secs).", "DURATION", "10secs"),
+        new("credential", "File with this agent's principal and secret for the scheduler's -agent_credentials (the Mesos agent's --credential: JSON {\"principal\": ..., \"secret\": ...} or one line 'principal secret'). Without it heartbeats carry no credentials.", "FILE", string.Empty),
         new("docker_socket", "Docker's socket; Docker tasks are accepted when it exists and docker is on PATH.", "PATH", DefaultDockerSocket),
     ];
 
@@ -127,6 +128,18 @@ public static class AgentFlags
         }
 
         var dockerSocket = Value("docker_socket");
+        AgentCredential? credential = null;
+        if (Value("credential") is { Length: > 0 } credentialPath)
+        {
+            try
+            {
+                credential = AgentCredentialFile.LoadOne("credential", credentialPath);
+            }
+            catch (AgentCredentialFileException e)
+            {
+                throw new UsageException(e.Message);
+            }
+        }
 
         // Last, so that a mistake in any other flag leaves the file system alone.
         var workDir = CreateWorkDir(parsed.GetString("work_dir") ?? throw new UsageException("missing required flag -work_dir: where the agent keeps its id, checkpoints and sandboxes"));
@@ -146,6 +159,7 @@ public static class AgentFlags
             HeartbeatWait = wait,
             SandboxGcDelay = gcDelay,
             ContainerEngine = machine.IsOnPath("docker") && machine.Exists(dockerSocket),
+            Credential = credential,
         };
     }
 

@@ -48,6 +48,9 @@ public sealed record AgentOptions
     /// <summary>Whether Docker is usable here: <c>docker</c> on PATH and its socket present.</summary>
     public bool ContainerEngine { get; init; }
 
+    /// <summary>What every heartbeat presents (HTTP Basic) to a scheduler with <c>-agent_credentials</c>; null sends none.</summary>
+    public AgentCredential? Credential { get; init; }
+
     /// <summary>How often the executor looks at its processes.</summary>
     public TimeSpan ExecutorPollInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 
