@@ -216,18 +216,28 @@ public sealed class SandboxHttpTests : IAsyncLifetime
     }
 
     [Fact]
-    public void A_symbolic_link_swapped_in_after_the_path_was_checked_is_caught_by_what_was_opened()
+    public async Task Symbolic_links_are_followed_only_beneath_the_sandbox_whatever_their_form()
     {
-        // What realpath saw a moment ago: 'swapped' a directory, 'late' a file. Since then both became symbolic links.
-        var rootReal = Aurora.Agent.Executor.UntrustedFiles.RealPath(Sandbox);
-        Directory.CreateSymbolicLink(Path.Combine(Sandbox, "swapped"), _directory.Path);
-        File.CreateSymbolicLink(Path.Combine(Sandbox, "late"), Path.Combine(Sandbox, "hello.txt"));
+        Directory.CreateDirectory(Path.Combine(Sandbox, "d"));
+        File.CreateSymbolicLink(Path.Combine(Sandbox, "d", "up"), "../hello.txt");
+        File.CreateSymbolicLink(Path.Combine(Sandbox, "d", "chain"), "up");
+        File.CreateSymbolicLink(Path.Combine(Sandbox, "d", "out"), "../../secret.txt");
+        File.CreateSymbolicLink(Path.Combine(Sandbox, "d", "out-dir"), "..");
+        File.CreateSymbolicLink(Path.Combine(Sandbox, "d", "passwd"), "/etc/passwd");
+        File.CreateSymbolicLink(Path.Combine(Sandbox, "d", "loop"), "loop");
 
-        var outside = Assert.Throws<SandboxRequestException>(() => SandboxFiles.OpenResolved(rootReal, rootReal + "/swapped/secret.txt", "swapped/secret.txt"));
-        Assert.Equal(("BAD_PATH", "path 'swapped/secret.txt' resolves outside the sandbox (a symbolic link was swapped in while it was opened)"), (outside.Code, outside.Message));
+        // Relative, chained, and absolute ('inside' names the sandbox's own path) links inside are served.
+        Assert.Equal("0123456789", await Http.GetStringAsync("tasks/t-1/read?path=d%2Fup"));
+        Assert.Equal("0123456789", await Http.GetStringAsync("tasks/t-1/read?path=d%2Fchain"));
+        Assert.Equal("0123456789", await Http.GetStringAsync("tasks/t-1/read?path=inside"));
+        Assert.Equal("0123456789", await Http.GetStringAsync("tasks/t-1/read?path=d%2Fout-dir%2Fhello.txt"));
 
-        var link = Assert.Throws<SandboxRequestException>(() => SandboxFiles.OpenResolved(rootReal, rootReal + "/late", "late"));
-        Assert.Equal(("BAD_PATH", "path 'late' changed while it was opened (a symbolic link was swapped in); try again"), (link.Code, link.Message));
+        await AssertRefusedAsync("tasks/t-1/read?path=d%2Fout", HttpStatusCode.BadRequest, "BAD_PATH", "resolves outside the sandbox");
+        await AssertRefusedAsync("tasks/t-1/read?path=d%2Fout-dir%2F..%2Fsecret.txt", HttpStatusCode.BadRequest, "BAD_PATH", "contains '..'");
+        await AssertRefusedAsync("tasks/t-1/browse?path=d%2Fout-dir%2Fout-dir", HttpStatusCode.NotFound, "NOT_FOUND", "no file or directory");
+        await AssertRefusedAsync("tasks/t-1/read?path=d%2Fpasswd", HttpStatusCode.BadRequest, "BAD_PATH", "resolves outside the sandbox");
+        await AssertRefusedAsync("tasks/t-1/read?path=d%2Floop", HttpStatusCode.BadRequest, "BAD_PATH", "too many symbolic links");
+        await AssertRefusedAsync("tasks/t-1/read?path=hello.txt%2Fx", HttpStatusCode.NotFound, "NOT_FOUND", "a part of it is not a directory");
     }
 
     [Fact]
