@@ -226,6 +226,39 @@ public sealed class AgentCredentialTests
         Assert.Null(ServerOptions.FromFlags(SchedulerFlags.Parse(["-dev", $"-dev_dir={directory.Path}", "-dev_agent=false"])).AgentAuthenticator);
     }
 
+    [Fact]
+    public async Task The_dev_cluster_runs_a_job_on_its_agent_through_the_generated_credential_and_a_stranger_is_refused()
+    {
+        using var directory = new TempDirectory();
+        var options = ServerOptions.FromFlags(SchedulerFlags.Parse(["-dev", $"-dev_dir={directory.Sub("dev")}", "-http_port=0"]));
+        var server = await SchedulerServer.StartAsync(options, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+        try
+        {
+            await server.Runtime.WaitOpenedAsync(TimeSpan.FromSeconds(30));
+            using var http = new HttpClient { BaseAddress = server.BaseUri };
+            using var create = new HttpRequestMessage(HttpMethod.Post, "api/jobs") { Content = JsonContent.Create(new JsonObject { ["config"] = ServerHarness.Proto(ServerHarness.Job(instances: 1)) }) };
+            create.Headers.Add("X-Aurora-User", "alice");
+            using (var created = await http.SendAsync(create))
+            {
+                Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
+            }
+
+            await Eventually.HoldsAsync(
+                "the job's task RUNNING on the -dev agent",
+                () => server.Runtime.Store.Read(s => s.Tasks.Any(t => t.Status == ScheduleStatus.Running)),
+                TimeSpan.FromSeconds(60),
+                poll: TimeSpan.FromMilliseconds(50));
+
+            var stranger = new FakeAgent(http, "stranger", "stranger-host");
+            using var refused = await stranger.SendAsync(stranger.Request(0));
+            Assert.Equal(401, (int)refused.StatusCode);
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+    }
+
     private static ServerOptions Options(params string[] extra) =>
         ServerOptions.FromFlags(SchedulerFlags.Parse(["-cluster_name=east", "-native_log_file_path=/var/lib/aurora/db", "-backup_dir=/var/lib/aurora/backups", .. extra]));
 
