@@ -40,6 +40,9 @@ public static partial class Syscalls
 
     public static int Close(int fd) => CloseCall(fd);
 
+    /// <summary>geteuid(2): the user this process acts as on files.</summary>
+    public static uint EffectiveUserId() => GeteuidCall();
+
     /// <summary>openat(2), retried on EINTR: <paramref name="name"/> relative to the directory open as <paramref name="directoryFd"/>; a file descriptor, or -1 with <paramref name="errno"/>.</summary>
     public static int OpenAt(int directoryFd, string name, int flags, out int errno)
     {
@@ -183,7 +186,10 @@ public static partial class Syscalls
             buffer.ModifiedSeconds,
             buffer.LinkCount,
             ((ulong)buffer.DeviceMajor << 32) | buffer.DeviceMinor,
-            buffer.Inode);
+            buffer.Inode,
+            buffer.OwnerId,
+            buffer.GroupId,
+            (uint)buffer.Mode & 0xFFF);
         return true;
     }
 
@@ -205,6 +211,9 @@ public static partial class Syscalls
 
     [LibraryImport("libc", EntryPoint = "readlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial nint ReadlinkatCall(int directoryFd, string path, [Out] byte[] buffer, nint size);
+
+    [LibraryImport("libc", EntryPoint = "geteuid")]
+    private static partial uint GeteuidCall();
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     private static partial int CloseCall(int fd);
@@ -233,6 +242,12 @@ public static partial class Syscalls
     {
         [FieldOffset(16)]
         public uint LinkCount;
+
+        [FieldOffset(20)]
+        public uint OwnerId;
+
+        [FieldOffset(24)]
+        public uint GroupId;
 
         [FieldOffset(28)]
         public ushort Mode;

@@ -241,6 +241,54 @@ public sealed class SandboxHttpTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_sandbox_owned_by_the_tasks_user_is_served_with_that_users_rights_not_the_agents()
+    {
+        if (!OperatingSystem.IsLinux() || Environment.UserName != "root")
+        {
+            // Handing files to another user needs root, as the agent that runs tasks as their roles' users does.
+            return;
+        }
+
+        const string Nobody = "65534:65534";
+        var sandbox = Path.Combine(_directory.Path, "sandbox-of-nobody");
+        Directory.CreateDirectory(Path.Combine(sandbox, "closed"));
+        Write(Path.Combine(sandbox, "mine.txt"), "mine", UnixFileMode.UserRead | UnixFileMode.UserWrite, Nobody);
+        Write(Path.Combine(sandbox, "roots.txt"), "root only", UnixFileMode.UserRead | UnixFileMode.UserWrite, "0:0");
+        Write(Path.Combine(sandbox, "world.txt"), "everyone", UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead, "0:0");
+        Write(Path.Combine(sandbox, "closed", "f.txt"), "behind a closed directory", UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead, "0:0");
+        File.SetUnixFileMode(Path.Combine(sandbox, "closed"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        File.CreateSymbolicLink(Path.Combine(sandbox, "via-link"), "roots.txt");
+        Chown(sandbox, Nobody);
+        _executor.SetSandbox("t-2", sandbox);
+
+        Assert.Equal("mine", await Http.GetStringAsync("tasks/t-2/read?path=mine.txt"));
+        Assert.Equal("everyone", await Http.GetStringAsync("tasks/t-2/read?path=world.txt"));
+        await AssertRefusedAsync("tasks/t-2/read?path=roots.txt", HttpStatusCode.Forbidden, "PERMISSION_DENIED", "the task's user (uid 65534) may not read 'roots.txt'");
+        await AssertRefusedAsync("tasks/t-2/tail?path=via-link", HttpStatusCode.Forbidden, "PERMISSION_DENIED", "may not read 'via-link'");
+        await AssertRefusedAsync("tasks/t-2/read?path=closed%2Ff.txt", HttpStatusCode.Forbidden, "PERMISSION_DENIED", "may not search a directory of 'closed/f.txt'");
+        await AssertRefusedAsync("tasks/t-2/browse?path=closed", HttpStatusCode.Forbidden, "PERMISSION_DENIED", "may not read 'closed'");
+
+        // The agent's own sandbox (the task runs as the agent's user) is served with the agent's rights, as before.
+        Write(Path.Combine(Sandbox, "roots.txt"), "root only", UnixFileMode.UserRead | UnixFileMode.UserWrite, "0:0");
+        Assert.Equal("root only", await Http.GetStringAsync("tasks/t-1/read?path=roots.txt"));
+
+        [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+        static void Write(string path, string text, UnixFileMode mode, string owner)
+        {
+            File.WriteAllText(path, text);
+            File.SetUnixFileMode(path, mode);
+            Chown(path, owner);
+        }
+
+        static void Chown(string path, string owner)
+        {
+            using var chown = System.Diagnostics.Process.Start("chown", ["-h", owner, path]);
+            chown.WaitForExit();
+            Assert.Equal(0, chown.ExitCode);
+        }
+    }
+
+    [Fact]
     public async Task Every_answer_says_nosniff_so_sandbox_text_is_never_taken_for_html()
     {
         using var ok = await Http.GetAsync("tasks/t-1/read?path=hello.txt");

@@ -221,10 +221,19 @@ internal static class SandboxFiles
 
         using (root)
         {
-            var handle = Resolve(root, relative);
+            var reader = new TaskReader(Guarded(relative, () => UntrustedFiles.Stat(root)));
+            var handle = Resolve(root, relative, reader);
             try
             {
-                return new Opened(handle, Guarded(relative, () => UntrustedFiles.Stat(handle)), relative);
+                var facts = Guarded(relative, () => UntrustedFiles.Stat(handle));
+                var wanted = facts.Kind switch
+                {
+                    FileKind.Regular => TaskReader.Read,
+                    FileKind.Directory => TaskReader.Read | TaskReader.Search,
+                    _ => 0u,
+                };
+                reader.Demand(facts, wanted, relative);
+                return new Opened(handle, facts, relative);
             }
             catch
             {
@@ -244,10 +253,15 @@ internal static class SandboxFiles
     /// goes back one directory of the walk, never above the root.
     /// </summary>
     /// <returns>The object the path names, opened with O_PATH; the caller owns it.</returns>
-    private static PathHandle Resolve(PathHandle root, string relative)
+    private static PathHandle Resolve(PathHandle root, string relative, TaskReader reader)
     {
         var pending = new Stack<string>();
         Push(pending, relative);
+        if (pending.Any(n => n is not ("" or ".")))
+        {
+            reader.Demand(UntrustedFiles.Stat(root), TaskReader.Search, relative);
+        }
+
         var parents = new Stack<PathHandle>();
         var current = root;
         var links = 0;
@@ -322,6 +336,19 @@ internal static class SandboxFiles
                     throw SandboxRequestException.Missing($"no file or directory '{Shown(relative)}' in the sandbox (a part of it is not a directory)");
                 }
 
+                if (facts.Kind == FileKind.Directory && pending.Any(n => n is not ("" or ".")))
+                {
+                    try
+                    {
+                        reader.Demand(facts, TaskReader.Search, relative);
+                    }
+                    catch
+                    {
+                        next.Dispose();
+                        throw;
+                    }
+                }
+
                 parents.Push(current);
                 current = next;
             }
@@ -344,6 +371,45 @@ internal static class SandboxFiles
                 {
                     parent.Dispose();
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The rights a request is served with: those of the sandbox's owner, the task's user, when it is not
+    /// the agent's own user (tasks run as their role's user). The agent may read more than the task (it is
+    /// usually root), so each directory walked must be searchable, and the file or directory served
+    /// readable, by the task's user as its mode bits say: owner bits when the task's user owns it, group
+    /// bits when it belongs to the sandbox's group, other bits otherwise. Supplementary groups are not
+    /// consulted, so this may refuse what the kernel would allow, never the reverse. A sandbox owned by
+    /// the agent's user (-nosetuid, -dev) or by root is served with the agent's rights, as before.
+    /// </summary>
+    internal readonly struct TaskReader(FileFacts sandbox)
+    {
+        public const uint Read = 4;
+        public const uint Search = 1;
+
+        private static readonly uint AgentUserId = Syscalls.EffectiveUserId();
+
+        private readonly uint _userId = sandbox.OwnerId;
+        private readonly uint _groupId = sandbox.GroupId;
+
+        /// <summary>Whether the agent's own rights apply: the sandbox is the agent user's or root's.</summary>
+        public bool IsAgent => _userId == AgentUserId || _userId == 0;
+
+        /// <exception cref="SandboxRequestException">403: the task's user lacks <paramref name="wanted"/> on the object.</exception>
+        public void Demand(FileFacts facts, uint wanted, string relative)
+        {
+            if (IsAgent || wanted == 0)
+            {
+                return;
+            }
+
+            var shift = facts.OwnerId == _userId ? 6 : facts.GroupId == _groupId ? 3 : 0;
+            if (((facts.PermissionBits >> shift) & wanted) != wanted)
+            {
+                throw new SandboxRequestException(403, SandboxRequestException.PermissionDenied,
+                    $"the task's user (uid {_userId.ToString(CultureInfo.InvariantCulture)}) may not {(wanted == Search ? "search a directory of" : "read")} '{Shown(relative)}'; the sandbox server reads only what the task could");
             }
         }
     }
