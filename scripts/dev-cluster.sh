@@ -44,6 +44,10 @@ start() {
     head -c 32 /dev/urandom > "$dir/secret"
     chmod 600 "$dir/secret"
   fi
+  # The agent's credential (aurora-agent -credential) and the schedulers' accepted ones (-agent_credentials).
+  if [[ ! -f "$dir/agent_credential" ]]; then
+    (umask 077; echo "dev-agent $(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')" > "$dir/agent_credential")
+  fi
 
   local i
   for ((i = 0; i < replicas; i++)); do
@@ -56,6 +60,7 @@ start() {
     nohup "$bin/aurora-scheduler" -cluster_name=devcluster -ip=127.0.0.1 -http_port=$((http0 + i)) \
       -native_log_file_path="$r/log" -backup_dir="$r/backups" \
       -native_log_replicas="$(members)" -replication_port=$((repl0 + i)) -replication_secret_file="$dir/secret" \
+      -agent_credentials="$dir/agent_credential" \
       > "$r/scheduler.log" 2>&1 &
     echo $! > "$r/pid"
     echo "replica r$i: $(url "$i") (pid $!, log $r/scheduler.log)"
@@ -64,6 +69,7 @@ start() {
   if ! alive "$dir/agent.pid"; then
     mkdir -p "$dir/agent"
     nohup "$bin/aurora-agent" -scheduler="$(urls)" -work_dir="$dir/agent" -ip=127.0.0.1 -http_port=0 -nosetuid \
+      -credential="$dir/agent_credential" \
       > "$dir/agent.log" 2>&1 &
     echo $! > "$dir/agent.pid"
     echo "agent: pid $! (log $dir/agent.log)"

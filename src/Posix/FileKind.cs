@@ -62,4 +62,7 @@ public static class FileKinds
 /// <param name="ModifiedSeconds">Seconds since the epoch.</param>
 /// <param name="LinkCount">Hard links to it: its names, in this directory tree or anywhere else on its file system.</param>
 /// <param name="Device">The file system it lives on (major in the high 32 bits, minor in the low).</param>
-public readonly record struct FileFacts(FileKind Kind, long Size, long ModifiedSeconds, long LinkCount, ulong Device, ulong Inode);
+/// <param name="OwnerId">The owning user's uid.</param>
+/// <param name="GroupId">The owning group's gid.</param>
+/// <param name="PermissionBits">The mode's permission bits (07777), without the kind.</param>
+public readonly record struct FileFacts(FileKind Kind, long Size, long ModifiedSeconds, long LinkCount, ulong Device, ulong Inode, uint OwnerId = 0, uint GroupId = 0, uint PermissionBits = 0);

@@ -40,6 +40,48 @@ public static partial class Syscalls
 
     public static int Close(int fd) => CloseCall(fd);
 
+    /// <summary>geteuid(2): the user this process acts as on files.</summary>
+    public static uint EffectiveUserId() => GeteuidCall();
+
+    /// <summary>openat(2), retried on EINTR: <paramref name="name"/> relative to the directory open as <paramref name="directoryFd"/>; a file descriptor, or -1 with <paramref name="errno"/>.</summary>
+    public static int OpenAt(int directoryFd, string name, int flags, out int errno)
+    {
+        RefuseNul(name);
+        int fd;
+        do
+        {
+            fd = OpenatCall(directoryFd, name, flags, 0);
+            errno = fd < 0 ? Marshal.GetLastPInvokeError() : 0;
+        }
+        while (fd < 0 && errno == Errno.Interrupted);
+
+        return fd;
+    }
+
+    /// <summary>
+    /// The target of the symbolic link open as <paramref name="linkFd"/> (O_PATH|O_NOFOLLOW): readlinkat(2)
+    /// with an empty path, so the very link that was opened is read; null with <paramref name="errno"/>.
+    /// </summary>
+    public static string? ReadLink(int linkFd, out int errno)
+    {
+        var buffer = new byte[4097];
+        var length = ReadlinkatCall(linkFd, string.Empty, buffer, buffer.Length);
+        if (length < 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            return null;
+        }
+
+        if (length >= buffer.Length)
+        {
+            errno = Errno.NameTooLong;
+            return null;
+        }
+
+        errno = 0;
+        return System.Text.Encoding.UTF8.GetString(buffer, 0, (int)length);
+    }
+
     /// <summary>What <paramref name="fd"/> itself is (AT_EMPTY_PATH: works on O_PATH descriptors too).</summary>
     public static bool TryStat(int fd, out FileFacts facts, out int errno) =>
         Stat(StatxCall(fd, string.Empty, AtEmptyPath | AtSymlinkNoFollow, StatxBasicStats, out var buffer), buffer, out facts, out errno);
@@ -144,7 +186,10 @@ public static partial class Syscalls
             buffer.ModifiedSeconds,
             buffer.LinkCount,
             ((ulong)buffer.DeviceMajor << 32) | buffer.DeviceMinor,
-            buffer.Inode);
+            buffer.Inode,
+            buffer.OwnerId,
+            buffer.GroupId,
+            (uint)buffer.Mode & 0xFFF);
         return true;
     }
 
@@ -160,6 +205,15 @@ public static partial class Syscalls
     // open(2) is variadic; the mode travels in the third integer register on x64 and arm64 Linux alike.
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int OpenCall(string path, int flags, int mode);
+
+    [LibraryImport("libc", EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int OpenatCall(int directoryFd, string name, int flags, int mode);
+
+    [LibraryImport("libc", EntryPoint = "readlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial nint ReadlinkatCall(int directoryFd, string path, [Out] byte[] buffer, nint size);
+
+    [LibraryImport("libc", EntryPoint = "geteuid")]
+    private static partial uint GeteuidCall();
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     private static partial int CloseCall(int fd);
@@ -188,6 +242,12 @@ public static partial class Syscalls
     {
         [FieldOffset(16)]
         public uint LinkCount;
+
+        [FieldOffset(20)]
+        public uint OwnerId;
+
+        [FieldOffset(24)]
+        public uint GroupId;
 
         [FieldOffset(28)]
         public ushort Mode;

@@ -114,6 +114,32 @@ public sealed class AgentFlagsTests
     }
 
     [Fact]
+    public void The_credential_file_is_read_in_either_of_Mesos_forms_and_a_bad_one_names_the_file()
+    {
+        using var directory = new TempDirectory();
+        var text = directory.Sub("credential.txt");
+        var json = directory.Sub("credential.json");
+        var empty = directory.Sub("empty");
+        File.WriteAllText(text, "web1 s3cret\n");
+        File.WriteAllText(json, "{\"principal\": \"web1\", \"secret\": \"s3cret\"}");
+        File.WriteAllText(empty, string.Empty);
+        AgentOptions Parse(params string[] flags) => AgentFlags.Parse([$"-work_dir={directory.Sub("w")}", .. flags], new FakeMachine());
+        string Refused(string flag) => Assert.Throws<UsageException>(() => AgentFlags.Parse([$"-work_dir={directory.Sub("refused")}", flag], new FakeMachine())).Message;
+
+        Assert.Null(Parse().Credential);
+        foreach (var file in new[] { text, json })
+        {
+            var credential = Parse($"-credential={file}").Credential!;
+            Assert.Equal(("web1", "s3cret"), (credential.Principal, credential.Secret));
+            Assert.Equal("Basic " + Convert.ToBase64String("web1:s3cret"u8.ToArray()), credential.BasicHeader());
+        }
+
+        Assert.Equal($"-credential={empty}: is empty; it needs a line 'principal secret' (or JSON, see docs/security.md)", Refused($"-credential={empty}"));
+        Assert.Equal($"-credential={directory.Sub("nope")}: no such file", Refused($"-credential={directory.Sub("nope")}"));
+        Assert.False(Directory.Exists(directory.Sub("refused")), "a bad -credential must leave the file system alone");
+    }
+
+    [Fact]
     public void Docker_needs_both_the_program_and_the_socket()
     {
         using var directory = new TempDirectory();

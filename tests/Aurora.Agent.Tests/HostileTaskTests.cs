@@ -22,6 +22,90 @@ public sealed class HostileTaskTests
     /// <summary>Heartbeats a well-behaved agent may send besides the long polls: the first ones after start and after the launch, one in flight.</summary>
     private const int Slack = 10;
 
+    /// <summary>
+    /// The probe's two reads of files the task may not hand out: a symbolic link swapped to /etc/shadow in a
+    /// loop while reads run (check, then open), and a hard link to /etc/passwd. The task itself makes them.
+    /// </summary>
+    [Fact]
+    public async Task Bug_a_task_swapping_links_to_etc_shadow_while_thousands_of_reads_run_never_leaks_a_byte_and_a_hard_link_to_etc_passwd_is_refused()
+    {
+        var shadow = File.ReadAllLines("/etc/shadow").Where(line => line.Length > 0).ToList();
+        Assert.NotEmpty(shadow);
+        using var directory = new TempDirectory();
+        using var logs = new CapturedLogs();
+        const string Swapper =
+            "mkdir -p real && echo safe > real/shadow && echo safe > plain && ln -s /etc/shadow abs && ln -s ../../../../../../../../etc/shadow rel "
+            + "&& ln /etc/passwd passwd && touch ready "
+            + "&& while :; do ln -sfn /etc/shadow f.tmp && mv -T f.tmp race; cp plain f.tmp && mv -T f.tmp race; "
+            + "ln -sfn /etc d.tmp && mv -T d.tmp dir; ln -sfn real d.tmp && mv -T d.tmp dir; done";
+        var launch = Agents.Launch("t-swap") with { Processes = [new ProcessSpec("main", Swapper, 1, false, false, 0, false, null)] };
+        await using var scheduler = await FakeScheduler.StartAsync((request, n, s, http) =>
+            n == 0 ? FakeScheduler.WriteAsync(http, new HeartbeatResponse([launch], [], [], 10_000))
+            : request.WaitMs > 0 ? s.HoldAsync(request, http)
+            : FakeScheduler.WriteAsync(http, FakeScheduler.Empty()));
+        var node = await AgentNode.StartAsync(Agents.Options(directory.Path, scheduler.BaseUri), logs.Factory);
+        string? hardLink = null;
+        try
+        {
+            await scheduler.WaitForAsync(r => r.Tasks.Any(t => t.TaskId == "t-swap" && t.Current.State == AgentTaskState.Running));
+            var sandbox = node.Executor.SandboxOf("t-swap")!;
+            hardLink = Path.Combine(sandbox, "passwd");
+            await Eventually.HoldsAsync("the task to make its links", () => File.Exists(Path.Combine(sandbox, "ready")), TimeSpan.FromSeconds(30), poll: TimeSpan.FromMilliseconds(20));
+            using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = node.SandboxUri, Timeout = TimeSpan.FromSeconds(60) };
+
+            // The hard link, first: it makes /etc/passwd a file with two names only for as long as it must.
+            foreach (var url in new[] { "tasks/t-swap/read?path=passwd", "tasks/t-swap/tail?path=passwd" })
+            {
+                using var refused = await http.GetAsync(url);
+                var body = await refused.Content.ReadAsStringAsync();
+                Assert.True(refused.StatusCode == HttpStatusCode.BadRequest, $"{url}: expected 400, got {(int)refused.StatusCode}: {body}");
+                Assert.Contains("HARD_LINKED", body, StringComparison.Ordinal);
+                Assert.DoesNotContain("root:", body, StringComparison.Ordinal);
+            }
+
+            File.Delete(hardLink);
+            hardLink = null;
+
+            foreach (var path in new[] { "abs", "rel" })
+            {
+                using var refused = await http.GetAsync($"tasks/t-swap/read?path={path}");
+                var body = await refused.Content.ReadAsStringAsync();
+                Assert.True(refused.StatusCode == HttpStatusCode.BadRequest && body.Contains("resolves outside the sandbox", StringComparison.Ordinal), $"{path}: {(int)refused.StatusCode} {body}");
+            }
+
+            const int Reads = 3000;
+            var outcomes = new System.Collections.Concurrent.ConcurrentDictionary<string, int>(StringComparer.Ordinal);
+            var leaks = new System.Collections.Concurrent.ConcurrentQueue<string>();
+            var urls = new[] { "read?path=race", "tail?path=race", "read?path=dir%2Fshadow", "tail?path=dir%2Fshadow", "browse?path=dir" };
+            await Parallel.ForEachAsync(Enumerable.Range(0, Reads), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, cancel) =>
+            {
+                using var response = await http.GetAsync($"tasks/t-swap/{urls[i % urls.Length]}", cancel);
+                var body = await response.Content.ReadAsStringAsync(cancel);
+                outcomes.AddOrUpdate($"{(int)response.StatusCode}", 1, (_, n) => n + 1);
+                if (shadow.Any(line => body.Contains(line, StringComparison.Ordinal)) || body.Contains("root:", StringComparison.Ordinal))
+                {
+                    leaks.Enqueue($"{urls[i % urls.Length]}: {body}");
+                }
+            });
+
+            var histogram = string.Join(", ", outcomes.Select(o => $"{o.Key}: {o.Value}"));
+            Assert.True(leaks.IsEmpty, $"{leaks.Count} answers held /etc/shadow, e.g. {leaks.FirstOrDefault()} ({histogram})");
+            Assert.Equal(Reads, outcomes.Values.Sum());
+            Assert.True(outcomes.GetValueOrDefault("200") > 0, $"no read was served, so nothing was tried ({histogram})");
+            Assert.True(outcomes.Keys.All(k => k is "200" or "400" or "404"), histogram);
+            Assert.Equal(0, logs.Count(RequestFailed));
+        }
+        finally
+        {
+            if (hardLink is not null)
+            {
+                File.Delete(hardLink);
+            }
+
+            await node.StopAndKillTasksAsync(TimeSpan.FromSeconds(2));
+        }
+    }
+
     [Fact]
     public async Task Bug_a_fifo_in_a_sandbox_froze_the_agent__parallel_reads_of_it_answer_400_at_once_while_health_and_state_keep_answering()
     {

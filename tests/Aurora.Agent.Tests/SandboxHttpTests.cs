@@ -216,18 +216,76 @@ public sealed class SandboxHttpTests : IAsyncLifetime
     }
 
     [Fact]
-    public void A_symbolic_link_swapped_in_after_the_path_was_checked_is_caught_by_what_was_opened()
+    public async Task Symbolic_links_are_followed_only_beneath_the_sandbox_whatever_their_form()
     {
-        // What realpath saw a moment ago: 'swapped' a directory, 'late' a file. Since then both became symbolic links.
-        var rootReal = Aurora.Agent.Executor.UntrustedFiles.RealPath(Sandbox);
-        Directory.CreateSymbolicLink(Path.Combine(Sandbox, "swapped"), _directory.Path);
-        File.CreateSymbolicLink(Path.Combine(Sandbox, "late"), Path.Combine(Sandbox, "hello.txt"));
+        Directory.CreateDirectory(Path.Combine(Sandbox, "d"));
+        File.CreateSymbolicLink(Path.Combine(Sandbox, "d", "up"), "../hello.txt");
+        File.CreateSymbolicLink(Path.Combine(Sandbox, "d", "chain"), "up");
+        File.CreateSymbolicLink(Path.Combine(Sandbox, "d", "out"), "../../secret.txt");
+        File.CreateSymbolicLink(Path.Combine(Sandbox, "d", "out-dir"), "..");
+        File.CreateSymbolicLink(Path.Combine(Sandbox, "d", "passwd"), "/etc/passwd");
+        File.CreateSymbolicLink(Path.Combine(Sandbox, "d", "loop"), "loop");
 
-        var outside = Assert.Throws<SandboxRequestException>(() => SandboxFiles.OpenResolved(rootReal, rootReal + "/swapped/secret.txt", "swapped/secret.txt"));
-        Assert.Equal(("BAD_PATH", "path 'swapped/secret.txt' resolves outside the sandbox (a symbolic link was swapped in while it was opened)"), (outside.Code, outside.Message));
+        // Relative, chained, and absolute ('inside' names the sandbox's own path) links inside are served.
+        Assert.Equal("0123456789", await Http.GetStringAsync("tasks/t-1/read?path=d%2Fup"));
+        Assert.Equal("0123456789", await Http.GetStringAsync("tasks/t-1/read?path=d%2Fchain"));
+        Assert.Equal("0123456789", await Http.GetStringAsync("tasks/t-1/read?path=inside"));
+        Assert.Equal("0123456789", await Http.GetStringAsync("tasks/t-1/read?path=d%2Fout-dir%2Fhello.txt"));
 
-        var link = Assert.Throws<SandboxRequestException>(() => SandboxFiles.OpenResolved(rootReal, rootReal + "/late", "late"));
-        Assert.Equal(("BAD_PATH", "path 'late' changed while it was opened (a symbolic link was swapped in); try again"), (link.Code, link.Message));
+        await AssertRefusedAsync("tasks/t-1/read?path=d%2Fout", HttpStatusCode.BadRequest, "BAD_PATH", "resolves outside the sandbox");
+        await AssertRefusedAsync("tasks/t-1/read?path=d%2Fout-dir%2F..%2Fsecret.txt", HttpStatusCode.BadRequest, "BAD_PATH", "contains '..'");
+        await AssertRefusedAsync("tasks/t-1/browse?path=d%2Fout-dir%2Fout-dir", HttpStatusCode.NotFound, "NOT_FOUND", "no file or directory");
+        await AssertRefusedAsync("tasks/t-1/read?path=d%2Fpasswd", HttpStatusCode.BadRequest, "BAD_PATH", "resolves outside the sandbox");
+        await AssertRefusedAsync("tasks/t-1/read?path=d%2Floop", HttpStatusCode.BadRequest, "BAD_PATH", "too many symbolic links");
+        await AssertRefusedAsync("tasks/t-1/read?path=hello.txt%2Fx", HttpStatusCode.NotFound, "NOT_FOUND", "a part of it is not a directory");
+    }
+
+    [Fact]
+    public async Task A_sandbox_owned_by_the_tasks_user_is_served_with_that_users_rights_not_the_agents()
+    {
+        if (!OperatingSystem.IsLinux() || Environment.UserName != "root")
+        {
+            // Handing files to another user needs root, as the agent that runs tasks as their roles' users does.
+            return;
+        }
+
+        const string Nobody = "65534:65534";
+        var sandbox = Path.Combine(_directory.Path, "sandbox-of-nobody");
+        Directory.CreateDirectory(Path.Combine(sandbox, "closed"));
+        Write(Path.Combine(sandbox, "mine.txt"), "mine", UnixFileMode.UserRead | UnixFileMode.UserWrite, Nobody);
+        Write(Path.Combine(sandbox, "roots.txt"), "root only", UnixFileMode.UserRead | UnixFileMode.UserWrite, "0:0");
+        Write(Path.Combine(sandbox, "world.txt"), "everyone", UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead, "0:0");
+        Write(Path.Combine(sandbox, "closed", "f.txt"), "behind a closed directory", UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead, "0:0");
+        File.SetUnixFileMode(Path.Combine(sandbox, "closed"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        File.CreateSymbolicLink(Path.Combine(sandbox, "via-link"), "roots.txt");
+        Chown(sandbox, Nobody);
+        _executor.SetSandbox("t-2", sandbox);
+
+        Assert.Equal("mine", await Http.GetStringAsync("tasks/t-2/read?path=mine.txt"));
+        Assert.Equal("everyone", await Http.GetStringAsync("tasks/t-2/read?path=world.txt"));
+        await AssertRefusedAsync("tasks/t-2/read?path=roots.txt", HttpStatusCode.Forbidden, "PERMISSION_DENIED", "the task's user (uid 65534) may not read 'roots.txt'");
+        await AssertRefusedAsync("tasks/t-2/tail?path=via-link", HttpStatusCode.Forbidden, "PERMISSION_DENIED", "may not read 'via-link'");
+        await AssertRefusedAsync("tasks/t-2/read?path=closed%2Ff.txt", HttpStatusCode.Forbidden, "PERMISSION_DENIED", "may not search a directory of 'closed/f.txt'");
+        await AssertRefusedAsync("tasks/t-2/browse?path=closed", HttpStatusCode.Forbidden, "PERMISSION_DENIED", "may not read 'closed'");
+
+        // The agent's own sandbox (the task runs as the agent's user) is served with the agent's rights, as before.
+        Write(Path.Combine(Sandbox, "roots.txt"), "root only", UnixFileMode.UserRead | UnixFileMode.UserWrite, "0:0");
+        Assert.Equal("root only", await Http.GetStringAsync("tasks/t-1/read?path=roots.txt"));
+
+        [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+        static void Write(string path, string text, UnixFileMode mode, string owner)
+        {
+            File.WriteAllText(path, text);
+            File.SetUnixFileMode(path, mode);
+            Chown(path, owner);
+        }
+
+        static void Chown(string path, string owner)
+        {
+            using var chown = System.Diagnostics.Process.Start("chown", ["-h", owner, path]);
+            chown.WaitForExit();
+            Assert.Equal(0, chown.ExitCode);
+        }
     }
 
     [Fact]

@@ -208,7 +208,7 @@ public sealed class HostileInputTests : IAsyncLifetime
             Tasks = [new TaskReport("t-1", [new TaskTransition(AgentTaskState.Killed, 1, "Killed by alice.\nbecause\r\n" + new string('x', 10_000))])],
         };
 
-        var message = AgentEndpoints.ToReport(heartbeat).Tasks.Single().History.Single().Message;
+        var message = AgentEndpoints.OwnReport(new Aurora.Scheduler.State.SchedulerState(), heartbeat, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, "agent").Tasks.Single().History.Single().Message;
 
         Assert.Null(ProtocolLimits.Problem(heartbeat));
         Assert.StartsWith("Killed by alice. because  xxx", message, StringComparison.Ordinal);

@@ -63,6 +63,29 @@ public static class UntrustedFiles
         return fd >= 0 ? new PathHandle(fd) : throw Failure("open", path, errno);
     }
 
+    /// <summary>Opens the entry <paramref name="name"/> of the directory <paramref name="directory"/> itself, with O_PATH|O_NOFOLLOW: a symbolic link is opened, not followed.</summary>
+    /// <exception cref="UntrustedFileException">It cannot be opened (ENOENT, ENOTDIR, EACCES...).</exception>
+    public static PathHandle OpenPathAt(PathHandle directory, string name)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        ArgumentNullException.ThrowIfNull(name);
+        if (name.Length == 0 || name.Contains('/', StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"'{name}' is not a directory entry's name.", nameof(name));
+        }
+
+        var fd = Syscalls.OpenAt(directory.Fd, name, OpenFlags.PathOnly | OpenFlags.NoFollow | OpenFlags.CloseOnExec, out var errno);
+        return fd >= 0 ? new PathHandle(fd) : throw Failure("openat", name, errno);
+    }
+
+    /// <summary>The target of the symbolic link behind <paramref name="link"/> (opened by <see cref="OpenPathAt"/>), as written: never resolved.</summary>
+    /// <exception cref="UntrustedFileException">It is not a symbolic link, or cannot be read.</exception>
+    public static string ReadLink(PathHandle link)
+    {
+        ArgumentNullException.ThrowIfNull(link);
+        return Syscalls.ReadLink(link.Fd, out var errno) ?? throw Failure("readlinkat", link.ContentsPath, errno);
+    }
+
     public static FileFacts Stat(PathHandle handle)
     {
         ArgumentNullException.ThrowIfNull(handle);

@@ -41,6 +41,7 @@ public static class AgentFlags
         new("cgroups_enable_cfs", "Hard-cap each task's CPU at its cpus with a CFS quota, not only share CPU by weight (the Mesos agent's --cgroups_enable_cfs)."),
         new("cgroups_pids_max", "The most processes and threads one task may hold at once (pids.max): a fork bomb stops there.", "N", TaskIsolation.DefaultPidsMax.ToString(CultureInfo.InvariantCulture)),
         new("container_disk_watch_interval", "How often each task's sandbox is measured against its disk quota (the Mesos agent's flag of that name).", "DURATION", "15secs"),
+        new("credential", "File with this agent's principal and secret for the scheduler's -agent_credentials (the Mesos agent's --credential: JSON {\"principal\": ..., \"secret\": ...} or one line 'principal secret'). Without it heartbeats carry no credentials.", "FILE", string.Empty),
         new("docker_socket", "Docker's socket; Docker tasks are accepted when it exists and docker is on PATH.", "PATH", DefaultDockerSocket),
     ];
 
@@ -155,6 +156,19 @@ public static class AgentFlags
             throw new UsageException($"-container_disk_watch_interval={diskWatchText}: must be a duration of at least 100ms, e.g. 15secs");
         }
 
+        AgentCredential? credential = null;
+        if (Value("credential") is { Length: > 0 } credentialPath)
+        {
+            try
+            {
+                credential = AgentCredentialFile.LoadOne("credential", credentialPath);
+            }
+            catch (AgentCredentialFileException e)
+            {
+                throw new UsageException(e.Message);
+            }
+        }
+
         // Last, so that a mistake in any other flag leaves the file system alone.
         var workDir = CreateWorkDir(parsed.GetString("work_dir") ?? throw new UsageException("missing required flag -work_dir: where the agent keeps its id, checkpoints and sandboxes"));
         var resources = DetectMissing(givenResources, machine, workDir);
@@ -180,6 +194,7 @@ public static class AgentFlags
             CgroupsEnableCfs = parsed.GetSwitch("cgroups_enable_cfs"),
             CgroupsPidsMax = pidsMax,
             DiskWatchInterval = diskWatch,
+            Credential = credential,
         };
     }
 

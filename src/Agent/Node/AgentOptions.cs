@@ -69,6 +69,9 @@ public sealed record AgentOptions
     /// <summary><c>-container_disk_watch_interval</c>: how often sandboxes are measured.</summary>
     public TimeSpan DiskWatchInterval { get; init; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>What every heartbeat presents (HTTP Basic) to a scheduler with <c>-agent_credentials</c>; null sends none.</summary>
+    public AgentCredential? Credential { get; init; }
+
     /// <summary>How often the executor looks at its processes.</summary>
     public TimeSpan ExecutorPollInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 

@@ -272,6 +272,12 @@ internal sealed class HeartbeatLoop : IAsyncDisposable
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, target) { Content = new ByteArrayContent(body) };
             request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            if (_options.Credential is { } credential)
+            {
+                // Sent to every replica a redirect names too: they are the same cluster, sharing -agent_credentials.
+                request.Headers.TryAddWithoutValidation("Authorization", credential.BasicHeader());
+            }
+
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
             timeout.CancelAfter(wait + AnswerMargin);
             try

@@ -55,16 +55,16 @@ internal sealed record SandboxEntry(string Name, string Path, long Size, long Mt
 /// request goes the same way (<see cref="Open"/>):</para>
 /// <list type="number">
 /// <item>the path is checked as text: relative, no NUL, no <c>..</c> segment;</item>
-/// <item>the sandbox is opened with O_PATH|O_NOFOLLOW|O_DIRECTORY and its real path read back
-/// from the kernel;</item>
-/// <item>the path is resolved (realpath) and must lie under that real path: a symbolic link may
-/// lead anywhere inside the sandbox, never out of it;</item>
-/// <item>the resolved path is opened with O_PATH|O_NOFOLLOW, which opens nothing for I/O, so a
-/// FIFO, a socket or a device node is never opened, and where the opened object actually is, is
-/// read back from /proc/self/fd: if a part of the path was swapped for a symbolic link after the
-/// check, the object lies elsewhere and the request is refused;</item>
-/// <item>its kind is read from that descriptor (statx). Only a regular file with a single link is
-/// read, reopened through /proc/self/fd with O_NONBLOCK (the same inode); a directory is listed
+/// <item>the sandbox is opened with O_PATH|O_NOFOLLOW|O_DIRECTORY;</item>
+/// <item>the path is walked from that descriptor one name at a time, each opened with
+/// openat(O_PATH|O_NOFOLLOW) relative to the one before (<see cref="Resolve"/>). Nothing is looked up
+/// by a full path, so there is no window between a check and an open for a swapped-in symbolic link to
+/// use. A symbolic link met on the way is read through its own descriptor and its target walked the
+/// same way, and never above the sandbox's root: a link may lead anywhere inside the sandbox, never out
+/// of it;</item>
+/// <item>O_PATH opens nothing for I/O, so a FIFO, a socket or a device node is never opened. The
+/// object's kind is read from its descriptor (statx). Only a regular file with a single link is read,
+/// reopened through /proc/self/fd with O_NONBLOCK (the same inode, checked); a directory is listed
 /// through its descriptor, each entry looked at with statx relative to it, never opened.</item>
 /// </list>
 /// <para>A file with more than one link is refused: the agent reads with its own rights, and
@@ -80,6 +80,9 @@ internal static class SandboxFiles
 
     /// <summary>The longest path accepted (PATH_MAX).</summary>
     public const int MaxPathLength = 4096;
+
+    /// <summary>Symbolic links followed in one path at most (the kernel's MAXSYMLINKS).</summary>
+    private const int MaxSymbolicLinks = 40;
 
     /// <summary>The most a tail reads backwards looking for line ends.</summary>
     private const int MaxTailBytes = 4 << 20;
@@ -195,8 +198,8 @@ internal static class SandboxFiles
     }
 
     /// <summary>
-    /// Opens <paramref name="relative"/> in <paramref name="sandbox"/> with O_PATH, checked to lie
-    /// inside the sandbox's real path (see the type's remarks); the sandbox itself for an empty path.
+    /// Opens <paramref name="relative"/> in <paramref name="sandbox"/> with O_PATH, resolved one name at
+    /// a time beneath the sandbox (see the type's remarks); the sandbox itself for an empty path.
     /// </summary>
     /// <exception cref="SandboxRequestException">The path is bad, leads out, or does not exist.</exception>
     internal static Opened Open(string sandbox, string relative)
@@ -218,51 +221,206 @@ internal static class SandboxFiles
 
         using (root)
         {
-            var rootReal = Guarded(relative, () => UntrustedFiles.Location(root));
-            if (relative.Length == 0)
+            var reader = new TaskReader(Guarded(relative, () => UntrustedFiles.Stat(root)));
+            var handle = Resolve(root, relative, reader);
+            try
             {
-                return OpenResolved(rootReal, rootReal, relative);
+                var facts = Guarded(relative, () => UntrustedFiles.Stat(handle));
+                var wanted = facts.Kind switch
+                {
+                    FileKind.Regular => TaskReader.Read,
+                    FileKind.Directory => TaskReader.Read | TaskReader.Search,
+                    _ => 0u,
+                };
+                reader.Demand(facts, wanted, relative);
+                return new Opened(handle, facts, relative);
             }
-
-            var resolved = Guarded(relative, () => UntrustedFiles.RealPath(rootReal + "/" + relative));
-            if (!UntrustedFiles.IsWithin(resolved, rootReal))
+            catch
             {
-                throw SandboxRequestException.Path($"path '{Shown(relative)}' resolves outside the sandbox (through a symbolic link)");
+                handle.Dispose();
+                throw;
             }
-
-            return OpenResolved(rootReal, resolved, relative);
         }
     }
 
     /// <summary>
-    /// Opens <paramref name="resolved"/>, a real path found under <paramref name="rootReal"/> a moment
-    /// ago, and checks that what was opened still lies there: a part of the path may have been
-    /// swapped for a symbolic link since.
+    /// Walks <paramref name="relative"/> from <paramref name="root"/> one name at a time with
+    /// openat(O_PATH|O_NOFOLLOW), as openat2's RESOLVE_BENEATH would: each name is opened relative to the
+    /// descriptor of the directory before it, so no part of the path is ever looked up twice and nothing
+    /// swapped in meanwhile can redirect the walk. A symbolic link met on the way is read (readlinkat on
+    /// its own descriptor) and its target walked the same way: a relative one from the link's directory,
+    /// an absolute one only when it names the sandbox's own path, from the root. <c>..</c> in a target
+    /// goes back one directory of the walk, never above the root.
     /// </summary>
-    internal static Opened OpenResolved(string rootReal, string resolved, string relative)
+    /// <returns>The object the path names, opened with O_PATH; the caller owns it.</returns>
+    private static PathHandle Resolve(PathHandle root, string relative, TaskReader reader)
     {
-        var handle = Guarded(relative, () => UntrustedFiles.OpenPath(resolved));
+        var pending = new Stack<string>();
+        Push(pending, relative);
+        if (pending.Any(n => n is not ("" or ".")))
+        {
+            reader.Demand(UntrustedFiles.Stat(root), TaskReader.Search, relative);
+        }
+
+        var parents = new Stack<PathHandle>();
+        var current = root;
+        var links = 0;
+        string? rootLocation = null;
         try
         {
-            var location = Guarded(relative, () => UntrustedFiles.Location(handle));
-            if (!UntrustedFiles.IsWithin(location, rootReal))
+            while (pending.TryPop(out var name))
             {
-                throw SandboxRequestException.Path($"path '{Shown(relative)}' resolves outside the sandbox (a symbolic link was swapped in while it was opened)");
+                if (name is "" or ".")
+                {
+                    continue;
+                }
+
+                if (name == "..")
+                {
+                    // Only a symbolic link's target can hold '..' (the request's path cannot).
+                    if (parents.Count == 0)
+                    {
+                        throw SandboxRequestException.Path($"path '{Shown(relative)}' resolves outside the sandbox (through a symbolic link)");
+                    }
+
+                    current.Dispose();
+                    current = parents.Pop();
+                    continue;
+                }
+
+                var next = Guarded(relative, () => UntrustedFiles.OpenPathAt(current, name));
+                FileFacts facts;
+                try
+                {
+                    facts = Guarded(relative, () => UntrustedFiles.Stat(next));
+                    if (facts.Kind == FileKind.SymbolicLink)
+                    {
+                        if (++links > MaxSymbolicLinks)
+                        {
+                            throw SandboxRequestException.Path($"path '{Shown(relative)}' goes through too many symbolic links");
+                        }
+
+                        var target = Guarded(relative, () => UntrustedFiles.ReadLink(next));
+                        next.Dispose();
+                        if (target.StartsWith('/'))
+                        {
+                            rootLocation ??= Guarded(relative, () => UntrustedFiles.Location(root));
+                            if (!UntrustedFiles.IsWithin(target, rootLocation))
+                            {
+                                throw SandboxRequestException.Path($"path '{Shown(relative)}' resolves outside the sandbox (through a symbolic link)");
+                            }
+
+                            // An absolute link into the sandbox: walked again from the root.
+                            while (parents.Count > 0)
+                            {
+                                current.Dispose();
+                                current = parents.Pop();
+                            }
+
+                            target = target[rootLocation.Length..];
+                        }
+
+                        Push(pending, target);
+                        continue;
+                    }
+                }
+                catch
+                {
+                    next.Dispose();
+                    throw;
+                }
+
+                if (facts.Kind != FileKind.Directory && pending.Any(n => n is not ("" or ".")))
+                {
+                    next.Dispose();
+                    throw SandboxRequestException.Missing($"no file or directory '{Shown(relative)}' in the sandbox (a part of it is not a directory)");
+                }
+
+                if (facts.Kind == FileKind.Directory && pending.Any(n => n is not ("" or ".")))
+                {
+                    try
+                    {
+                        reader.Demand(facts, TaskReader.Search, relative);
+                    }
+                    catch
+                    {
+                        next.Dispose();
+                        throw;
+                    }
+                }
+
+                parents.Push(current);
+                current = next;
             }
 
-            var facts = Guarded(relative, () => UntrustedFiles.Stat(handle));
-            if (facts.Kind == FileKind.SymbolicLink)
-            {
-                // realpath resolved every link, so one here was put in place since: try again.
-                throw SandboxRequestException.Path($"path '{Shown(relative)}' changed while it was opened (a symbolic link was swapped in); try again");
-            }
-
-            return new Opened(handle, facts, relative);
+            // The caller disposes the root: a path naming the root itself gets a descriptor of its own.
+            var result = ReferenceEquals(current, root) ? Guarded(relative, () => UntrustedFiles.OpenPathAt(root, ".")) : current;
+            current = root;
+            return result;
         }
-        catch
+        finally
         {
-            handle.Dispose();
-            throw;
+            if (!ReferenceEquals(current, root))
+            {
+                current.Dispose();
+            }
+
+            foreach (var parent in parents)
+            {
+                if (!ReferenceEquals(parent, root))
+                {
+                    parent.Dispose();
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The rights a request is served with: those of the sandbox's owner, the task's user, when it is not
+    /// the agent's own user (tasks run as their role's user). The agent may read more than the task (it is
+    /// usually root), so each directory walked must be searchable, and the file or directory served
+    /// readable, by the task's user as its mode bits say: owner bits when the task's user owns it, group
+    /// bits when it belongs to the sandbox's group, other bits otherwise. Supplementary groups are not
+    /// consulted, so this may refuse what the kernel would allow, never the reverse. A sandbox owned by
+    /// the agent's user (-nosetuid, -dev) or by root is served with the agent's rights, as before.
+    /// </summary>
+    internal readonly struct TaskReader(FileFacts sandbox)
+    {
+        public const uint Read = 4;
+        public const uint Search = 1;
+
+        private static readonly uint AgentUserId = Syscalls.EffectiveUserId();
+
+        private readonly uint _userId = sandbox.OwnerId;
+        private readonly uint _groupId = sandbox.GroupId;
+
+        /// <summary>Whether the agent's own rights apply: the sandbox is the agent user's or root's.</summary>
+        public bool IsAgent => _userId == AgentUserId || _userId == 0;
+
+        /// <exception cref="SandboxRequestException">403: the task's user lacks <paramref name="wanted"/> on the object.</exception>
+        public void Demand(FileFacts facts, uint wanted, string relative)
+        {
+            if (IsAgent || wanted == 0)
+            {
+                return;
+            }
+
+            var shift = facts.OwnerId == _userId ? 6 : facts.GroupId == _groupId ? 3 : 0;
+            if (((facts.PermissionBits >> shift) & wanted) != wanted)
+            {
+                throw new SandboxRequestException(403, SandboxRequestException.PermissionDenied,
+                    $"the task's user (uid {_userId.ToString(CultureInfo.InvariantCulture)}) may not {(wanted == Search ? "search a directory of" : "read")} '{Shown(relative)}'; the sandbox server reads only what the task could");
+            }
+        }
+    }
+
+    /// <summary>Pushes the names of <paramref name="path"/> so that the first is popped first.</summary>
+    private static void Push(Stack<string> pending, string path)
+    {
+        var names = path.Split('/');
+        for (var i = names.Length - 1; i >= 0; i--)
+        {
+            pending.Push(names[i]);
         }
     }
 

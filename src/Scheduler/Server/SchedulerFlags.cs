@@ -29,6 +29,7 @@ internal static class SchedulerFlags
         new("native_log_zk_group_path", "ZooKeeper path where log replicas register.", "PATH", "/aurora/replicated-log"),
         new("http_authentication_mechanism", "NONE or BASIC (users and permissions from -shiro_ini_path).", "MECHANISM", "NONE"),
         new("shiro_ini_path", "Shiro INI file with [users] and [roles] for BASIC authentication.", "FILE", string.Empty),
+        new("agent_credentials", "File of the principals and secrets agents must present to heartbeat (Mesos' --credentials: JSON {\"credentials\": [{\"principal\": ..., \"secret\": ...}]} or lines 'principal secret'). Without it any caller may act as an agent (insecure; with -dev the in-process agent gets a generated credential).", "FILE", string.Empty),
         new("tier_config", "JSON file with the task tiers (Aurora's tiers.json); built-in tiers when empty.", "FILE", string.Empty),
         new("global_container_mounts", "Mounts added to every container: host:container[:ro|rw],... ", "MOUNTS", string.Empty),
         new("allowed_job_environments", "Regular expression job environments must match.", "REGEX", @"^(prod|devel|test|staging\d*)$"),

@@ -66,7 +66,7 @@ internal sealed partial class SchedulerRuntime : ICommandExecutor, IAsyncDisposa
         Backups = new BackupManager(BackupOptions());
         Recovery = new RecoveryArea(Backups);
         Metrics = new ServerMetrics(this, time);
-        Agents = new AgentServices(options, time);
+        Agents = new AgentServices(options, time, loggers.CreateLogger("Aurora.Scheduler.Agents"));
     }
 
     public ServerOptions Options => _options;

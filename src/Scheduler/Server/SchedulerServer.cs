@@ -89,11 +89,21 @@ internal sealed class SchedulerServer : IAsyncDisposable
             await app.StartAsync().ConfigureAwait(false);
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             server.BaseUri = new Uri(address.Replace("://[::]", "://127.0.0.1", StringComparison.Ordinal).Replace("://0.0.0.0", "://127.0.0.1", StringComparison.Ordinal).TrimEnd('/') + "/");
-            ServerMessages.Listening(loggerFactory.CreateLogger("Aurora.Scheduler"), options.ClusterName, address);
+            var logger = loggerFactory.CreateLogger("Aurora.Scheduler");
+            ServerMessages.Listening(logger, options.ClusterName, address);
+            if (options.AgentAuthenticator is { } agentAuthenticator)
+            {
+                ServerMessages.AgentCredentialsLoaded(logger, agentAuthenticator.Count, agentAuthenticator.Source);
+            }
+            else
+            {
+                ServerMessages.AgentHeartbeatsOpen(logger);
+            }
+
             runtime.Start(options.AdvertisedHost is { } host ? new UriBuilder(server.BaseUri) { Host = host }.Uri : server.BaseUri);
             if (options.DevAgentDirectory is { } agentDirectory)
             {
-                server._devAgent = await StartDevAgentAsync(agentDirectory, server.BaseUri, loggerFactory).ConfigureAwait(false);
+                server._devAgent = await StartDevAgentAsync(agentDirectory, server.BaseUri, options.DevAgentCredential, loggerFactory).ConfigureAwait(false);
             }
         }
         catch
@@ -142,10 +152,11 @@ internal sealed class SchedulerServer : IAsyncDisposable
     }
 
     /// <summary>The -dev agent: a real agent (sandboxes, processes, heartbeats over HTTP) hosted in this process.</summary>
-    private static async Task<AgentNode> StartDevAgentAsync(string workDirectory, Uri scheduler, ILoggerFactory loggers)
+    /// <remarks>It presents <paramref name="credential"/> (generated for this run unless -agent_credentials gave one).</remarks>
+    private static async Task<AgentNode> StartDevAgentAsync(string workDirectory, Uri scheduler, Aurora.Agent.Protocol.AgentCredential? credential, ILoggerFactory loggers)
     {
         // -nosetuid: a dev cluster runs every role as the user who started it, roles need not be Unix users.
-        var options = AgentFlags.Parse([$"-work_dir={workDirectory}", $"-scheduler={scheduler}", "-http_port=0", "-ip=127.0.0.1", "-nosetuid"]);
+        var options = AgentFlags.Parse([$"-work_dir={workDirectory}", $"-scheduler={scheduler}", "-http_port=0", "-ip=127.0.0.1", "-nosetuid"]) with { Credential = credential };
         var agent = await AgentNode.StartAsync(options, loggers).ConfigureAwait(false);
         ServerMessages.DevAgentStarted(loggers.CreateLogger("Aurora.Scheduler"), agent.AgentId, agent.SandboxUri);
         return agent;
@@ -219,7 +230,7 @@ internal sealed class SchedulerServer : IAsyncDisposable
         });
     }
 
-    /// <summary>Every write but the agents' heartbeats (agents are not authenticated: docs/security.md), to an endpoint that exists.</summary>
+    /// <summary>Every write but the agents' heartbeats (agents present their own credentials: <see cref="AgentEndpoints"/>), to an endpoint that exists.</summary>
     private static bool IsAuthenticatedCall(HttpContext http) =>
         !(HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method) || HttpMethods.IsOptions(http.Request.Method))
         && !http.Request.Path.StartsWithSegments("/agent", StringComparison.Ordinal)

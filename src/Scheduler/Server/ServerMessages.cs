@@ -92,4 +92,24 @@ internal static partial class ServerMessages
 
     [LoggerMessage(EventId = 3015, Level = LogLevel.Warning, Message = "Replication: {Warning}")]
     public static partial void ReplicationWarning(ILogger logger, string warning);
+
+    [LoggerMessage(EventId = 3019, Level = LogLevel.Warning,
+        Message = "Agents are not authenticated: without -agent_credentials anyone who can reach this port can heartbeat as an agent, be handed task launches and report task states. Give -agent_credentials=FILE and each agent -credential=FILE (docs/security.md)")]
+    public static partial void AgentHeartbeatsOpen(ILogger logger);
+
+    [LoggerMessage(EventId = 3020, Level = LogLevel.Information,
+        Message = "Agents must authenticate to heartbeat: {Count} principal(s) accepted from {Source}")]
+    public static partial void AgentCredentialsLoaded(ILogger logger, int count, string source);
+
+    [LoggerMessage(EventId = 3021, Level = LogLevel.Warning,
+        Message = "Refused a heartbeat from {Remote}: {Reason} Nothing of it was read or kept; check that the agent runs with -credential=FILE holding a principal and secret of -agent_credentials")]
+    public static partial void HeartbeatRefusedCredentials(ILogger logger, string remote, string reason);
+
+    [LoggerMessage(EventId = 3022, Level = LogLevel.Warning,
+        Message = "Refused a heartbeat of principal {Principal} from {Remote}: agent id {AgentId} is bound to host {BoundHost}, and it claims host {Host}. Nothing of it was kept; an agent that really moved needs a new id (remove its work dir's meta/agent_id)")]
+    public static partial void HeartbeatRefusedAgentIdBound(ILogger logger, string principal, string remote, string agentId, string boundHost, string host);
+
+    [LoggerMessage(EventId = 3023, Level = LogLevel.Warning,
+        Message = "Refused {Count} task report(s) of agent {AgentId} on {Host} (principal {Principal}) for tasks the log does not place on it, e.g. {TaskId} (on {TaskHost}): their states were not taken, and the agent is told to kill them")]
+    public static partial void ForeignTaskReportsRefused(ILogger logger, int count, string agentId, string host, string principal, string taskId, string taskHost);
 }

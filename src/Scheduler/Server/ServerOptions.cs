@@ -78,6 +78,15 @@ internal sealed record ServerOptions
 
     public required HttpSecurity Security { get; init; }
 
+    /// <summary>
+    /// The credentials an agent must present to heartbeat: from <c>-agent_credentials</c>, or generated for the
+    /// <c>-dev</c> agent; null leaves heartbeats open to anyone (logged as a warning at startup).
+    /// </summary>
+    public AgentAuthenticator? AgentAuthenticator { get; init; }
+
+    /// <summary>The credential the <c>-dev</c> agent presents; null without a -dev agent or when heartbeats are open.</summary>
+    public AgentCredential? DevAgentCredential { get; init; }
+
     public required IReadOnlyList<ContainerMount> GlobalContainerMounts { get; init; }
 
     public required SchedulerSettings Settings { get; init; }
@@ -170,6 +179,9 @@ internal sealed record ServerOptions
             throw new UsageException($"-agent_timeout={flags["agent_timeout"]} must be at least 1secs");
         }
 
+        var devAgentDirectory = SchedulerFlags.Switch(flags, "dev_agent") && devDirectory is not null ? Path.Combine(devDirectory, "agent") : null;
+        var (agentAuthenticator, devAgentCredential) = LoadAgentCredentials(Nonempty(flags["agent_credentials"]), devAgentDirectory is not null);
+
         return new ServerOptions
         {
             Flags = flags,
@@ -197,7 +209,9 @@ internal sealed record ServerOptions
             TransientTaskStateTimeout = SchedulerFlags.Duration(flags, "transient_task_state_timeout"),
             ThermosLoggerDefaults = Agents.ThermosExecutorFlags.Parse(flags["thermos_executor_flags"] ?? string.Empty),
             DevDirectory = devDirectory,
-            DevAgentDirectory = SchedulerFlags.Switch(flags, "dev_agent") && devDirectory is not null ? Path.Combine(devDirectory, "agent") : null,
+            DevAgentDirectory = devAgentDirectory,
+            AgentAuthenticator = agentAuthenticator,
+            DevAgentCredential = devAgentCredential,
         };
     }
 
@@ -278,6 +292,35 @@ internal sealed record ServerOptions
         {
             throw new UsageException($"-tier_config={path}: {e.Message}");
         }
+    }
+
+    /// <summary>
+    /// The agents' credentials from <c>-agent_credentials</c>; the -dev agent presents the file's first. Without
+    /// the flag, a -dev agent gets a credential generated for this run and is the only agent accepted; without
+    /// either, heartbeats stay open.
+    /// </summary>
+    private static (AgentAuthenticator? Authenticator, AgentCredential? DevAgent) LoadAgentCredentials(string? path, bool devAgent)
+    {
+        if (path is not null)
+        {
+            try
+            {
+                var accepted = AgentCredentialFile.LoadAll("agent_credentials", path);
+                return (new AgentAuthenticator(accepted, path), devAgent ? accepted[0] : null);
+            }
+            catch (AgentCredentialFileException e)
+            {
+                throw new UsageException(e.Message);
+            }
+        }
+
+        if (!devAgent)
+        {
+            return (null, null);
+        }
+
+        var generated = AgentCredential.Generate("aurora-dev-agent");
+        return (new AgentAuthenticator([generated], "the credential generated for the -dev agent"), generated);
     }
 
     private static HttpSecurity LoadSecurity(string mechanismText, string? iniPath)

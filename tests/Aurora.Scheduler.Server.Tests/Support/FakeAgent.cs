@@ -27,6 +27,9 @@ internal sealed class FakeAgent(HttpClient http, string agentId, string hostname
 
     public ResourceSet? RevocableResources { get; init; }
 
+    /// <summary>What each heartbeat presents (HTTP Basic), as aurora-agent -credential; null sends none.</summary>
+    public AgentCredential? Credential { get; init; }
+
     public HeartbeatRequest Request(int waitMs) => new(
         agentId,
         hostname,
@@ -52,7 +55,7 @@ internal sealed class FakeAgent(HttpClient http, string agentId, string hostname
     /// <summary>One heartbeat; tasks the scheduler acknowledged are dropped from the inventory, as an agent drops them.</summary>
     public async Task<HeartbeatResponse> HeartbeatAsync(int waitMs = 0)
     {
-        using var response = await http.PostAsJsonAsync(AgentApi.HeartbeatPath.TrimStart('/'), Request(waitMs), AgentApi.Json);
+        using var response = await SendAsync(Request(waitMs));
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, $"heartbeat answered {(int)response.StatusCode}: {text}");
         var answer = System.Text.Json.JsonSerializer.Deserialize<HeartbeatResponse>(text, AgentApi.Json)!;
@@ -62,6 +65,18 @@ internal sealed class FakeAgent(HttpClient http, string agentId, string hostname
         }
 
         return answer;
+    }
+
+    /// <summary>Sends <paramref name="request"/> as a heartbeat with this agent's credential (or <paramref name="authorization"/> when given), whatever the answer.</summary>
+    public async Task<HttpResponseMessage> SendAsync(HeartbeatRequest request, string? authorization = null)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Post, AgentApi.HeartbeatPath.TrimStart('/')) { Content = JsonContent.Create(request, options: AgentApi.Json) };
+        if ((authorization ?? Credential?.BasicHeader()) is { } header)
+        {
+            message.Headers.TryAddWithoutValidation("Authorization", header);
+        }
+
+        return await http.SendAsync(message);
     }
 
     /// <summary>Long-polls until an answer satisfies <paramref name="until"/>, failing after <see cref="Patience"/>.</summary>

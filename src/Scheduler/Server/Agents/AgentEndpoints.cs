@@ -16,7 +16,18 @@ namespace Aurora.Scheduler.Server.Agents;
 /// the <see cref="StatusPump"/>), and is answered with what the log says the agent should launch,
 /// kill and forget — holding the request (long poll) while there is nothing to say.
 /// </summary>
-/// <remarks>Agents are not authenticated (docs/security.md): deploy them on the cluster's network, as Mesos agents.</remarks>
+/// <remarks>
+/// <para>With <c>-agent_credentials</c> (or a -dev agent) a heartbeat must carry an accepted principal and
+/// secret (HTTP Basic) or it is answered 401 before its body is read; without them heartbeats are open
+/// (docs/security.md). Either way, before anything of a heartbeat is kept:</para>
+/// <list type="bullet">
+/// <item>an agent id stays bound to the host it registered with (in this replica's registry, else the
+/// host attributes in the log): a heartbeat that claims it for another host is answered 409
+/// <c>AGENT_ID_BOUND</c>;</item>
+/// <item>reports of tasks the log places on another agent are dropped (logged when on another host):
+/// their states are not taken, and the answer tells the agent to kill them.</item>
+/// </list>
+/// </remarks>
 internal static class AgentEndpoints
 {
 
@@ -29,12 +40,14 @@ internal static class AgentEndpoints
     {
         app.MapPost(AgentApi.HeartbeatPath, async (HttpContext http) =>
         {
+            var principal = Authenticate(http, agents);
             var request = await ReadAsync(http);
             var store = api.Runtime.Store;
+            RefuseAgentIdOfAnotherHost(http, request, agents, store, principal);
             RefuseSecondAgentOnHost(request, agents);
             using var presence = agents.Registry.Arrived(request);
             await SaveAttributesIfChangedAsync(api.Runtime, store, request, http.RequestAborted);
-            var report = ToReport(request);
+            var report = store.Read(state => OwnReport(state, request, agents.Logger, principal));
             if (store.Read(state => ApplyAgentReports.WouldChange(state, report)))
             {
                 await agents.Pump.SubmitAsync(report).WaitAsync(http.RequestAborted);
@@ -72,6 +85,92 @@ internal static class AgentEndpoints
             }
         });
     }
+
+    /// <summary>
+    /// The heartbeat's principal: checked against the accepted credentials before the body is read, so a
+    /// stranger learns nothing and changes nothing; <see cref="Principals.Agent"/> when heartbeats are open.
+    /// </summary>
+    private static string Authenticate(HttpContext http, AgentServices agents)
+    {
+        if (agents.Authenticator is not { } authenticator)
+        {
+            return Principals.Agent;
+        }
+
+        var result = authenticator.Authenticate(http.Request.Headers.Authorization.FirstOrDefault());
+        if (result.Outcome == Auth.AuthenticationOutcome.Authenticated)
+        {
+            return result.User!;
+        }
+
+        var reason = result.Outcome == Auth.AuthenticationOutcome.Failed
+            ? $"Agent authentication failed: {result.Reason}"
+            : "This scheduler accepts heartbeats only from agents with credentials (HTTP Basic; aurora-agent -credential=FILE).";
+        ServerMessages.HeartbeatRefusedCredentials(agents.Logger, Remote(http), reason);
+        throw new ApiException(System.Net.HttpStatusCode.Unauthorized, "AUTH_REQUIRED", reason);
+    }
+
+    /// <summary>
+    /// An agent id names one agent on one host: its tasks, its offers and its sandboxes are that host's.
+    /// A heartbeat that claims a known id for another host would move the agent (and, through the
+    /// inventory, decide its tasks' fate), so it is refused before anything of it is kept.
+    /// </summary>
+    /// <remarks>The id is bound by this replica's registry, or, after a restart or failover, by the host attributes in the log.</remarks>
+    private static void RefuseAgentIdOfAnotherHost(HttpContext http, HeartbeatRequest request, AgentServices agents, SchedulerStore store, string principal)
+    {
+        var boundHost = agents.Registry.Find(request.AgentId) is { } known
+            ? known.Host
+            : store.Read(state => state.Hosts.FirstOrDefault(h => h.Attributes.AgentId == request.AgentId && h.Host != request.Hostname)?.Host);
+        if (boundHost is null || boundHost == request.Hostname)
+        {
+            return;
+        }
+
+        ServerMessages.HeartbeatRefusedAgentIdBound(agents.Logger, principal, Remote(http), request.AgentId, boundHost, request.Hostname);
+        throw new ApiException(
+            System.Net.HttpStatusCode.Conflict,
+            "AGENT_ID_BOUND",
+            $"Agent id {request.AgentId} is bound to host {boundHost}; this heartbeat claims host {request.Hostname}. "
+            + "An agent keeps its host for as long as it keeps its id: restore its -hostname, or give it a new id by removing meta/agent_id from its work dir (its tasks on the old host become LOST).");
+    }
+
+    /// <summary>
+    /// The report of the heartbeat's tasks that the log places on this very agent: a report about another
+    /// agent's task is never taken. Those of another host are logged (event 3023); a report from a
+    /// replaced agent on the same host is the expected leftover of a wiped work dir and is only dropped.
+    /// </summary>
+    internal static AgentReport OwnReport(SchedulerState state, HeartbeatRequest request, ILogger logger, string principal)
+    {
+        var own = new List<ReportedTask>(request.Tasks.Count);
+        var foreign = 0;
+        (string TaskId, string Host)? example = null;
+        foreach (var task in request.Tasks)
+        {
+            var record = state.FindTask(task.TaskId);
+            if (record is not null && record.AgentId is { } agentId && agentId != request.AgentId)
+            {
+                if (record.Host is { } host && host != request.Hostname)
+                {
+                    foreign++;
+                    example ??= (task.TaskId, host);
+                }
+
+                continue;
+            }
+
+            own.Add(new ReportedTask(task.TaskId, task.History.Select(h => new ReportedTransition(Status(h.State), ProtocolLimits.FitMessage(h.Message))).ToList()));
+        }
+
+        if (example is { } first)
+        {
+            ServerMessages.ForeignTaskReportsRefused(logger, foreign, request.AgentId, request.Hostname, principal, first.TaskId, first.Host);
+        }
+
+        return new AgentReport(request.AgentId, request.Hostname, own);
+    }
+
+    private static string Remote(HttpContext http) =>
+        http.Connection.RemoteIpAddress is { } address ? $"{address}:{http.Connection.RemotePort}" : "an unknown address";
 
     /// <summary>
     /// The log knows hosts, not agents: a second live agent under the same host name would have the
@@ -137,11 +236,6 @@ internal static class AgentEndpoints
 
     private static bool IsKillRequested(ScheduleStatus status) =>
         status is ScheduleStatus.Killing or ScheduleStatus.Restarting or ScheduleStatus.Draining or ScheduleStatus.Preempting;
-
-    internal static AgentReport ToReport(HeartbeatRequest request) => new(
-        request.AgentId,
-        request.Hostname,
-        request.Tasks.Select(t => new ReportedTask(t.TaskId, t.History.Select(h => new ReportedTransition(Status(h.State), ProtocolLimits.FitMessage(h.Message))).ToList())).ToList());
 
     private static ScheduleStatus Status(AgentTaskState state) => state switch
     {

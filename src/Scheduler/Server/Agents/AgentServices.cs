@@ -49,8 +49,14 @@ internal sealed class AgentMetrics
 }
 
 /// <summary>Everything the scheduler keeps about agents outside the log, and the settings their answers need.</summary>
-internal sealed class AgentServices(ServerOptions options, TimeProvider time)
+internal sealed class AgentServices(ServerOptions options, TimeProvider time, ILogger logger)
 {
+    /// <summary>The credentials a heartbeat must carry; null when heartbeats are open (no -agent_credentials).</summary>
+    public Auth.AgentAuthenticator? Authenticator { get; } = options.AgentAuthenticator;
+
+    /// <summary>Where refused heartbeats and task reports are logged.</summary>
+    public ILogger Logger { get; } = logger;
+
     public AgentRegistry Registry { get; } = new(time, options.AgentTimeout);
 
     public AgentMetrics Metrics { get; } = new();

@@ -1,6 +1,4 @@
 using System.Collections.Frozen;
-using System.Security.Cryptography;
-using System.Text;
 
 namespace Aurora.Scheduler.Server.Auth;
 
@@ -28,14 +26,6 @@ internal sealed class HttpSecurity
     /// <summary>The <c>WWW-Authenticate</c> value of a 401 answer.</summary>
     public const string Challenge = "Basic realm=\"" + Realm + "\"";
 
-    // Basic credentials are a few hundred bytes; anything far larger is not a browser or client sending them.
-    private const int MaxCredentialsLength = 8192;
-
-    private const string InvalidCredentials = "Invalid user name or password.";
-
-    // Compared against when the user is unknown, so that an unknown user costs the same as a wrong password.
-    private static readonly byte[] UnknownUserDigest = SHA256.HashData("unknown user"u8);
-
     private readonly FrozenDictionary<string, Account> _accounts;
 
     private HttpSecurity(AuthenticationMechanism mechanism, ShiroIni? ini)
@@ -46,7 +36,7 @@ internal sealed class HttpSecurity
             ? FrozenDictionary<string, Account>.Empty
             : ini.Users.Values.ToFrozenDictionary(
                 u => u.Name,
-                u => new Account(u.Name, SHA256.HashData(Encoding.UTF8.GetBytes(u.Password)), ini.PermissionsOf(u.Name)),
+                u => new Account(u.Name, BasicCredentials.Digest(u.Password), ini.PermissionsOf(u.Name)),
                 StringComparer.Ordinal);
     }
 
@@ -110,12 +100,7 @@ internal sealed class HttpSecurity
     }
 
     /// <summary>Who the <c>Authorization</c> header value (null when absent) says the caller is.</summary>
-    /// <remarks>
-    /// Passwords are compared as SHA-256 digests of their UTF-8 bytes with
-    /// <see cref="CryptographicOperations.FixedTimeEquals"/>: comparing the raw bytes would return early on a
-    /// length mismatch and so time would tell the password's length; an unknown user is compared against a
-    /// dummy digest so that time does not tell which users exist either.
-    /// </remarks>
+    /// <remarks>Checked by <see cref="BasicCredentials.Verify"/>: in constant time, the header never quoted.</remarks>
     public AuthenticationResult Authenticate(string? authorizationHeader)
     {
         if (Mechanism == AuthenticationMechanism.None || authorizationHeader is null)
@@ -123,53 +108,7 @@ internal sealed class HttpSecurity
             return AuthenticationResult.Anonymous;
         }
 
-        // Never quote the header in a reason: whatever it holds may be someone's secret.
-        var header = authorizationHeader.Trim();
-        if (header.Length == 0)
-        {
-            return AuthenticationResult.Failed("The Authorization header is empty; send 'Authorization: Basic base64(user:password)'.");
-        }
-
-        var space = header.IndexOfAny([' ', '\t']);
-        var scheme = space < 0 ? header : header[..space];
-        if (!scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase))
-        {
-            return AuthenticationResult.Failed("The Authorization header does not use the Basic scheme; send 'Authorization: Basic base64(user:password)'.");
-        }
-
-        var encoded = space < 0 ? string.Empty : header[(space + 1)..].Trim();
-        if (encoded.Length is 0 or > MaxCredentialsLength)
-        {
-            return AuthenticationResult.Failed("The Basic credentials are missing or too long; send base64(user:password).");
-        }
-
-        var bytes = new byte[encoded.Length];
-        try
-        {
-            if (!Convert.TryFromBase64String(encoded, bytes, out var length))
-            {
-                return AuthenticationResult.Failed("The Basic credentials are not valid base64; send base64(user:password).");
-            }
-
-            var credentials = bytes.AsSpan(0, length);
-            var colon = credentials.IndexOf((byte)':');
-            if (colon < 0 || !System.Text.Unicode.Utf8.IsValid(credentials))
-            {
-                return AuthenticationResult.Failed("The Basic credentials are not 'user:password' in UTF-8.");
-            }
-
-            var user = Encoding.UTF8.GetString(credentials[..colon]);
-            var given = SHA256.HashData(credentials[(colon + 1)..]);
-            var account = _accounts.GetValueOrDefault(user);
-            var matches = CryptographicOperations.FixedTimeEquals(given, account?.PasswordDigest ?? UnknownUserDigest);
-            return account is not null && matches
-                ? AuthenticationResult.Authenticated(account.Name)
-                : AuthenticationResult.Failed(InvalidCredentials);
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(bytes);
-        }
+        return BasicCredentials.Verify(authorizationHeader, user => _accounts.GetValueOrDefault(user)?.PasswordDigest);
     }
 
     /// <summary>Whether <paramref name="subject"/> holds <paramref name="permission"/>; always permitted when nothing is enforced.</summary>
