@@ -21,8 +21,7 @@ public sealed class AgentUsageTests : IAsyncLifetime
         _executor.Hold(FakeExecutor.Report("t-1", AgentTaskState.Running, "busy"));
         _executor.Hold(FakeExecutor.Report("t-2", AgentTaskState.Running, "idle"));
         _executor.UsageByTask["t-1"] = new TaskUsage(CpuSeconds: 1.25, RssBytes: 1 << 20, MemoryPeakBytes: 2 << 20, MemoryLimitBytes: 64 << 20, DiskBytes: 4096, DiskQuotaBytes: 1 << 30);
-        _scheduler = await FakeScheduler.StartAsync((request, n, s, http) =>
-            request.WaitMs > 0 ? s.HoldAsync(request, http) : FakeScheduler.WriteAsync(http, FakeScheduler.Empty()));
+        _scheduler = await FakeScheduler.StartIdleAsync();
         _node = await AgentNode.StartAsync(Agents.Options(Path.Combine(_directory.Path, "work"), _scheduler.BaseUri), _logs.Factory, _ => _executor);
         _http = new HttpClient { BaseAddress = _node.SandboxUri };
     }

@@ -52,7 +52,7 @@ public sealed class HeartbeatTests
         await using var scheduler = await FakeScheduler.StartAsync((request, n, s, http) =>
             n == 0
                 ? FakeScheduler.WriteAsync(http, new HeartbeatResponse([Agents.Launch("t-new")], [new TaskKill("t-old", "Killed by www-data", 7)], ["t-done"], 10_000))
-                : request.WaitMs > 0 ? s.HoldAsync(request, http) : FakeScheduler.WriteAsync(http, FakeScheduler.Empty()));
+                : s.AnswerIdleAsync(request, http));
         var executor = new FakeExecutor();
         executor.Hold(FakeExecutor.Report("t-old", AgentTaskState.Running));
         executor.Hold(FakeExecutor.Report("t-done", AgentTaskState.Finished));
@@ -164,8 +164,7 @@ public sealed class HeartbeatTests
     {
         using var directory = new TempDirectory();
         using var logs = new CapturedLogs();
-        await using var scheduler = await FakeScheduler.StartAsync((request, n, s, http) =>
-            request.WaitMs > 0 ? s.HoldAsync(request, http) : FakeScheduler.WriteAsync(http, FakeScheduler.Empty()));
+        await using var scheduler = await FakeScheduler.StartIdleAsync();
         var executor = new FakeExecutor();
         var node = await AgentNode.StartAsync(Agents.Options(directory.Path, scheduler.BaseUri), logs.Factory, _ => executor);
         await scheduler.WaitForAsync(_ => true);

@@ -39,8 +39,7 @@ public sealed partial class ProcessTests
     public async Task The_agent_heartbeats_serves_its_sandboxes_keeps_its_id_and_exits_zero_on_sigterm()
     {
         using var directory = new TempDirectory();
-        await using var scheduler = await FakeScheduler.StartAsync((request, n, s, http) =>
-            request.WaitMs > 0 ? s.HoldAsync(request, http) : FakeScheduler.WriteAsync(http, FakeScheduler.Empty()));
+        await using var scheduler = await FakeScheduler.StartIdleAsync();
         string[] args = [$"-work_dir={directory.Sub("work")}", $"-scheduler={scheduler.BaseUri}", "-ip=127.0.0.1", "-http_port=0", "-hostname=proc-host", "-resources=cpus:1;mem:256;disk:512", "-isolation=none"];
 
         string firstId;

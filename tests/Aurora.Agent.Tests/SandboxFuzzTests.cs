@@ -68,8 +68,7 @@ public sealed class SandboxFuzzTests(ITestOutputHelper output)
         using var directory = new TempDirectory();
         using var logs = new CapturedLogs();
         using var world = HostileSandbox.Create(directory.Path, new Random(seed));
-        await using var scheduler = await FakeScheduler.StartAsync((request, n, s, http) =>
-            request.WaitMs > 0 ? s.HoldAsync(request, http) : FakeScheduler.WriteAsync(http, FakeScheduler.Empty()));
+        await using var scheduler = await FakeScheduler.StartIdleAsync();
         var executor = new FakeExecutor();
         executor.Hold(FakeExecutor.Report(TaskId, AgentTaskState.Running));
         executor.SetSandbox(TaskId, world.Sandbox);

@@ -40,8 +40,7 @@ public sealed class SandboxHttpTests : IAsyncLifetime
         _executor.Hold(FakeExecutor.Report("t-1", AgentTaskState.Running, "healthy"));
         _executor.SetSandbox("t-1", Sandbox);
 
-        _scheduler = await FakeScheduler.StartAsync((request, n, s, http) =>
-            request.WaitMs > 0 ? s.HoldAsync(request, http) : FakeScheduler.WriteAsync(http, FakeScheduler.Empty()));
+        _scheduler = await FakeScheduler.StartIdleAsync();
         _node = await AgentNode.StartAsync(Agents.Options(Path.Combine(_directory.Path, "work"), _scheduler.BaseUri), _logs.Factory, _ => _executor);
         _http = new HttpClient { BaseAddress = _node.SandboxUri };
     }

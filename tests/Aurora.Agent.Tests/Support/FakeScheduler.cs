@@ -59,6 +59,13 @@ internal sealed class FakeScheduler : IAsyncDisposable
     }
 
     /// <summary>Answers with <paramref name="response"/> as the scheduler would (200, JSON).</summary>
+    /// <summary>A scheduler with no work for the agent: it holds each long poll and answers any other heartbeat with nothing to do.</summary>
+    public static Task<FakeScheduler> StartIdleAsync() => StartAsync((request, n, s, http) => s.AnswerIdleAsync(request, http));
+
+    /// <summary>The idle answer (<see cref="StartIdleAsync"/>), for answer functions that are idle after their first answers.</summary>
+    public Task AnswerIdleAsync(HeartbeatRequest request, HttpContext http) =>
+        request.WaitMs > 0 ? HoldAsync(request, http) : WriteAsync(http, Empty());
+
     public static Task WriteAsync(HttpContext http, HeartbeatResponse response)
     {
         http.Response.ContentType = "application/json";
